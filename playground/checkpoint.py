@@ -1,0 +1,54 @@
+"""Checkpoints: a plain dict of tensors and numbers, readable with torch.load(weights_only=True).
+
+weights_only refuses pickled objects, so opening a file from elsewhere cannot run code; saves go
+through a temporary file and one rename, so an interrupted save never leaves half a file.
+"""
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import torch
+
+from .io_utils import atomic_path
+from .model import Denoiser, build_model
+
+
+class CheckpointError(ValueError):
+    pass
+
+
+def save_checkpoint(trainer, path, extra: dict | None = None) -> None:
+    state = trainer.state_dict()
+    state["format"] = "diffusion-playground/checkpoint/1"
+    if extra:
+        state.update(extra)
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def read_checkpoint(path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint file")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else "unsafe content"
+        raise CheckpointError(f"{path.name}: refused, it holds more than weights ({first[:120]})") from None
+    except Exception as e:  # torch raises RuntimeError/EOFError/zipfile errors for broken files
+        raise CheckpointError(f"{path.name}: not a readable checkpoint ({type(e).__name__})") from None
+    if not isinstance(state, dict) or "ema" not in state or "config" not in state:
+        raise CheckpointError(f"{path.name}: not a diffusion-playground checkpoint (no weights or config)")
+    return state
+
+
+def load_model(path, ema: bool = True, device="cpu") -> Denoiser:
+    """The denoiser stored in a checkpoint (EMA weights by default)."""
+    state = read_checkpoint(path)
+    try:
+        model = build_model(state["config"].get("model", {}))
+        model.load_state_dict(state["ema" if ema else "model"])
+    except (RuntimeError, TypeError, KeyError, AttributeError) as e:
+        raise CheckpointError(f"{Path(path).name}: weights do not fit the stored config ({type(e).__name__})") from None
+    return model.to(device).eval()

@@ -1,0 +1,285 @@
+"""Samplers as generators: each yields the state after every step, so an animation, the CLI
+and the tests all watch the very same run.
+
+All samplers work in the scale-free frame y = x/alpha = x0 + s*eps with s = sigma/alpha
+(Karras et al.): there the probability-flow ODE is dy/ds = (y - D(y, s))/s, and every
+schedule is just a choice of levels s_0 > s_1 > ... > s_K = 0. States are yielded back in
+the schedule's own frame x = alpha*y. Given a seed, every sampler starts from the same
+noise eps and step i of every stochastic sampler draws the same Gaussian z_i.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import numpy as np
+import torch
+
+from .schedules import DEFAULT_SCHEDULE, Levels, Schedule, get_schedule
+from .sources import Source
+
+
+@dataclass
+class Step:
+    i: int                      # 0 = the initial noise, K = the final sample
+    t: float
+    alpha: float
+    sigma: float
+    x: torch.Tensor             # state in the schedule's frame, (n, 2)
+    denoised: torch.Tensor | None  # current estimate of x0 (None before the first evaluation)
+    nfe: int
+
+    @property
+    def level(self) -> float:
+        """The scale-free noise level sigma/alpha."""
+        return self.sigma / self.alpha if self.alpha > 0 else math.inf
+
+
+def initial_noise(n: int, seed: int) -> torch.Tensor:
+    """The eps every sampler starts from for this seed (float32 (n, 2), CPU)."""
+    return torch.randn(int(n), 2, generator=torch.Generator().manual_seed(int(seed)))
+
+
+class NoiseStream:
+    """Gaussian increments keyed by step index, so two samplers with one seed share them."""
+
+    def __init__(self, n: int, seed: int, device):
+        self.n, self.seed, self.device = int(n), int(seed), device
+
+    def __call__(self, i: int) -> torch.Tensor:
+        g = torch.Generator().manual_seed((self.seed * 1_000_003 + 7919 * (i + 1)) % (2**63))
+        return torch.randn(self.n, 2, generator=g).to(self.device)
+
+
+@dataclass
+class Run:
+    """Everything a sampler step function needs besides its own options."""
+    source: Source
+    levels: Levels
+    schedule: Schedule
+    noise: NoiseStream
+
+    def step(self, i: int, y: torch.Tensor, denoised, s_override: float | None = None) -> Step:
+        if s_override is None:
+            a, sig, t = self.levels.alpha[i], self.levels.sigma[i], self.levels.t[i]
+        else:   # an adaptive or fixed level that is not on the level grid
+            t = self.schedule.t_of_ve(s_override) if s_override > 0 else 0.0
+            a = float(self.schedule.alpha(t)) if s_override > 0 else 1.0
+            sig = a * s_override
+        return Step(i, float(t), float(a), float(sig), y * float(a), denoised, self.source.nfe)
+
+
+def ode_derivative(y, denoised, s):
+    """dy/ds of the probability-flow ODE (k-diffusion's to_d)."""
+    return (y - denoised) / s
+
+
+# ----- the samplers --------------------------------------------------------------------------
+
+def ddim(run: Run, y: torch.Tensor, eta: float = 0.0) -> Iterator[Step]:
+    """DDIM with stochasticity eta; eta = 1 is DDPM's ancestral sampler on the same levels.
+
+    y' = D + sqrt(s'^2 - c^2) * eps_hat + c z,  c = eta * s' * sqrt(1 - s'^2/s^2).
+    """
+    ve = run.levels.ve
+    for i in range(len(ve) - 1):
+        s, s_next = ve[i], ve[i + 1]
+        d = run.source.denoise(y, s)
+        if s_next == 0:
+            y = d
+        else:
+            eps = (y - d) / s
+            c = eta * s_next * math.sqrt(max(0.0, 1 - (s_next / s) ** 2))
+            y = d + math.sqrt(max(0.0, s_next**2 - c**2)) * eps
+            if c > 0:
+                y = y + c * run.noise(i)
+        yield run.step(i + 1, y, d)
+
+
+def ddpm(run: Run, y: torch.Tensor) -> Iterator[Step]:
+    """Ancestral sampling: draw x_{s'} from the Gaussian posterior q(x_{s'} | x_s, x0 = D)."""
+    yield from ddim(run, y, eta=1.0)
+
+
+def ode_euler(run: Run, y: torch.Tensor) -> Iterator[Step]:
+    """Euler on dy/ds = (y - D)/s. In this frame it coincides with DDIM (eta = 0)."""
+    ve = run.levels.ve
+    for i in range(len(ve) - 1):
+        d = run.source.denoise(y, ve[i])
+        y = y + (ve[i + 1] - ve[i]) * ode_derivative(y, d, ve[i])
+        yield run.step(i + 1, y, d)
+
+
+def ode_heun(run: Run, y: torch.Tensor) -> Iterator[Step]:
+    """Heun's 2nd-order method (EDM Algorithm 1); the last step to s = 0 is plain Euler."""
+    ve = run.levels.ve
+    for i in range(len(ve) - 1):
+        s, s_next = ve[i], ve[i + 1]
+        d = run.source.denoise(y, s)
+        slope = ode_derivative(y, d, s)
+        y_euler = y + (s_next - s) * slope
+        if s_next == 0:
+            y = y_euler
+        else:
+            slope2 = ode_derivative(y_euler, run.source.denoise(y_euler, s_next), s_next)
+            y = y + (s_next - s) * 0.5 * (slope + slope2)
+        yield run.step(i + 1, y, d)
+
+
+def dpm_solver_pp_2m(run: Run, y: torch.Tensor) -> Iterator[Step]:
+    """DPM-Solver++(2M): exact in the linear part, 2nd-order multistep on the denoised estimate."""
+    ve = run.levels.ve
+    old = None
+    for i in range(len(ve) - 1):
+        s, s_next = ve[i], ve[i + 1]
+        d = run.source.denoise(y, s)
+        if s_next == 0:
+            y = d
+        else:
+            h = math.log(s / s_next)
+            d_used = d
+            if old is not None:
+                r = math.log(ve[i - 1] / s) / h
+                d_used = (1 + 1 / (2 * r)) * d - (1 / (2 * r)) * old
+            y = (s_next / s) * y - math.expm1(-h) * d_used
+        old = d
+        yield run.step(i + 1, y, d)
+
+
+def sde_euler(run: Run, y: torch.Tensor) -> Iterator[Step]:
+    """Euler–Maruyama on the reverse SDE dy = -d(s^2) score + sqrt(d(s^2)) dW; last step to D."""
+    ve = run.levels.ve
+    for i in range(len(ve) - 1):
+        s, s_next = ve[i], ve[i + 1]
+        d = run.source.denoise(y, s)
+        if s_next == 0:
+            y = d
+        else:
+            dvar = s**2 - s_next**2
+            y = y + dvar * (d - y) / s**2 + math.sqrt(dvar) * run.noise(i)
+        yield run.step(i + 1, y, d)
+
+
+def ode_rk45(run: Run, y: torch.Tensor, rtol: float = 1e-4, atol: float = 1e-4) -> Iterator[Step]:
+    """Adaptive Dormand–Prince (scipy's RK45) on dy/du = y - D(y, e^u), u = log s; then y = D."""
+    from scipy.integrate import RK45
+
+    ve = run.levels.ve
+    s_max, s_min = ve[0], ve[-2]
+    shape, dtype, device = y.shape, y.dtype, y.device
+
+    def f(u, flat):
+        yy = torch.from_numpy(flat.reshape(shape)).to(device=device, dtype=dtype)
+        return (yy - run.source.denoise(yy, math.exp(u))).double().cpu().numpy().ravel()
+
+    solver = RK45(f, math.log(s_max), y.double().cpu().numpy().ravel(), math.log(s_min),
+                  rtol=rtol, atol=atol)
+    i = 0
+    while solver.status == "running":
+        solver.step()
+        if solver.status == "failed":
+            raise RuntimeError(f"RK45 failed: {solver.message}")
+        i += 1
+        y = torch.from_numpy(solver.y.reshape(shape)).to(device=device, dtype=dtype)
+        yield run.step(i, y, None, s_override=math.exp(solver.t))
+    d = run.source.denoise(y, s_min)
+    yield run.step(i + 1, d, d, s_override=0.0)
+
+
+def annealed_langevin(run: Run, y: torch.Tensor, inner: int = 2, ratio: float = 0.1) -> Iterator[Step]:
+    """Annealed Langevin over the schedule's K levels: `inner` Langevin steps at each level s,
+    y <- y + eta * score + sqrt(2 eta) z with score = (D - y)/s^2 and eta = ratio * s^2.
+
+    Moving to the next level s', the noise part of y is first shrunk to it,
+    y <- D + (s'/s)(y - D) (Song et al.'s predictor-corrector form). Without that move a step
+    eta ~ s^2 is far too small to pull particles in once s is below a component's width: they
+    freeze and the samples come out too wide unless thousands of steps are spent.
+    """
+    ve = run.levels.ve
+    i = 0
+    for lvl in range(len(ve) - 1):
+        s, s_next = ve[lvl], ve[lvl + 1]
+        eta = ratio * s**2
+        for _ in range(inner):
+            d = run.source.denoise(y, s)
+            y = y + eta * (d - y) / s**2 + math.sqrt(2 * eta) * run.noise(i)
+            i += 1
+        d = run.source.denoise(y, s)
+        y = d + (s_next / s) * (y - d)
+        yield run.step(lvl + 1, y, d)
+
+
+def langevin(run: Run, y: torch.Tensor, level: float = 0.1, step_size: float | None = None) -> Iterator[Step]:
+    """Unadjusted Langevin on the score at one small fixed level, started from eps.
+
+    With one level there is no annealing: a particle falls into the mode nearest its start and
+    rarely crosses the low-density gap, so mode weights follow the start, not the target.
+    Step eta = level^2 keeps the update stable for any target (its curvature is <= 1/level^2).
+    """
+    k_total = len(run.levels.ve) - 1
+    eta = level**2 if step_size is None else float(step_size)
+    for i in range(k_total):
+        d = run.source.denoise(y, level)
+        y = y + eta * (d - y) / level**2 + math.sqrt(2 * eta) * run.noise(i)
+        yield run.step(i + 1, y, d, s_override=level)
+
+
+@dataclass(frozen=True)
+class SamplerInfo:
+    fn: Callable
+    label: str
+    rule: str                 # the update in one line (tooltips, explanations)
+    stochastic: bool
+    starts_from_unit_noise: bool = False
+
+
+SAMPLERS: dict[str, SamplerInfo] = {
+    "ddpm": SamplerInfo(ddpm, "DDPM (ancestral)", "x_{s'} ~ q(x_{s'} | x_s, x0 = D(x_s)): posterior mean + posterior noise", True),
+    "ddim": SamplerInfo(ddim, "DDIM (η)", "y' = D + √(s'²−c²)·ε̂ + c·z,  c = η·s'·√(1−s'²/s²);  η=0 deterministic", False),
+    "ode-euler": SamplerInfo(ode_euler, "PF-ODE, Euler", "y' = y + (s'−s)·(y − D(y,s))/s", False),
+    "ode-heun": SamplerInfo(ode_heun, "PF-ODE, Heun (2nd order)", "Euler predictor, then average the slopes at s and s'", False),
+    "ode-rk45": SamplerInfo(ode_rk45, "PF-ODE, adaptive RK45", "Dormand–Prince with error control on dy/dlog s = y − D (steps ignored)", False),
+    "dpm-solver++": SamplerInfo(dpm_solver_pp_2m, "DPM-Solver++(2M)", "y' = (s'/s)·y − (e^{−h}−1)·D̃,  D̃ extrapolates the last two D's, h = log(s/s')", False),
+    "sde-euler": SamplerInfo(sde_euler, "Reverse SDE, Euler–Maruyama", "y' = y + (s²−s'²)·score + √(s²−s'²)·z", True),
+    "annealed-langevin": SamplerInfo(annealed_langevin, "Annealed Langevin", "at each level s: 2× y ← y + η·score + √(2η)·z (η = 0.1·s²), then shrink the noise to the next level", True),
+    "langevin": SamplerInfo(langevin, "Langevin (one level)", "y ← y + η·score_σ(y) + √(2η)·z at one small σ, from N(0, I)", True, True),
+}
+DEFAULT_STEPS = 50
+
+
+def sample_steps(sampler: str, source: Source, n: int, seed: int = 0, steps: int = DEFAULT_STEPS,
+                 schedule: Schedule | str = DEFAULT_SCHEDULE, eta: float | None = None, **options) -> Iterator[Step]:
+    """Yield Step 0 (the initial noise) and then the state after every sampler step."""
+    if sampler not in SAMPLERS:
+        raise ValueError(f"unknown sampler {sampler!r} (one of {', '.join(SAMPLERS)})")
+    info = SAMPLERS[sampler]
+    if not (1 <= int(steps) <= 100_000):
+        raise ValueError(f"steps must be between 1 and 100000, got {steps}")
+    if n < 1:
+        raise ValueError("need at least one particle")
+    sched = get_schedule(schedule) if isinstance(schedule, str) else schedule
+    levels = sched.levels(int(steps))
+    run = Run(source, levels, sched, NoiseStream(n, seed, source.device))
+    eps = initial_noise(n, seed).to(source.device)
+    if eta is not None:
+        if sampler != "ddim":
+            raise ValueError("--eta only applies to ddim")
+        if not (0.0 <= eta <= 1.0):
+            raise ValueError(f"eta must be in [0, 1], got {eta}")
+        options["eta"] = float(eta)
+    if info.starts_from_unit_noise:
+        y = eps
+        yield Step(0, 1.0, 1.0, 1.0, y, None, source.nfe)
+    else:
+        y = levels.ve[0] * eps
+        yield run.step(0, y, None)
+    yield from info.fn(run, y, **options)
+
+
+def sample(sampler: str, source: Source, n: int, seed: int = 0, **kw) -> torch.Tensor:
+    """The final sample of a run (float32 (n, 2) on CPU)."""
+    last = None
+    for last in sample_steps(sampler, source, n, seed, **kw):
+        pass
+    return last.x.float().cpu()

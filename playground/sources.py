@@ -1,0 +1,62 @@
+"""Score sources: what a sampler asks for the denoised estimate, learned or exact.
+
+Both answer the same question in the scale-free frame: given y = x0 + s*eps (s = sigma/alpha),
+what is E[x0 | y]? The score at any (alpha, sigma) follows from it (see parametrization).
+Each source counts its network/oracle evaluations (NFE) so comparisons can report cost.
+"""
+from __future__ import annotations
+
+import copy
+
+import torch
+
+from .parametrization import score_from_x0
+
+
+class Source:
+    device = torch.device("cpu")
+    name = ""
+
+    def __init__(self):
+        self.nfe = 0
+
+    def denoise(self, y: torch.Tensor, s: float) -> torch.Tensor:
+        """E[x0 | x0 + s*eps = y], y float32 (n, 2) on self.device."""
+        self.nfe += 1
+        return self._denoise(y, float(s))
+
+    def _denoise(self, y, s):
+        raise NotImplementedError
+
+    def score(self, x: torch.Tensor, alpha: float, sigma: float) -> torch.Tensor:
+        """Score of the noised marginal in the original frame x = alpha*x0 + sigma*eps."""
+        return score_from_x0(x, self.denoise(x / alpha, sigma / alpha), alpha, sigma)
+
+
+class ExactSource(Source):
+    """The oracle: the target's closed-form posterior mean."""
+    name = "exact"
+
+    def __init__(self, target):
+        super().__init__()
+        self.target = target
+
+    def _denoise(self, y, s):
+        return self.target.denoise(y, 1.0, s).to(y.dtype)
+
+
+class ModelSource(Source):
+    """A frozen copy of a denoiser network (training may go on with the original)."""
+    name = "model"
+
+    def __init__(self, model: torch.nn.Module, device=None, copy_weights: bool = True):
+        super().__init__()
+        self.model = copy.deepcopy(model) if copy_weights else model
+        self.model.eval().requires_grad_(False)
+        if device is not None:
+            self.model.to(device)
+        self.device = next(self.model.parameters()).device
+
+    @torch.no_grad()
+    def _denoise(self, y, s):
+        return self.model(y.to(self.device), s)

@@ -1,0 +1,190 @@
+"""Step-based training of the denoiser, so a GUI or CLI can drive it in chunks.
+
+Loss (Karras et al. 2022): with s ~ logNormal(p_mean, p_std) and y = x0 + s*eps,
+    E || F(y, s) - (x0 - c_skip(s) y) / c_out(s) ||^2,
+i.e. the denoising error weighted to unit variance at every level. AdamW, EMA weights,
+gradient clipping; a non-finite or exploding loss restores the last good weights and
+halves the learning rate instead of poisoning the model.
+"""
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import asdict, dataclass, field
+
+import torch
+
+from .model import Denoiser, ModelConfig, build_model
+from .sources import ModelSource
+
+GOOD_SNAPSHOT_EVERY = 25
+DIVERGED_LOSS = 1e6
+
+
+@dataclass
+class TrainConfig:
+    lr: float = 4e-3
+    batch: int = 1024
+    ema: float = 0.995
+    weight_decay: float = 1e-5
+    warmup: int = 100
+    grad_clip: float = 1.0
+    p_mean: float = -0.8          # log-normal noise levels, relative to sigma_data
+    p_std: float = 1.6
+    seed: int = 0
+    device: str = "auto"
+    dataset_size: int | None = None   # None: fresh exact samples; N: "roll the dice N times"
+    model: ModelConfig = field(default_factory=ModelConfig)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        d = dict(d)
+        model = ModelConfig(**{k: v for k, v in d.pop("model", {}).items() if k in ModelConfig.__dataclass_fields__})
+        return cls(model=model, **{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+
+
+def resolve_device(name: str) -> tuple[torch.device, str | None]:
+    """The device to use, and a message when the request could not be honoured."""
+    name = (name or "auto").lower()
+    if name not in ("auto", "cpu", "cuda"):
+        raise ValueError(f"device must be auto, cpu or cuda, got {name!r}")
+    if name == "cpu":
+        return torch.device("cpu"), None
+    if torch.cuda.is_available():
+        return torch.device("cuda"), None
+    return torch.device("cpu"), ("CUDA was requested but is not available; using the CPU" if name == "cuda" else None)
+
+
+class Trainer:
+    def __init__(self, target, config: TrainConfig | None = None):
+        self.config = config or TrainConfig()
+        c = self.config
+        if c.lr <= 0 or not math.isfinite(c.lr):
+            raise ValueError("learning rate must be a positive number")
+        if not (1 <= c.batch <= 1_000_000):
+            raise ValueError("batch must be between 1 and 1000000")
+        if c.dataset_size is not None and c.dataset_size < 1:
+            raise ValueError("training-set size must be at least 1")
+        self.device, note = resolve_device(c.device)
+        self.events: list[str] = [note] if note else []
+        torch.manual_seed(c.seed)
+        if c.model.sigma_data <= 0 or c.model.sigma_data == ModelConfig.sigma_data:
+            c.model.sigma_data = round(target.mixture.data_std(), 4)
+        self.model = build_model(c.model).to(self.device)
+        self.ema_model = copy.deepcopy(self.model).requires_grad_(False)
+        self.opt = torch.optim.AdamW(self.model.parameters(), lr=c.lr, weight_decay=c.weight_decay)
+        self.lr = c.lr
+        self.step = 0
+        self.losses: list[float] = []
+        self._gen = torch.Generator(device="cpu").manual_seed(c.seed + 1)
+        self._good = self._snapshot()
+        self.set_target(target)
+
+    # ----- data -----------------------------------------------------------------------------
+    def set_target(self, target, dataset_size: int | None | str = "keep") -> None:
+        """Train on a new target from the current weights (warm start)."""
+        if dataset_size != "keep":
+            self.config.dataset_size = dataset_size
+        self.target = target
+        n = self.config.dataset_size
+        self.dataset = target.sample(n, seed=self.config.seed + 7).to(self.device) if n else None
+
+    def _batch(self) -> torch.Tensor:
+        b = self.config.batch
+        if self.dataset is not None:
+            idx = torch.randint(len(self.dataset), (b,), generator=self._gen).to(self.device)
+            return self.dataset[idx]
+        seed = int(torch.randint(2**62, (1,), generator=self._gen))
+        return self.target.sample(b, seed=seed).to(self.device)
+
+    # ----- weights ----------------------------------------------------------------------------
+    def _snapshot(self) -> dict:
+        return {"model": copy.deepcopy(self.model.state_dict()), "ema": copy.deepcopy(self.ema_model.state_dict()),
+                "opt": copy.deepcopy(self.opt.state_dict())}
+
+    def _restore(self, snap: dict) -> None:
+        self.model.load_state_dict(snap["model"])
+        self.ema_model.load_state_dict(snap["ema"])
+        self.opt.load_state_dict(snap["opt"])
+
+    def set_lr(self, lr: float) -> None:
+        if lr <= 0 or not math.isfinite(lr):
+            raise ValueError("learning rate must be a positive number")
+        self.lr = self.config.lr = float(lr)
+
+    def _lr_now(self) -> float:
+        return self.lr * min(1.0, (self.step + 1) / max(1, self.config.warmup))
+
+    def loss_fn(self, x0: torch.Tensor) -> torch.Tensor:
+        c = self.config
+        sd = self.model.config.sigma_data
+        log_s = c.p_mean + math.log(sd) + c.p_std * torch.randn(len(x0), 1, generator=self._gen)
+        s = torch.exp(log_s).to(self.device)
+        y = x0 + s * torch.randn(x0.shape, generator=self._gen).to(self.device)
+        c_skip, c_out, _ = self.model.precond(s)
+        target = (x0 - c_skip * y) / c_out
+        return ((self.model.raw(y, s) - target) ** 2).sum(1).mean()
+
+    def train(self, k: int = 1) -> list[float]:
+        """Run k optimiser steps; returns their losses (a diverged step is reported in events)."""
+        out = []
+        self.model.train()
+        for _ in range(int(k)):
+            for g in self.opt.param_groups:
+                g["lr"] = self._lr_now()
+            loss = self.loss_fn(self._batch())
+            value = float(loss.detach())
+            if not math.isfinite(value) or value > DIVERGED_LOSS:
+                self._recover(value)
+                break
+            self.opt.zero_grad(set_to_none=True)
+            loss.backward()
+            grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
+            if not torch.isfinite(grad_norm):
+                self._recover(float("nan"))
+                break
+            self.opt.step()
+            self._update_ema()
+            self.step += 1
+            out.append(value)
+            if self.step % GOOD_SNAPSHOT_EVERY == 0 and self._weights_finite():
+                self._good = self._snapshot()
+        self.losses.extend(out)
+        return out
+
+    def _weights_finite(self) -> bool:
+        return all(torch.isfinite(p).all() for p in self.model.parameters())
+
+    def _recover(self, value: float) -> None:
+        self._restore(self._good)
+        self.lr *= 0.5
+        self.events.append(f"step {self.step}: loss {value:.3g} diverged; restored the last good weights "
+                           f"and lowered the learning rate to {self.lr:.3g}")
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        d = min(self.config.ema, (1 + self.step) / (10 + self.step))
+        for pe, p in zip(self.ema_model.parameters(), self.model.parameters()):
+            pe.lerp_(p, 1 - d)
+
+    def source(self, device=None) -> ModelSource:
+        """A frozen copy of the EMA weights for samplers (training may continue)."""
+        return ModelSource(self.ema_model, device=device)
+
+    # ----- persistence ----------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        return {"config": self.config.to_dict(), "model": self.model.state_dict(),
+                "ema": self.ema_model.state_dict(), "optimizer": self.opt.state_dict(),
+                "step": self.step, "lr": self.lr}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        self.ema_model.load_state_dict(state["ema"])
+        if "optimizer" in state:
+            self.opt.load_state_dict(state["optimizer"])
+        self.step = int(state.get("step", 0))
+        self.lr = float(state.get("lr", self.lr))
+        self._good = self._snapshot()
