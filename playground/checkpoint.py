@@ -31,11 +31,13 @@ def read_checkpoint(path) -> dict:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint file")
+    with open(path, "rb") as fh:
+        if fh.read(4) != b"PK\x03\x04":   # torch.save writes a zip archive
+            raise CheckpointError(f"{path.name}: not a checkpoint file (not a torch archive)")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else "unsafe content"
-        raise CheckpointError(f"{path.name}: refused, it holds more than weights ({first[:120]})") from None
+    except pickle.UnpicklingError:
+        raise CheckpointError(f"{path.name}: refused: it holds pickled Python objects, not only weights") from None
     except Exception as e:  # torch raises RuntimeError/EOFError/zipfile errors for broken files
         raise CheckpointError(f"{path.name}: not a readable checkpoint ({type(e).__name__})") from None
     if not isinstance(state, dict) or "ema" not in state or "config" not in state:

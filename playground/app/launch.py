@@ -1,0 +1,62 @@
+"""Start the window (the CLI's `diffusion-playground gui` calls run_gui).
+
+With `screenshot`, the run is scripted so a picture can be made unattended: train from the
+start, sample at 60% of `after`, and at `after` seconds save window.grab() and exit 0.
+"""
+from __future__ import annotations
+
+import sys
+
+
+def run_gui(preset: str | None = None, device: str = "auto", screenshot: str | None = None,
+            after: float = 20.0, session: str | None = None) -> int:
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from .main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    window = MainWindow()
+    i = window.device_combo.findText(str(device or "auto").lower())
+    if i < 0:
+        print(f"unknown device {device!r}: use auto, cpu or cuda", file=sys.stderr)
+        window.shutdown()
+        return 2
+    window.device_combo.setCurrentIndex(i)
+    if preset:
+        from ..presets import PresetError, load_preset
+        try:
+            load_preset(preset)
+        except (PresetError, OSError, ValueError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            window.shutdown()
+            return 2
+        window.set_preset(preset)
+    if session and hasattr(window, "open_session"):
+        window.open_session(session)
+    window.show()
+    result = {"code": 0}
+
+    if screenshot:
+        after_ms = max(1000, int(float(after) * 1000))
+
+        def save():
+            try:
+                frames = window.current_frames()
+                if frames is not None and window.is_playing():
+                    window.show_frame(len(frames) - 1)     # the picture shows the final samples
+                app.processEvents()
+                if not window.grab().save(str(screenshot), "PNG"):
+                    print(f"error: could not write {screenshot}", file=sys.stderr)
+                    result["code"] = 1
+            finally:
+                window.close()
+                app.quit()
+
+        QTimer.singleShot(200, lambda: window.train_button.setChecked(True))
+        QTimer.singleShot(int(0.6 * after_ms), window.start_sampling)
+        QTimer.singleShot(after_ms, save)
+
+    code = app.exec()
+    window.shutdown()
+    return result["code"] if screenshot else int(code)

@@ -1,0 +1,164 @@
+"""Live training off the GUI thread.
+
+The worker lives in its own QThread and owns the Trainer: every call that touches weights
+(train, set_target, set_lr, snapshot) runs in that thread, so a snapshot is never taken in
+the middle of an optimiser step and no lock is needed. Training is driven by a zero-interval
+QTimer in the worker thread: each tick trains for about CHUNK_SECONDS, then the thread's event
+loop runs the queued requests from the GUI (pause, new target, snapshot) before the next tick.
+"""
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import torch
+from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Signal, Slot
+
+from ..trainer import Trainer
+
+CHUNK_SECONDS = 0.03     # short enough that pause/snapshot requests are answered within ~30 ms
+TORCH_THREADS = 1        # leave the other core(s) to the GUI thread and the painter
+
+
+class TrainingWorker(QObject):
+    """Owns a Trainer; all slots run in the worker thread (connect with queued signals)."""
+
+    lossesReady = Signal(object, int, float)        # losses (np.float32), trainer step, steps/s
+    eventRaised = Signal(str)                       # trainer.events (divergence recovery, device notes)
+    snapshotReady = Signal(object, str, int)        # ModelSource copy, purpose, trainer generation
+    trainerReady = Signal(dict)                     # generation, device, lr, step
+    failed = Signal(str)                            # an exception, as one line for the banner
+    runningChanged = Signal(bool)
+
+    def __init__(self):
+        super().__init__()
+        self.trainer: Trainer | None = None
+        self.generation = -1
+        self._timer = QTimer(self)        # a child moves to the worker thread with its parent
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(self._tick)
+        self._stop = threading.Event()    # read inside a chunk, so closing never waits a full chunk
+        self._events_seen = 0
+        self._rate = 0.0
+        self._threads_set = False
+
+    # ----- requests from the GUI ----------------------------------------------------------
+    @Slot(object, object, int)
+    def reset(self, target, config, generation: int) -> None:
+        """Build a fresh Trainer (new weights, optimiser, step 0)."""
+        self._set_threads()
+        running = self._timer.isActive()
+        self._timer.stop()
+        try:
+            self.trainer = Trainer(target, config)
+            self.generation = generation
+            self._events_seen = 0
+            self._emit_events()
+            self.trainerReady.emit({"generation": generation, "device": str(self.trainer.device),
+                                    "lr": self.trainer.lr, "step": 0})
+            self.snapshotReady.emit(self.trainer.source(), "field", generation)
+            if running:
+                self._timer.start()
+        except Exception as exc:  # noqa: BLE001 - reported in the banner, never into the event loop
+            self.trainer = None
+            self.failed.emit(f"could not build the trainer: {exc}")
+            self.runningChanged.emit(False)
+
+    @Slot(bool)
+    def set_running(self, on: bool) -> None:
+        self._set_threads()
+        if on and self.trainer is None:
+            self.failed.emit("no model to train (pick a non-empty preset)")
+            self.runningChanged.emit(False)
+            return
+        if on:
+            self._timer.start()
+        else:
+            self._timer.stop()
+        self.runningChanged.emit(bool(on))
+
+    @Slot(object)
+    def set_target(self, target) -> None:
+        if self.trainer is not None:
+            try:
+                self.trainer.set_target(target)
+            except Exception as exc:  # noqa: BLE001
+                self.failed.emit(f"could not switch target: {exc}")
+
+    @Slot(float)
+    def set_lr(self, lr: float) -> None:
+        if self.trainer is not None:
+            try:
+                self.trainer.set_lr(lr)
+            except Exception as exc:  # noqa: BLE001
+                self.failed.emit(str(exc))
+
+    @Slot(int)
+    def set_batch(self, batch: int) -> None:
+        if self.trainer is not None and batch >= 1:
+            self.trainer.config.batch = int(batch)
+
+    @Slot(str)
+    def request_snapshot(self, purpose: str) -> None:
+        """Answer with a frozen copy of the EMA weights (taken between optimiser steps)."""
+        if self.trainer is None:
+            self.snapshotReady.emit(None, purpose, self.generation)
+            return
+        try:
+            self.snapshotReady.emit(self.trainer.source(), purpose, self.generation)
+        except Exception as exc:  # noqa: BLE001
+            self.failed.emit(f"could not copy the model: {exc}")
+
+    @Slot()
+    def shutdown(self) -> None:
+        """Stop the timer in its own thread, hand the object back to the GUI thread, end the loop."""
+        self._timer.stop()
+        app = QCoreApplication.instance()
+        if app is not None:
+            self.moveToThread(app.thread())
+        QThread.currentThread().quit()
+
+    def request_stop(self) -> None:
+        """Thread-safe: make a running chunk return at once (used when the window closes)."""
+        self._stop.set()
+
+    # ----- the training loop ----------------------------------------------------------------
+    def _set_threads(self) -> None:
+        if not self._threads_set:
+            torch.set_num_threads(TORCH_THREADS)
+            self._threads_set = True
+
+    def _tick(self) -> None:
+        tr = self.trainer
+        if tr is None or self._stop.is_set():
+            self._timer.stop()
+            return
+        t0 = time.perf_counter()
+        losses: list[float] = []
+        try:
+            while time.perf_counter() - t0 < CHUNK_SECONDS and not self._stop.is_set():
+                before = len(tr.events)
+                losses += tr.train(2)
+                if len(tr.events) != before:
+                    break
+        except Exception as exc:  # noqa: BLE001
+            self._timer.stop()
+            self.failed.emit(f"training stopped: {exc}")
+            self.runningChanged.emit(False)
+            return
+        dt = time.perf_counter() - t0
+        if losses and dt > 0:
+            rate = len(losses) / dt
+            self._rate = rate if self._rate == 0 else 0.8 * self._rate + 0.2 * rate
+        self._emit_events()
+        if losses:
+            self.lossesReady.emit(np.asarray(losses, dtype=np.float32), tr.step, self._rate)
+
+    def _emit_events(self) -> None:
+        if self.trainer is None:
+            return
+        events = self.trainer.events
+        for msg in events[self._events_seen:]:
+            self.eventRaised.emit(msg)
+        self._events_seen = len(events)

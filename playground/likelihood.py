@@ -1,0 +1,62 @@
+"""Negative log-likelihood through the probability-flow ODE, with the exact 2x2 divergence.
+
+In the scale-free frame with u = log s the ODE is dy/du = y - D(y, e^u) and
+    log p_0(y_0) = log N(y_T; 0, s_max^2 I) + int_{u_0}^{u_T} (2 - tr dD/dy) du.
+The trace is exact: two forward-mode JVPs (torch.func.jvp) per evaluation, one per axis.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch.func import jvp
+
+from .sources import ExactSource, Source
+
+S_START = 1e-3     # the ODE starts here: log p_{1e-3} differs from log p_0 by far less than 0.01 nats
+S_END = 80.0
+
+
+def _denoise_fn(source: Source, s: float):
+    if isinstance(source, ExactSource):
+        return lambda y: source.target.denoise(y, 1.0, s)
+    model = source.model
+    return lambda y: model(y, s)
+
+
+def divergence_and_drift(source: Source, y: torch.Tensor, s: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """(y - D(y, s), 2 - tr dD/dy) for each row of y, exactly."""
+    f = _denoise_fn(source, s)
+    e0 = torch.zeros_like(y)
+    e0[:, 0] = 1
+    e1 = torch.zeros_like(y)
+    e1[:, 1] = 1
+    d, j0 = jvp(f, (y,), (e0,))
+    _, j1 = jvp(f, (y,), (e1,))
+    source.nfe += 2
+    return y - d, 2.0 - (j0[:, 0] + j1[:, 1])
+
+
+def nll(source: Source, x, rtol: float = 1e-5, atol: float = 1e-5) -> np.ndarray:
+    """-log p(x) in nats for each point, under the density the source's ODE defines."""
+    from scipy.integrate import solve_ivp
+
+    dtype = torch.float64 if isinstance(source, ExactSource) else torch.float32
+    x = torch.as_tensor(x).to(dtype)
+    n = x.shape[0]
+
+    def rhs(u, state):
+        y = torch.from_numpy(state[: 2 * n].reshape(n, 2)).to(device=source.device, dtype=dtype)
+        with torch.no_grad():
+            drift, div = divergence_and_drift(source, y, math.exp(u))
+        return np.concatenate([drift.double().cpu().numpy().ravel(), div.double().cpu().numpy()])
+
+    state0 = np.concatenate([x.double().numpy().ravel(), np.zeros(n)])
+    sol = solve_ivp(rhs, (math.log(S_START), math.log(S_END)), state0, method="RK45", rtol=rtol, atol=atol)
+    if not sol.success:
+        raise RuntimeError(f"likelihood ODE failed: {sol.message}")
+    end = sol.y[:, -1]
+    y_end, integral = end[: 2 * n].reshape(n, 2), end[2 * n:]
+    log_prior = -0.5 * (y_end**2).sum(1) / S_END**2 - 2 * math.log(S_END) - math.log(2 * math.pi)
+    return -(log_prior + integral)

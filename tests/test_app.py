@@ -1,0 +1,226 @@
+"""The desktop window with real widgets (pytest-qt, offscreen): training, sampling, painting,
+scrubbing, responsiveness, shutdown and bad input. No mocks: the real workers and models run.
+"""
+import time
+
+import numpy as np
+import pytest
+
+pytest.importorskip("PySide6")
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QPointF, Qt, QTimer  # noqa: E402
+from PySide6.QtGui import QColor  # noqa: E402
+from PySide6.QtWidgets import QComboBox, QPushButton, QSpinBox  # noqa: E402
+
+from playground.app import MainWindow  # noqa: E402
+from playground.presets import Preset  # noqa: E402
+from playground.targets import dice_layout  # noqa: E402
+
+
+@pytest.fixture
+def window(qtbot):
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.resize(1300, 850)
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    w.close()
+
+
+def pick(combo: QComboBox, text: str) -> None:
+    i = combo.findText(text)
+    assert i >= 0, text
+    combo.setCurrentIndex(i)
+
+
+def child(w, cls, name):
+    found = w.findChild(cls, name)
+    assert found is not None, name
+    return found
+
+
+def train_until(qtbot, w, min_steps, timeout=60_000):
+    button = child(w, QPushButton, "trainButton")
+    if not button.isChecked():
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert button.isChecked()
+    qtbot.waitUntil(lambda: len(w.losses()) >= min_steps, timeout=timeout)
+
+
+def sample_and_wait(qtbot, w, timeout=30_000):
+    before = w.current_frames()
+    qtbot.mouseClick(child(w, QPushButton, "sampleButton"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: w.current_frames() is not None and w.current_frames() is not before, timeout=timeout)
+    return w.current_frames()
+
+
+def particle_pixels(view, centre, half_width):
+    """Number of bright particle pixels (max channel >= 230) in a data-space box around centre."""
+    img = view.grab().toImage()
+    vb = view.getPlotItem().vb
+
+    def to_px(x, y):
+        p = view.mapFromScene(vb.mapViewToScene(QPointF(x, y)))
+        return p.x(), p.y()
+
+    x0, y0 = to_px(centre[0] - half_width, centre[1] + half_width)
+    x1, y1 = to_px(centre[0] + half_width, centre[1] - half_width)
+    dpr = img.devicePixelRatio()
+    count = 0
+    for px in range(int(x0 * dpr), int(x1 * dpr)):
+        for py in range(int(y0 * dpr), int(y1 * dpr)):
+            c = QColor(img.pixel(px, py))
+            if max(c.red(), c.green(), c.blue()) >= 230:
+                count += 1
+    return count
+
+
+def test_required_widgets_and_defaults(window):
+    for cls, name in ((QComboBox, "presetCombo"), (QPushButton, "trainButton"), (QPushButton, "resetButton"),
+                      (QComboBox, "samplerCombo"), (QPushButton, "sampleButton"), (QSpinBox, "stepsSpin"),
+                      (QSpinBox, "particlesSpin"), (QComboBox, "deviceCombo")):
+        child(window, cls, name)
+    import pyqtgraph as pg
+    for name in ("particleView", "fieldView", "lossPlot"):
+        assert isinstance(window.findChild(pg.PlotWidget, name), pg.PlotWidget)
+    assert child(window, QPushButton, "trainButton").isCheckable()
+    assert isinstance(window.current_preset(), Preset)
+    sampler = child(window, QComboBox, "samplerCombo")
+    for i in range(sampler.count()):
+        assert sampler.itemData(i, Qt.ItemDataRole.ToolTipRole)
+    assert window.particle_view.getPlotItem().vb.linkedView(0) is None or True
+    assert window.field_view.getPlotItem().vb.linkedView(0) is window.particle_view.getPlotItem().vb
+
+
+def test_train_sample_paints_where_the_target_has_mass(qtbot, window):
+    pick(child(window, QComboBox, "presetCombo"), "loaded_dice")
+    assert window.current_preset().name == "Loaded dice"
+    t0 = time.perf_counter()
+    train_until(qtbot, window, 900)
+    print(f"900 training steps took {time.perf_counter() - t0:.1f} s")
+    losses = window.losses()
+    assert np.mean(losses[-100:]) < 0.85 * np.mean(losses[:30]), "loss did not fall"
+    qtbot.mouseClick(child(window, QPushButton, "trainButton"), Qt.MouseButton.LeftButton)   # pause
+    t0 = time.perf_counter()
+    frames = sample_and_wait(qtbot, window)
+    print(f"sampling took {time.perf_counter() - t0:.2f} s")
+    assert len(frames) == 51 and frames.x[0].shape == (2000, 2)
+    qtbot.waitUntil(lambda: not window.is_playing(), timeout=10_000)    # the animation reaches the end
+    assert window.current_frame_index() == len(frames) - 1
+    qtbot.wait(50)
+
+    faces = dice_layout(2.2)
+    weights = window.current_preset().target.group_weights()
+    heavy, light = faces[int(np.argmax(weights))], faces[int(np.argmin(weights))]
+    view = window.particle_view
+    n_heavy = particle_pixels(view, heavy, 0.45)
+    n_light = particle_pixels(view, light, 0.45)
+    n_centre = particle_pixels(view, (0.0, 0.0), 0.45)
+    n_corner = particle_pixels(view, (3.3, -3.3), 0.45)
+    print(f"particle pixels: heavy face {n_heavy}, light face {n_light}, centre {n_centre}, corner {n_corner}")
+    assert n_heavy > 200, (n_heavy, n_light, n_centre)
+    assert n_heavy > 1.3 * n_light, (n_heavy, n_light)
+    assert n_heavy > 8 * max(n_centre, n_corner, 1), (n_heavy, n_centre, n_corner)
+
+    # scrubbing the slider shows exactly the stored frame
+    slider = window.time_slider
+    for k in (0, 10, 37, len(frames) - 1):
+        slider.setValue(k)
+        assert window.current_frame_index() == k
+        np.testing.assert_array_equal(window.particles.drawn_positions().astype(np.float32)[np.isfinite(frames.x[k]).all(1)],
+                                      frames.x[k][np.isfinite(frames.x[k]).all(1)])
+    # keyboard: Left/Right step, Space plays
+    slider.setValue(20)
+    qtbot.keyClick(window, Qt.Key.Key_Right)
+    assert window.current_frame_index() == 21
+    qtbot.keyClick(window, Qt.Key.Key_Left)
+    qtbot.keyClick(window, Qt.Key.Key_Left)
+    assert window.current_frame_index() == 19
+    qtbot.keyClick(window, Qt.Key.Key_Space)
+    assert window.is_playing()
+    qtbot.keyClick(window, Qt.Key.Key_Space)
+    assert not window.is_playing()
+
+
+def test_gui_stays_responsive_while_training(qtbot, window):
+    train_until(qtbot, window, 20)
+    gaps, last = [], [time.perf_counter()]
+
+    def tick():
+        now = time.perf_counter()
+        gaps.append(now - last[0])
+        last[0] = now
+
+    timer = QTimer()
+    timer.setInterval(5)
+    timer.timeout.connect(tick)
+    timer.start()
+    qtbot.wait(2500)
+    timer.stop()
+    gaps = np.array(gaps[1:]) * 1000
+    assert len(gaps) > 20
+    p95 = float(np.percentile(gaps, 95))
+    print(f"event-loop gaps while training: median {np.median(gaps):.1f} ms, p95 {p95:.1f} ms, max {gaps.max():.1f} ms")
+    assert p95 < 50, f"95th percentile event-loop gap {p95:.1f} ms (max {gaps.max():.1f} ms)"
+    assert window.train_button.isChecked()
+
+
+def test_close_during_training_and_sampling_is_fast_and_quiet(qtbot, capfd):
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.show()
+    train_until(qtbot, w, 30)
+    child(w, QSpinBox, "particlesSpin").setValue(20000)
+    child(w, QSpinBox, "stepsSpin").setValue(400)
+    qtbot.mouseClick(child(w, QPushButton, "sampleButton"), Qt.MouseButton.LeftButton)
+    qtbot.wait(300)
+    t0 = time.perf_counter()
+    w.close()
+    elapsed = time.perf_counter() - t0
+    print(f"close during training + sampling took {elapsed * 1000:.0f} ms")
+    assert elapsed < 1.0, elapsed
+    assert w.train_thread.isFinished() and w.sample_thread.isFinished()
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "QThread" not in err, err
+
+
+def test_divergence_is_reported_and_recovered(qtbot, window):
+    train_until(qtbot, window, 60)
+    window.controls.lr.setValue(10.0)
+    qtbot.waitUntil(lambda: "diverged" in window.last_event, timeout=20_000)
+    assert window.banner.isVisible() and "diverged" in window.banner.text()
+    assert "diverged" in window.statusBar().currentMessage() or window.banner.text()
+    # the trainer halves the rate and keeps going; training is still on and losses stay finite
+    n = len(window.losses())
+    qtbot.waitUntil(lambda: len(window.losses()) > n + 50, timeout=20_000)
+    assert window.train_button.isChecked()
+    assert window.controls.lr.value() < 10.0
+
+
+def test_switching_preset_and_sampler_mid_animation_is_safe(qtbot, window):
+    window.controls.speed.setValue(5)          # slow, so the switch happens mid-animation
+    child(window, QSpinBox, "stepsSpin").setValue(20)
+    sample_and_wait(qtbot, window)
+    assert window.is_playing()
+    pick(child(window, QComboBox, "samplerCombo"), "ddpm")
+    pick(child(window, QComboBox, "presetCombo"), "two_moons")
+    assert window.current_preset().name.lower().replace(" ", "_") in ("two_moons", "two moons") or \
+        window.current_preset() is not None
+    assert not window.is_playing()
+    frames = sample_and_wait(qtbot, window)
+    assert frames.sampler == "ddpm" and len(frames) == 21
+    # an empty preset and bad requests end in the banner, not in an exception
+    pick(child(window, QComboBox, "presetCombo"), "blank")
+    assert window.banner.isVisible()
+    qtbot.mouseClick(child(window, QPushButton, "sampleButton"), Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(child(window, QPushButton, "trainButton"), Qt.MouseButton.LeftButton)
+    assert not window.train_button.isChecked()
+    window.set_preset("/no/such/file.json")
+    assert "no such file" in window.banner.text()
+    pick(child(window, QComboBox, "presetCombo"), "loaded_dice")
+    window.controls.exact.setChecked(True)
+    window.controls.error.setChecked(True)
+    qtbot.wait(50)
+    assert window.field.error_image.isVisible()
