@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -136,6 +137,14 @@ def cmd_target(args) -> int:
     return 0
 
 
+def cosine_tail(done: float, start: float = 0.6, floor: float = 0.05) -> float:
+    """Learning-rate factor: 1 until `start` of the budget, then a cosine down to `floor`."""
+    if done <= start:
+        return 1.0
+    f = min(1.0, (done - start) / (1 - start))
+    return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * f))
+
+
 def cmd_train(args) -> int:
     from .checkpoint import save_checkpoint
     from .model import ModelConfig
@@ -162,6 +171,8 @@ def cmd_train(args) -> int:
         if args.seconds is not None and elapsed >= args.seconds:
             break
         k = chunk if args.steps is None else min(chunk, args.steps - trainer.step)
+        done = elapsed / args.seconds if args.steps is None else trainer.step / args.steps
+        trainer.lr_scale = cosine_tail(done)
         losses = trainer.train(k)
         for e in trainer.events[seen_events:]:
             print(e, file=sys.stderr)

@@ -77,6 +77,7 @@ class Trainer:
         self.ema_model = copy.deepcopy(self.model).requires_grad_(False)
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=c.lr, weight_decay=c.weight_decay)
         self.lr = c.lr
+        self.lr_scale = 1.0           # a caller with a known budget may anneal it towards the end
         self.step = 0
         self.losses: list[float] = []
         self._gen = torch.Generator(device="cpu").manual_seed(c.seed + 1)
@@ -116,7 +117,7 @@ class Trainer:
         self.lr = self.config.lr = float(lr)
 
     def _lr_now(self) -> float:
-        return self.lr * min(1.0, (self.step + 1) / max(1, self.config.warmup))
+        return self.lr * self.lr_scale * min(1.0, (self.step + 1) / max(1, self.config.warmup))
 
     def loss_fn(self, x0: torch.Tensor) -> torch.Tensor:
         c = self.config

@@ -224,3 +224,42 @@ def test_switching_preset_and_sampler_mid_animation_is_safe(qtbot, window):
     window.controls.error.setChecked(True)
     qtbot.wait(50)
     assert window.field.error_image.isVisible()
+
+
+def test_shortcuts_reset_and_hidden_width_rebuild(qtbot, window):
+    qtbot.keyClick(window, Qt.Key.Key_T)
+    assert window.train_button.isChecked()
+    qtbot.waitUntil(lambda: len(window.losses()) >= 40, timeout=20_000)
+    gen = window._generation
+    qtbot.mouseClick(child(window, QPushButton, "resetButton"), Qt.MouseButton.LeftButton)
+    assert window._generation == gen + 1 and len(window.losses()) < 40
+    qtbot.waitUntil(lambda: window.train_worker.trainer is not None and window.train_worker.generation == gen + 1,
+                    timeout=10_000)
+    # training continues on the fresh model after a reset
+    qtbot.waitUntil(lambda: len(window.losses()) >= 20, timeout=20_000)
+    window.controls.hidden.setValue(32)
+    qtbot.waitUntil(lambda: window.train_worker.trainer is not None
+                    and window.train_worker.trainer.model.config.hidden == 32, timeout=10_000)
+    qtbot.keyClick(window, Qt.Key.Key_T)
+    assert not window.train_button.isChecked()
+    child(window, QSpinBox, "particlesSpin").setValue(500)
+    child(window, QSpinBox, "stepsSpin").setValue(10)
+    qtbot.keyClick(window, Qt.Key.Key_S)
+    qtbot.waitUntil(lambda: window.current_frames() is not None, timeout=20_000)
+    assert window.current_frames().x[-1].shape == (500, 2)
+
+
+@pytest.mark.parametrize("schedule", ["edm", "vp-cosine"])
+def test_every_sampler_runs_in_the_window(qtbot, window, schedule):
+    """Untrained model, tiny runs: every sampler records frames and the slider spans them."""
+    from playground.samplers import SAMPLERS
+    schedule_combo = window.controls.schedule
+    schedule_combo.setCurrentIndex(schedule_combo.findData(schedule))
+    child(window, QSpinBox, "particlesSpin").setValue(200)
+    child(window, QSpinBox, "stepsSpin").setValue(8)
+    for name in SAMPLERS:
+        pick(child(window, QComboBox, "samplerCombo"), name)
+        frames = sample_and_wait(qtbot, window)
+        assert frames.sampler == name and len(frames) >= 2
+        assert window.time_slider.maximum() == len(frames) - 1
+        assert not window.banner.isVisible(), window.banner.text()

@@ -66,6 +66,7 @@ class FieldLayer:
         self.show_error = False
         self.last_eval_ms = 0.0
         self.last_error = float("nan")
+        self.last_peak = float("nan")
 
     def clear(self) -> None:
         for item in self.learned:
@@ -128,5 +129,8 @@ class FieldLayer:
         rel = np.where(np.isfinite(rel), rel, 1.0)
         self.last_error = float(np.sum(w * np.minimum(rel, 10)) / max(np.sum(w), 1e-30))
         img = (np.clip(rel, 0, 1) * w).reshape(ERROR_GRID, ERROR_GRID)
-        self.error_image.setImage(img.astype(np.float32), levels=(0.0, 1.0))
+        # Scale to the worst cell (at least 0.1) so a good model still shows where it is wrong;
+        # the absolute figure is last_error, printed next to the toggles.
+        self.last_peak = float(img.max())
+        self.error_image.setImage(img.astype(np.float32), levels=(0.0, max(0.1, self.last_peak)))
         self.error_image.setRect(rect)

@@ -1,0 +1,103 @@
+"""`diffusion-playground bench`: the figures users feel, measured on this machine.
+
+Each figure is a median over repeats. Training and sampling figures use the CPU threads torch
+is given (2 here); the window figures render offscreen, including grab(), while training runs.
+"""
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch
+
+from .metrics import sliced_w2
+from .presets import load_preset
+from .samplers import sample
+from .trainer import TrainConfig, Trainer
+
+QUALITY_FACTOR = 1.5
+QUALITY_N = 4000
+
+
+def train_steps_per_s(target, steps: int = 150) -> float:
+    trainer = Trainer(target, TrainConfig(seed=0))
+    trainer.train(10)
+    t0 = time.perf_counter()
+    trainer.train(steps)
+    return steps / (time.perf_counter() - t0)
+
+
+def quality_reached(target, source, floor: float, refs) -> tuple[bool, float]:
+    d = np.mean([sliced_w2(sample("ode-heun", source, QUALITY_N, seed=100 + i, steps=50), r) for i, r in enumerate(refs)])
+    return d <= QUALITY_FACTOR * floor, float(d)
+
+
+def time_to_quality_s(target, seed: int = 0, budget_s: float = 120.0, check_every_s: float = 1.0) -> float:
+    """Training seconds (evaluation excluded) until ode-heun/50 is within 1.5x the SW2 floor."""
+    floor = float(np.mean([sliced_w2(target.sample(QUALITY_N, seed=500 + i), target.sample(QUALITY_N, seed=600 + i))
+                           for i in range(4)]))
+    refs = [target.sample(QUALITY_N, seed=700 + i) for i in range(2)]
+    trainer = Trainer(target, TrainConfig(seed=seed))
+    trained = 0.0
+    while trained < budget_s:
+        t0 = time.perf_counter()
+        while time.perf_counter() - t0 < check_every_s:
+            trainer.train(25)
+        trained += time.perf_counter() - t0
+        ok, _ = quality_reached(target, trainer.source(), floor, refs)
+        if ok:
+            return trained
+    return float("inf")
+
+
+def sample_10k_100_s(target) -> float:
+    trainer = Trainer(target, TrainConfig(seed=0))
+    trainer.train(20)
+    source = trainer.source()
+    sample("ode-euler", source, 10_000, seed=0, steps=5)
+    t0 = time.perf_counter()
+    sample("ode-euler", source, 10_000, seed=0, steps=100)
+    return time.perf_counter() - t0
+
+
+def startup_s() -> float:
+    """Process start to the first painted window (the app prints when its first paint is done)."""
+    t0 = time.perf_counter()
+    r = subprocess.run([sys.executable, "-m", "playground.app.startup_probe"], capture_output=True, text=True,
+                       timeout=120, env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"})
+    if r.returncode != 0:
+        raise RuntimeError(f"startup probe failed: {r.stderr.strip()[-200:]}")
+    return time.perf_counter() - t0
+
+
+def run_bench(json_path: str | None = None, quick: bool = False) -> int:
+    torch.set_num_threads(max(1, min(torch.get_num_threads(), 4)))
+    repeats = 1 if quick else 3
+    swiss = load_preset("swiss_roll").target
+    figures: dict[str, float] = {}
+
+    def median(label, fn, n=repeats):
+        values = [fn() for _ in range(n)]
+        figures[label] = float(statistics.median(values))
+        print(f"{label:22s} {figures[label]:10.3f}   (runs: {', '.join(f'{v:.3g}' for v in values)})", flush=True)
+
+    median("train_steps_per_s", lambda: train_steps_per_s(swiss))
+    median("time_to_quality_s", lambda: time_to_quality_s(swiss, budget_s=30 if quick else 120))
+    median("sample_10k_100_s", lambda: sample_10k_100_s(swiss))
+    try:
+        from .app.bench_window import fps_density_200k, fps_particles_10k
+        median("fps_particles_10k", fps_particles_10k)
+        median("fps_density_200k", fps_density_200k)
+        median("startup_s", startup_s)
+    except ImportError as e:   # the GUI extras are missing: report the core figures only
+        print(f"window figures skipped: {e}", file=sys.stderr)
+    figures["device"] = "cpu"
+    figures["torch_threads"] = torch.get_num_threads()
+    if json_path:
+        from .io_utils import atomic_write_text
+        atomic_write_text(json_path, json.dumps(figures, indent=1))
+    return 0
