@@ -30,7 +30,8 @@ class Source:
 
     def score(self, x: torch.Tensor, alpha: float, sigma: float) -> torch.Tensor:
         """Score of the noised marginal in the original frame x = alpha*x0 + sigma*eps."""
-        return score_from_x0(x, self.denoise(x / alpha, sigma / alpha), alpha, sigma)
+        denoised = self.denoise((x / alpha).to(self.device), sigma / alpha).to(x.device, x.dtype)
+        return score_from_x0(x, denoised, alpha, sigma)
 
 
 class ExactSource(Source):

@@ -90,8 +90,10 @@ def test_required_widgets_and_defaults(window):
     sampler = child(window, QComboBox, "samplerCombo")
     for i in range(sampler.count()):
         assert sampler.itemData(i, Qt.ItemDataRole.ToolTipRole)
-    assert window.particle_view.getPlotItem().vb.linkedView(0) is None or True
-    assert window.field_view.getPlotItem().vb.linkedView(0) is window.particle_view.getPlotItem().vb
+    pv, fv = window.particle_view.getPlotItem().vb, window.field_view.getPlotItem().vb
+    assert fv.linkedView(0) is pv and fv.linkedView(1) is pv       # same axes, linked pan/zoom
+    (x0, x1), _ = pv.viewRange()
+    assert x0 <= -3.9 and x1 >= 3.9 and x1 - x0 < 12                 # the preset's view, not the noise
 
 
 def test_train_sample_paints_where_the_target_has_mass(qtbot, window):
@@ -206,8 +208,7 @@ def test_switching_preset_and_sampler_mid_animation_is_safe(qtbot, window):
     assert window.is_playing()
     pick(child(window, QComboBox, "samplerCombo"), "ddpm")
     pick(child(window, QComboBox, "presetCombo"), "two_moons")
-    assert window.current_preset().name.lower().replace(" ", "_") in ("two_moons", "two moons") or \
-        window.current_preset() is not None
+    assert window.current_preset().spec["kind"] == "moons"
     assert not window.is_playing()
     frames = sample_and_wait(qtbot, window)
     assert frames.sampler == "ddpm" and len(frames) == 21
@@ -263,3 +264,14 @@ def test_every_sampler_runs_in_the_window(qtbot, window, schedule):
         assert frames.sampler == name and len(frames) >= 2
         assert window.time_slider.maximum() == len(frames) - 1
         assert not window.banner.isVisible(), window.banner.text()
+
+
+def test_run_gui_screenshot(qapp, tmp_path):
+    from playground.app.launch import run_gui
+    shot = tmp_path / "shot.png"
+    assert run_gui("loaded_dice", "cpu", str(shot), 4.0) == 0
+    from PySide6.QtGui import QImage
+    img = QImage(str(shot))
+    assert not img.isNull() and img.width() > 400 and img.height() > 300
+    assert run_gui("no_such_preset", "cpu", str(tmp_path / "x.png"), 1.0) == 2
+    assert not (tmp_path / "x.png").exists()

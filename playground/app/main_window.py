@@ -8,15 +8,17 @@ and status bar instead of as a traceback in the event loop.
 """
 from __future__ import annotations
 
+import atexit
 import functools
 import math
 import time
+import weakref
 
 import numpy as np
 import pyqtgraph as pg
 import torch
 from scipy.signal import lfilter
-from PySide6.QtCore import QRectF, Qt, QThread, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QRectF, Qt, QThread, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QDockWidget, QHBoxLayout, QLabel, QMainWindow, QPushButton, QSlider, QVBoxLayout,
                                QWidget)
@@ -240,6 +242,13 @@ class MainWindow(QMainWindow):
         self.sample_worker.moveToThread(self.sample_thread)
         self.train_thread.start()
         self.sample_thread.start()
+        # A window that is never closed must still stop its threads before Qt or Python tears
+        # down (a running QThread being destroyed aborts the process).
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.shutdown)
+        ref = weakref.ref(self)
+        atexit.register(lambda: (ref() is not None) and _quiet_shutdown(ref()))
 
     def _build_timers(self) -> None:
         self.play_timer = QTimer(self)
@@ -681,6 +690,13 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         self.shutdown()
         event.accept()
+
+
+def _quiet_shutdown(window) -> None:
+    try:
+        window.shutdown()
+    except RuntimeError:          # the C++ side is already gone: its threads went with it
+        pass
 
 
 def _ema(y: np.ndarray, decay: float) -> np.ndarray:

@@ -57,7 +57,7 @@ class TrainingWorker(QObject):
             self._emit_events()
             self.trainerReady.emit({"generation": generation, "device": str(self.trainer.device),
                                     "lr": self.trainer.lr, "step": 0})
-            self.snapshotReady.emit(self.trainer.source(), "field", generation)
+            self.snapshotReady.emit(self._source("field"), "field", generation)
             if running:
                 self._timer.start()
         except Exception as exc:  # noqa: BLE001 - reported in the banner, never into the event loop
@@ -106,9 +106,14 @@ class TrainingWorker(QObject):
             self.snapshotReady.emit(None, purpose, self.generation)
             return
         try:
-            self.snapshotReady.emit(self.trainer.source(), purpose, self.generation)
+            self.snapshotReady.emit(self._source(purpose), purpose, self.generation)
         except Exception as exc:  # noqa: BLE001
             self.failed.emit(f"could not copy the model: {exc}")
+
+    def _source(self, purpose: str):
+        """The field is evaluated on the GUI thread with CPU tensors, so its copy lives on the CPU;
+        samplers run on the training device (their frames are copied to the CPU as they come)."""
+        return self.trainer.source(device="cpu" if purpose == "field" else None)
 
     @Slot()
     def shutdown(self) -> None:

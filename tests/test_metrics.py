@@ -1,0 +1,52 @@
+"""Metrics on cases with known answers, and quality vs steps with the exact score."""
+import math
+
+import numpy as np
+import torch
+
+from playground import load_preset
+from playground.compare import quality_vs_steps
+from playground.metrics import energy_distance, noise_floor, off_support_fraction, sliced_w2
+from playground.sources import ExactSource
+
+
+def test_identical_sets_are_at_distance_zero():
+    x = torch.randn(500, 2, generator=torch.Generator().manual_seed(0))
+    assert sliced_w2(x, x) == 0.0 and energy_distance(x, x) == 0.0
+
+
+def test_a_shift_by_d_has_sliced_w2_of_d_over_root_two():
+    """E_theta[(d . theta)^2] = |d|^2 / 2 for theta uniform on the circle."""
+    x = torch.randn(3000, 2, generator=torch.Generator().manual_seed(0))
+    d = torch.tensor([1.2, -0.5])
+    assert math.isclose(sliced_w2(x, x + d, n_directions=4096), float(d.norm()) / math.sqrt(2), rel_tol=0.02)
+
+
+def test_energy_distance_grows_with_a_shift_and_the_floor_is_small():
+    g = torch.Generator().manual_seed(1)
+    x, y = torch.randn(1500, 2, generator=g), torch.randn(1500, 2, generator=g)
+    near, far = energy_distance(x, y), energy_distance(x, y + 1.0)
+    assert near < 0.15 < far
+
+
+def test_noise_floor_shrinks_with_more_samples():
+    t = load_preset("eight_gaussians").target
+    assert noise_floor(t, 8000) < noise_floor(t, 500)
+
+
+def test_off_support_fraction_sees_points_in_the_gaps():
+    t = load_preset("loaded_dice").target
+    on = t.sample(1000, seed=0)
+    off = torch.zeros(1000, 2)        # the centre of the hexagon holds no face
+    assert off_support_fraction(t, on) < 0.02 and off_support_fraction(t, off) > 0.98
+
+
+def test_quality_with_the_exact_score_improves_with_steps_for_every_sampler():
+    t = load_preset("two_moons").target
+    names = ["ddpm", "ddim", "ode-euler", "ode-heun", "dpm-solver++", "sde-euler", "annealed-langevin"]
+    table = quality_vs_steps(t, names, [2, 10, 100], {"exact": lambda: ExactSource(t)}, n=2000, seed=0)
+    floor = np.mean([noise_floor(t, 2000, seed=s) for s in range(6)])   # one floor value is too noisy
+    for row in table["results"]:
+        sw = row["sw2"]
+        assert sw[0] > sw[2] and sw[1] > sw[2] * 0.9, row
+        assert sw[2] < 2.0 * floor, row
