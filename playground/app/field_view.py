@@ -18,7 +18,7 @@ import torch
 
 from .particle_item import grid_image
 
-ARROW_GRID = 24
+ARROW_GRID = 32
 ERROR_GRID = 48
 MAG_COLOURS = ["#3b6fb6", "#35b779", "#fde725", "#ff7f0e"]   # low -> high magnitude
 HEAD = 0.3        # head stroke length as a fraction of the arrow

@@ -8,6 +8,16 @@ from __future__ import annotations
 import sys
 
 
+def quiet_qt_messages() -> None:
+    """Drop the offscreen plugin's "propagateSizeHints" notice (harmless, printed per dock); keep the rest."""
+    from PySide6.QtCore import qInstallMessageHandler
+
+    def handler(mode, context, message):
+        if "propagateSizeHints" not in message:
+            print(message, file=sys.stderr)
+    qInstallMessageHandler(handler)
+
+
 def run_gui(preset: str | None = None, device: str = "auto", screenshot: str | None = None,
             after: float = 20.0, session: str | None = None) -> int:
     from PySide6.QtCore import QTimer
@@ -15,6 +25,7 @@ def run_gui(preset: str | None = None, device: str = "auto", screenshot: str | N
 
     from .main_window import MainWindow
 
+    quiet_qt_messages()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     window = MainWindow()
     i = window.device_combo.findText(str(device or "auto").lower())

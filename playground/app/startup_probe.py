@@ -1,0 +1,30 @@
+"""Start the app as a user would and exit right after the first paint (for `bench`'s startup_s)."""
+import sys
+
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtWidgets import QApplication
+
+from .main_window import MainWindow
+
+
+class _FirstPaint(QObject):
+    def eventFilter(self, obj, event):
+        if event.type() == QEvent.Type.Paint:
+            QTimer.singleShot(0, QApplication.instance().quit)
+            obj.removeEventFilter(self)
+        return False
+
+
+def main() -> int:
+    app = QApplication(sys.argv[:1])
+    w = MainWindow()
+    probe = _FirstPaint()
+    w.particle_view.viewport().installEventFilter(probe)
+    w.show()
+    app.exec()
+    w.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
