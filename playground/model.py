@@ -16,7 +16,7 @@ from torch import nn
 
 @dataclass
 class ModelConfig:
-    hidden: int = 128
+    hidden: int = 64
     depth: int = 3
     noise_freqs: int = 16      # Fourier features of log(sigma)
     x_freqs: int = 4           # sin/cos of the scaled input at octave frequencies: sharper shapes

@@ -19,6 +19,7 @@ from .sources import ModelSource
 
 GOOD_SNAPSHOT_EVERY = 25
 DIVERGED_LOSS = 1e6
+DIVERGED_FACTOR = 20.0    # the weighted loss is O(1) at every level; 20x its running mean is a blow-up
 
 
 @dataclass
@@ -80,6 +81,7 @@ class Trainer:
         self.lr_scale = 1.0           # a caller with a known budget may anneal it towards the end
         self.step = 0
         self.losses: list[float] = []
+        self._loss_mean = None        # running mean of recent good losses
         self._gen = torch.Generator(device="cpu").manual_seed(c.seed + 1)
         self._good = self._snapshot()
         self.set_target(target)
@@ -138,7 +140,7 @@ class Trainer:
                 g["lr"] = self._lr_now()
             loss = self.loss_fn(self._batch())
             value = float(loss.detach())
-            if not math.isfinite(value) or value > DIVERGED_LOSS:
+            if self._diverged(value):
                 self._recover(value)
                 break
             self.opt.zero_grad(set_to_none=True)
@@ -151,10 +153,16 @@ class Trainer:
             self._update_ema()
             self.step += 1
             out.append(value)
+            self._loss_mean = value if self._loss_mean is None else 0.95 * self._loss_mean + 0.05 * value
             if self.step % GOOD_SNAPSHOT_EVERY == 0 and self._weights_finite():
                 self._good = self._snapshot()
         self.losses.extend(out)
         return out
+
+    def _diverged(self, value: float) -> bool:
+        if not math.isfinite(value) or value > DIVERGED_LOSS:
+            return True
+        return self._loss_mean is not None and self.step > 50 and value > DIVERGED_FACTOR * self._loss_mean
 
     def _weights_finite(self) -> bool:
         return all(torch.isfinite(p).all() for p in self.model.parameters())

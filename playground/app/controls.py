@@ -8,6 +8,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout,
                                QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
+from ..model import ModelConfig
 from ..presets import builtin_names
 from ..samplers import SAMPLERS
 from ..schedules import DEFAULT_SCHEDULE, SCHEDULES
@@ -48,7 +49,7 @@ class ControlsPanel(QWidget):
         self.hidden = _named(QSpinBox(), "hiddenSpin", "Hidden width of the MLP denoiser (rebuilds the model)")
         self.hidden.setRange(8, 1024)
         self.hidden.setSingleStep(16)
-        self.hidden.setValue(128)
+        self.hidden.setValue(ModelConfig.hidden)
         self.lr = _named(QDoubleSpinBox(), "lrSpin", "AdamW learning rate (applies live; a diverging run is "
                                                      "rolled back and the rate halved)")
         self.lr.setDecimals(5)

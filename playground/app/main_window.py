@@ -121,7 +121,7 @@ class MainWindow(QMainWindow):
         self.field_view.setObjectName("fieldView")
         for w, title in ((self.particle_view, "Particles"), (self.field_view, "Score field")):
             w.getViewBox().disableAutoRange()     # the preset's view sets the axes, not the data
-            w.showGrid(x=True, y=True, alpha=0.15)
+            w.showGrid(x=False, y=False)
             w.setTitle(title)
         # Only the particle view locks its aspect; the field view follows it through the links
         # (two aspect-locked views linked on both axes fight each other when their shapes differ).
@@ -645,7 +645,7 @@ class MainWindow(QMainWindow):
         else:
             self.hist_image.setVisible(False)
             self.particles.setVisible(True)
-        self.particles.set_positions(x)
+            self.particles.set_positions(x)      # hidden in density mode: skip the per-point work
         level = f.level[i]
         lvl = "∞" if not math.isfinite(level) else f"{level:.3g}"
         self.frame_label.setText(f"step {f.step[i]}/{f.step[-1]}   σ/α = {lvl}   NFE {f.nfe[i]}")

