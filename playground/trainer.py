@@ -82,6 +82,7 @@ class Trainer:
         self.step = 0
         self.losses: list[float] = []
         self._loss_mean = None        # running mean of recent good losses
+        self._loss_best = math.inf    # lowest running mean: a slow blow-up cannot drag the yardstick up
         self._gen = torch.Generator(device="cpu").manual_seed(c.seed + 1)
         self._good = self._snapshot()
         self.set_target(target)
@@ -92,6 +93,7 @@ class Trainer:
         if dataset_size != "keep":
             self.config.dataset_size = dataset_size
         self.target = target
+        self._loss_mean, self._loss_best = None, math.inf    # a new target has its own loss level
         n = self.config.dataset_size
         self.dataset = target.sample(n, seed=self.config.seed + 7).to(self.device) if n else None
 
@@ -143,6 +145,10 @@ class Trainer:
             if self._diverged(value):
                 self._recover(value)
                 break
+            # These weights just produced a healthy loss: they are the ones worth going back to.
+            # (Snapshotting after opt.step() could keep an update that has already blown up.)
+            if self.step % GOOD_SNAPSHOT_EVERY == 0 and self._healthy(value) and self._weights_finite():
+                self._good = self._snapshot()
             self.opt.zero_grad(set_to_none=True)
             loss.backward()
             grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
@@ -154,15 +160,17 @@ class Trainer:
             self.step += 1
             out.append(value)
             self._loss_mean = value if self._loss_mean is None else 0.95 * self._loss_mean + 0.05 * value
-            if self.step % GOOD_SNAPSHOT_EVERY == 0 and self._weights_finite():
-                self._good = self._snapshot()
+            self._loss_best = min(self._loss_best, self._loss_mean)
         self.losses.extend(out)
         return out
 
     def _diverged(self, value: float) -> bool:
         if not math.isfinite(value) or value > DIVERGED_LOSS:
             return True
-        return self._loss_mean is not None and self.step > 50 and value > DIVERGED_FACTOR * self._loss_mean
+        return self.step > 50 and value > DIVERGED_FACTOR * self._loss_best
+
+    def _healthy(self, value: float) -> bool:
+        return self._loss_mean is None or value < 2.0 * self._loss_best
 
     def _weights_finite(self) -> bool:
         return all(torch.isfinite(p).all() for p in self.model.parameters())

@@ -98,3 +98,16 @@ def test_warm_start_keeps_the_weights_when_the_target_changes():
     trainer.set_target(load_preset("two_moons").target)
     assert all(torch.equal(a, b) for a, b in zip(before, trainer.model.parameters()))
     assert trainer.step == 20
+
+
+def test_a_learning_rate_raised_mid_run_recovers_to_the_old_loss_level():
+    """The weights kept as 'good' are ones that produced a healthy loss, never an update that already blew up."""
+    t = load_preset("loaded_dice").target
+    trainer = Trainer(t, TrainConfig(seed=1))
+    before = np.mean(trainer.train(70)[-30:])     # 70: the next snapshot step (75) comes after the raise
+    trainer.set_lr(10.0)
+    after = []
+    for _ in range(60):
+        after += trainer.train(10)
+    assert any("diverged" in e for e in trainer.events)
+    assert len(after) > 300 and np.mean(after[-50:]) < 1.5 * before

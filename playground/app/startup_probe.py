@@ -1,5 +1,6 @@
 """Start the app as a user would and exit right after the first paint (for `bench`'s startup_s)."""
 import sys
+import time
 
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QApplication
@@ -10,6 +11,7 @@ from .main_window import MainWindow
 class _FirstPaint(QObject):
     def eventFilter(self, obj, event):
         if event.type() == QEvent.Type.Paint:
+            print(f"first-paint {time.time():.3f}", flush=True)
             QTimer.singleShot(0, QApplication.instance().quit)
             obj.removeEventFilter(self)
         return False
