@@ -70,41 +70,35 @@ class GaussianMixture:
         log_joint = log_norm[None] - 0.5 * (diff * prec_diff).sum(-1)
         return log_joint, torch.softmax(log_joint, dim=1), prec_diff
 
+    def _per_chunk(self, x, alpha, sigma, reduce, width: int):
+        """Apply reduce(log_joint, responsibilities, C^{-1}(x-m)) chunk by chunk, in float64,
+        and return the result in x's dtype (shape (n,) for width 0, else (n, width))."""
+        x = torch.as_tensor(x)
+        x64 = x.to(torch.float64)
+        mean, _, inv, log_norm = self._noised(alpha, sigma)
+        out = [reduce(*self._posterior(c, mean, inv, log_norm)) for c in self._chunks(x64)]
+        if not out:
+            return x64.new_zeros((0, width) if width else (0,)).to(x.dtype)
+        return torch.cat(out).to(x.dtype)
+
     def log_prob(self, x, alpha: float = 1.0, sigma: float = 0.0) -> torch.Tensor:
         """log p_t(x) of the law of alpha*x0 + sigma*eps (alpha=1, sigma=0: the target itself)."""
-        x64 = torch.as_tensor(x).to(torch.float64)
-        mean, _, inv, log_norm = self._noised(alpha, sigma)
-        out = [torch.logsumexp(self._posterior(c, mean, inv, log_norm)[0], dim=1) for c in self._chunks(x64)]
-        return torch.cat(out).to(torch.as_tensor(x).dtype) if out else x64.new_zeros(0)
+        return self._per_chunk(x, alpha, sigma, lambda lj, r, pd: torch.logsumexp(lj, dim=1), 0)
 
     def score(self, x, alpha: float = 1.0, sigma: float = 0.0) -> torch.Tensor:
         """grad_x log p_t(x) = -sum_k r_k C_k^{-1}(x - alpha*mu_k)."""
-        x = torch.as_tensor(x)
-        x64 = x.to(torch.float64)
-        mean, _, inv, log_norm = self._noised(alpha, sigma)
-        out = []
-        for c in self._chunks(x64):
-            _, r, prec_diff = self._posterior(c, mean, inv, log_norm)
-            out.append(-(r[..., None] * prec_diff).sum(1))
-        return torch.cat(out).to(x.dtype) if out else x64.new_zeros(0, 2).to(x.dtype)
+        return self._per_chunk(x, alpha, sigma, lambda lj, r, pd: -(r[..., None] * pd).sum(1), 2)
 
     def denoise(self, x, alpha: float, sigma: float) -> torch.Tensor:
         """Ideal denoiser E[x0 | x_t = x] = sum_k r_k (mu_k + alpha*Sigma_k C_k^{-1}(x - alpha*mu_k))."""
-        x = torch.as_tensor(x)
-        x64 = x.to(torch.float64)
-        mean, _, inv, log_norm = self._noised(alpha, sigma)
-        out = []
-        for c in self._chunks(x64):
-            _, r, prec_diff = self._posterior(c, mean, inv, log_norm)
-            post = self.means[None] + float(alpha) * torch.einsum("kij,nkj->nki", self.covs, prec_diff)
-            out.append((r[..., None] * post).sum(1))
-        return torch.cat(out).to(x.dtype) if out else x64.new_zeros(0, 2).to(x.dtype)
+        def reduce(lj, r, pd):
+            post = self.means[None] + float(alpha) * torch.einsum("kij,nkj->nki", self.covs, pd)
+            return (r[..., None] * post).sum(1)
+        return self._per_chunk(x, alpha, sigma, reduce, 2)
 
     def responsibilities(self, x, alpha: float = 1.0, sigma: float = 0.0) -> torch.Tensor:
-        """Posterior probability of each component given x, (n, K)."""
-        x64 = torch.as_tensor(x).to(torch.float64)
-        mean, _, inv, log_norm = self._noised(alpha, sigma)
-        return torch.cat([self._posterior(c, mean, inv, log_norm)[1] for c in self._chunks(x64)])
+        """Posterior probability of each component given x, (n, K), float64."""
+        return self._per_chunk(torch.as_tensor(x).to(torch.float64), alpha, sigma, lambda lj, r, pd: r, len(self))
 
     # ----- summaries -----------------------------------------------------------
     def mean(self) -> torch.Tensor:

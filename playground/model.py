@@ -50,24 +50,37 @@ class Denoiser(nn.Module):
         c_in = 1.0 / torch.sqrt(sigma**2 + sd**2)
         return c_skip, c_out, c_in
 
-    def raw(self, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-        """F: the unit-variance network output (what the loss compares)."""
-        _, _, c_in = self.precond(sigma)
-        xin = c_in * x
+    def _x_features(self, xin: torch.Tensor) -> torch.Tensor:
         feats = [xin]
         if self.config.x_freqs:
             ang = xin[..., None] * self.x_octaves * math.pi / 2          # (n, 2, F)
             feats += [torch.sin(ang).flatten(1), torch.cos(ang).flatten(1)]
-        noise_ang = (torch.log(sigma) / 4.0) * self.noise_basis * math.pi
-        feats += [torch.sin(noise_ang), torch.cos(noise_ang)]
-        return self.net(torch.cat(feats, dim=1))
+        return torch.cat(feats, dim=1)
+
+    def _noise_features(self, sigma: torch.Tensor) -> torch.Tensor:
+        ang = (torch.log(sigma) / 4.0) * self.noise_basis * math.pi
+        return torch.cat([torch.sin(ang), torch.cos(ang)], dim=1)
+
+    def raw(self, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+        """F: the unit-variance network output (what the loss compares); sigma is (n, 1) or (1, 1).
+
+        With one sigma for the whole batch (every sampler step) the noise features' share of the
+        first layer is computed once and folded into its bias: about 20% less work per step.
+        """
+        _, _, c_in = self.precond(sigma)
+        xf = self._x_features(c_in * x)
+        nf = self._noise_features(sigma)
+        if sigma.shape[0] == 1 and x.shape[0] != 1:
+            first = self.net[0]
+            k = xf.shape[1]
+            bias = first.bias + nf @ first.weight[:, k:].T
+            h = torch.addmm(bias, xf, first.weight[:, :k].T)
+            return self.net[1:](h)
+        return self.net(torch.cat([xf, nf], dim=1))
 
     def forward(self, x: torch.Tensor, sigma) -> torch.Tensor:
         """x0 estimate from x/alpha = x0 + sigma*eps; sigma is a float or an (n, 1) tensor."""
-        sigma = torch.as_tensor(sigma, dtype=x.dtype, device=x.device)
-        if sigma.ndim == 0:
-            sigma = sigma.expand(x.shape[0], 1)
-        sigma = sigma.reshape(-1, 1)
+        sigma = torch.as_tensor(sigma, dtype=x.dtype, device=x.device).reshape(-1, 1)
         c_skip, c_out, _ = self.precond(sigma)
         return c_skip * x + c_out * self.raw(x, sigma)
 
