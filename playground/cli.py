@@ -278,7 +278,7 @@ def cmd_gui(args) -> int:
     if args.screenshot:
         _check_out(args.screenshot, (".png",))
     return run_gui(preset=args.preset, device=args.device, screenshot=args.screenshot,
-                   after=args.after, session=args.session)
+                   after=args.after)
 
 
 # ----- parser -----------------------------------------------------------------------------------
@@ -294,7 +294,6 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     g.add_argument("--screenshot", help="train and animate, save a PNG of the window, exit")
     g.add_argument("--after", type=_positive_float, default=10.0, help="seconds before the screenshot")
-    g.add_argument("--session", help="open a saved session file")
     g.set_defaults(func=cmd_gui)
 
     sub.add_parser("presets", help="list built-in presets").set_defaults(func=cmd_presets)

@@ -43,8 +43,10 @@ def run_gui(preset: str | None = None, device: str = "auto", screenshot: str | N
             window.shutdown()
             return 2
         window.set_preset(preset)
-    if session and hasattr(window, "open_session"):
-        window.open_session(session)
+    if session:
+        print("error: sessions are not supported yet", file=sys.stderr)
+        window.shutdown()
+        return 2
     window.show()
     result = {"code": 0}
 
