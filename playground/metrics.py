@@ -76,3 +76,18 @@ def off_support_fraction(target, x, threshold_nats: float = 6.0) -> float:
     cut = float(torch.quantile(ref, 0.01)) - threshold_nats
     lp = target.log_prob(x).double()
     return float((~torch.isfinite(lp) | (lp < cut)).double().mean())
+
+
+def score_error(target, source, x, alpha: float, sigma: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """Relative error |learned - exact| / |exact| of the score at points x, the noised density
+    weights exp(log p_t - max) of those points, and the density-weighted mean error (capped at 10
+    per point), so errors count where the noised mass is."""
+    x = torch.as_tensor(x, dtype=torch.float32)
+    with torch.no_grad():
+        learned = source.score(x, alpha, sigma).double().numpy()
+        exact = target.score(x, alpha, sigma).double().numpy()
+        lp = target.log_prob(x, alpha, sigma).double().numpy()
+    rel = np.linalg.norm(learned - exact, axis=1) / np.maximum(np.linalg.norm(exact, axis=1), 1e-12)
+    rel = np.where(np.isfinite(rel), rel, 1.0)
+    w = np.exp(lp - np.max(lp))
+    return rel, w, float(np.sum(w * np.minimum(rel, 10)) / max(np.sum(w), 1e-30))

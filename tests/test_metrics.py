@@ -50,3 +50,13 @@ def test_quality_with_the_exact_score_improves_with_steps_for_every_sampler():
         sw = row["sw2"]
         assert sw[0] > sw[2] and sw[1] > sw[2] * 0.9, row
         assert sw[2] < 2.0 * floor, row
+
+
+def test_score_error_is_zero_for_the_exact_source_and_large_for_a_wrong_one():
+    from playground.metrics import score_error
+    t = load_preset("loaded_dice").target
+    x = t.sample(300, seed=0) * 1.1
+    rel, w, mean = score_error(t, ExactSource(t), x, 0.9, 0.4)
+    assert mean < 1e-5 and w.max() == 1.0
+    other = load_preset("eight_gaussians").target
+    assert score_error(t, ExactSource(other), x, 0.9, 0.4)[2] > 0.3

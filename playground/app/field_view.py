@@ -16,6 +16,7 @@ import numpy as np
 import pyqtgraph as pg
 import torch
 
+from ..metrics import score_error
 from .particle_item import grid_image
 
 ARROW_GRID = 32
@@ -119,15 +120,7 @@ class FieldLayer:
     def _update_error(self, view, target, source, alpha, sigma) -> None:
         """|learned - exact| / |exact|, weighted by the noised density (errors where mass is)."""
         pts, _, rect = grid_image(view, ERROR_GRID)
-        x = torch.as_tensor(pts, dtype=torch.float32)
-        with torch.no_grad():
-            learned = source.score(x, alpha, sigma).double().numpy()
-            exact = target.score(x, alpha, sigma).double().numpy()
-            lp = target.log_prob(x, alpha, sigma).double().numpy()
-        rel = np.linalg.norm(learned - exact, axis=1) / np.maximum(np.linalg.norm(exact, axis=1), 1e-12)
-        w = np.exp(lp - np.max(lp))
-        rel = np.where(np.isfinite(rel), rel, 1.0)
-        self.last_error = float(np.sum(w * np.minimum(rel, 10)) / max(np.sum(w), 1e-30))
+        rel, w, self.last_error = score_error(target, source, pts, alpha, sigma)
         img = (np.clip(rel, 0, 1) * w).reshape(ERROR_GRID, ERROR_GRID)
         # Scale to the worst cell (at least 0.1) so a good model still shows where it is wrong;
         # the absolute figure is last_error, printed next to the toggles.
