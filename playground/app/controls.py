@@ -116,8 +116,13 @@ class ControlsPanel(QWidget):
         self.field_info = QLabel("")
         self.field_info.setObjectName("fieldInfo")
         outer.addStretch(1)
+        self._outer = outer
         self.update_sampler_tooltip()
         self.sampler.currentIndexChanged.connect(self.update_sampler_tooltip)
+
+    def add_section(self, widget) -> None:
+        """Append a feature's group box (editing, guidance, ...) above the trailing stretch."""
+        self._outer.insertWidget(self._outer.count() - 1, widget)
 
     def update_sampler_tooltip(self) -> None:
         name = self.sampler.currentData()

@@ -19,8 +19,8 @@ import pyqtgraph as pg
 import torch
 from PySide6.QtCore import QCoreApplication, QRectF, Qt, QThread, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (QDockWidget, QHBoxLayout, QLabel, QMainWindow, QPushButton, QSlider, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QDockWidget, QHBoxLayout, QLabel, QMainWindow, QPushButton, QScrollArea, QSlider,
+                               QVBoxLayout, QWidget)
 
 from ..model import ModelConfig
 from ..presets import Preset, load_preset
@@ -80,6 +80,10 @@ class MainWindow(QMainWindow):
     # GUI -> sampling worker
     _sigSample = Signal(object)
     _sigSampleShutdown = Signal()
+    # window -> feature panels (editing, metrics, comparison, sessions listen to these)
+    targetChanged = Signal(object)        # the new current Preset (never an empty one)
+    framesChanged = Signal(object)        # a finished sampler run (Frames), or None when cleared
+    frameShown = Signal(int)              # index of the stored frame now on screen
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -102,6 +106,8 @@ class MainWindow(QMainWindow):
         self._trainer_step = 0
         self._closed = False
         self.last_event: str = ""
+        self._custom_presets: dict[str, Preset] = {}     # combo key -> drawn / edited / imported preset
+        self.session_parts: dict[str, tuple] = {}         # name -> (get_state, set_state) for sessions
         # The GUI thread evaluates small fields (576 points). With the default OpenMP pool it
         # waits for a core the training thread is using: measured 130 ms per field on 2 cores,
         # 2.4 ms with one thread. Restored on shutdown (the setting is per calling thread).
@@ -114,8 +120,11 @@ class MainWindow(QMainWindow):
         self._build_workers()
         self._build_timers()
         self._connect()
+        self._build_menus()
         self._build_shortcuts()
         self._on_preset_index()
+        from .features import install_features
+        install_features(self)
 
     # ===================================================================== construction
     def _build_views(self) -> None:
@@ -205,7 +214,12 @@ class MainWindow(QMainWindow):
             d.setWidget(widget)
             return d
 
-        self.controls_dock = dock("Controls", self.controls, "controlsDock")
+        scroll = QScrollArea()
+        scroll.setWidget(self.controls)
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMaximumWidth(360)
+        self.controls_dock = dock("Controls", scroll, "controlsDock")
         self.particle_dock = dock("Particles", particle_panel, "particleDock")
         field_panel = QWidget()
         lay = QVBoxLayout(field_panel)
@@ -314,6 +328,27 @@ class MainWindow(QMainWindow):
         self._apply_speed()
         self._update_sampler_label()
 
+    def _build_menus(self) -> None:
+        """File / Edit / View menus; feature modules add their actions to `self.menus[...]`."""
+        bar = self.menuBar()
+        self.menus = {key: bar.addMenu(title) for key, title in
+                      (("file", "&File"), ("edit", "&Edit"), ("view", "&View"), ("tools", "&Tools"))}
+        for d in (self.controls_dock, self.particle_dock, self.field_dock, self.loss_dock):
+            self.menus["view"].addAction(d.toggleViewAction())
+
+    def add_dock(self, dock: QDockWidget, area=Qt.DockWidgetArea.RightDockWidgetArea, tabify_with=None,
+                 visible: bool = True) -> None:
+        """Add a feature's dock (listed in the View menu); optionally tabbed with an existing one."""
+        self.addDockWidget(area, dock)
+        if tabify_with is not None:
+            self.tabifyDockWidget(tabify_with, dock)
+        dock.setVisible(visible)
+        self.menus["view"].addAction(dock.toggleViewAction())
+
+    def register_session_part(self, name: str, get_state, set_state) -> None:
+        """A feature's settings for sessions: get_state() -> JSON-able dict, set_state(dict)."""
+        self.session_parts[name] = (get_state, set_state)
+
     def _build_shortcuts(self) -> None:
         for key, fn in ((Qt.Key.Key_Space, lambda: self.play_button.toggle()),
                         (Qt.Key.Key_T, lambda: self.train_button.toggle()),
@@ -334,6 +369,24 @@ class MainWindow(QMainWindow):
 
     def current_frame_index(self) -> int:
         return self._frame
+
+    def apply_preset(self, preset: Preset, key: str = "custom") -> None:
+        """Make a drawn, edited or imported Preset the current target, listed in the preset combo
+        under `key` (the same key again replaces that entry: a drag does not add hundreds).
+        Training continues from the current weights (warm start)."""
+        combo_key = f"custom:{key}"
+        self._custom_presets[combo_key] = preset
+        combo = self.preset_combo
+        i = combo.findData(combo_key)
+        if i < 0:
+            combo.addItem(preset.name, combo_key)
+            i = combo.count() - 1
+        else:
+            combo.setItemText(i, preset.name)
+        if combo.currentIndex() == i:
+            self._on_preset_index()           # same entry: the signal would not fire
+        else:
+            combo.setCurrentIndex(i)
 
     @guarded
     def set_preset(self, name_or_path: str) -> None:
@@ -368,7 +421,7 @@ class MainWindow(QMainWindow):
         self._frames = None
         self.particles.set_positions(None)
         self.hist_image.setVisible(False)
-        preset = load_preset(name)
+        preset = self._custom_presets.get(name) or load_preset(name)
         self._preset = preset
         self._view = {"xlim": list(map(float, preset.view["xlim"])), "ylim": list(map(float, preset.view["ylim"]))}
         self._set_view_range()
@@ -391,6 +444,8 @@ class MainWindow(QMainWindow):
             self._refresh_field()
         self.time_slider.setRange(0, 0)
         self.frame_label.setText(preset.description[:80])
+        self.framesChanged.emit(None)
+        self.targetChanged.emit(preset)
 
     def _set_view_range(self) -> None:
         vb = self.particle_view.getViewBox()
@@ -582,6 +637,7 @@ class MainWindow(QMainWindow):
         self.time_slider.setRange(0, len(frames) - 1)
         self.time_slider.blockSignals(False)
         self.status_labels["sampler"].setText(f"sampler {frames.sampler}")
+        self.framesChanged.emit(frames)
         self.show_frame(0)
         self.set_playing(True)
 
@@ -656,6 +712,7 @@ class MainWindow(QMainWindow):
         self.frame_label.setText(f"step {f.step[i]}/{f.step[-1]}   σ/α = {lvl}   NFE {f.nfe[i]}")
         self.status_labels["nfe"].setText(f"NFE {f.nfe[i]}")
         self._refresh_field()
+        self.frameShown.emit(i)
 
     # ===================================================================== shutdown
     def shutdown(self) -> None:

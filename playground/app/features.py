@@ -1,0 +1,19 @@
+"""Feature panels that plug into the main window (editing, comparison, sessions, guidance, ...).
+
+Each module listed here has `install(window)`, which builds its widgets, adds docks, menu
+actions and controls sections through the window's small public surface (`menus`,
+`add_dock`, `controls.add_section`, `apply_preset`, `register_session_part`, and the
+`targetChanged` / `framesChanged` / `frameShown` signals). Keeping them out of main_window
+keeps that module about training, sampling and playback.
+"""
+from __future__ import annotations
+
+import importlib
+
+FEATURES: list[str] = [
+]
+
+
+def install_features(window) -> None:
+    for name in FEATURES:
+        importlib.import_module(f"{__package__}.{name}").install(window)
