@@ -116,6 +116,27 @@ def _source(args, target):
     return ModelSource(load_model(args.model, device=device), copy_weights=False)
 
 
+def _guided(args, target, source):
+    """`--class K [--guidance W]`: classifier-free guidance towards class K (default W = 1)."""
+    if args.class_ is None:
+        if args.guidance is not None:
+            raise UsageError("--guidance needs --class K")
+        return source
+    from .guidance import ExactGuidedSource, GuidedSource, parse_class
+    label = parse_class(target, args.class_)
+    scale = 1.0 if args.guidance is None else args.guidance
+    if scale < 0:
+        raise UsageError(f"--guidance must be >= 0 (0 = unconditional, 1 = conditional), got {scale:g}")
+    if args.exact:
+        return ExactGuidedSource(target, label, scale)
+    if source.n_classes <= 0:
+        raise UsageError(f"{Path(args.model).name} is an unconditional model: --class needs a checkpoint "
+                         "trained with --conditional, or --exact")
+    if label >= source.n_classes:
+        raise UsageError(f"class {args.class_} is beyond the {source.n_classes} classes this model was trained on")
+    return GuidedSource(source, label, scale)
+
+
 def _threads():
     import torch
     torch.set_num_threads(max(1, min(torch.get_num_threads(), 4)))
@@ -156,6 +177,7 @@ def cmd_train(args) -> int:
     _threads()
     cfg = TrainConfig(seed=args.seed, device=args.device, lr=args.lr or TrainConfig.lr,
                       batch=args.batch or TrainConfig.batch, dataset_size=args.dataset_size,
+                      conditional=args.conditional,
                       model=ModelConfig(hidden=args.hidden or ModelConfig.hidden))
     trainer = Trainer(target, cfg)
     for e in trainer.events:
@@ -199,7 +221,7 @@ def cmd_sample(args) -> int:
     gif = _check_out(args.gif, (".gif",)) if args.gif else None
     preset, target = _load(args.preset)
     _threads()
-    source = _source(args, target)
+    source = _guided(args, target, _source(args, target))
     frames, last = [], None
     steps = args.steps or DEFAULT_STEPS
     if gif:
@@ -278,7 +300,7 @@ def cmd_gui(args) -> int:
     if args.screenshot:
         _check_out(args.screenshot, (".png",))
     return run_gui(preset=args.preset, device=args.device, screenshot=args.screenshot,
-                   after=args.after)
+                   after=args.after, session=args.session)
 
 
 # ----- parser -----------------------------------------------------------------------------------
@@ -294,6 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     g.add_argument("--screenshot", help="train and animate, save a PNG of the window, exit")
     g.add_argument("--after", type=_positive_float, default=10.0, help="seconds before the screenshot")
+    g.add_argument("--session", help="open a saved session file (.dpsession)")
     g.set_defaults(func=cmd_gui)
 
     sub.add_parser("presets", help="list built-in presets").set_defaults(func=cmd_presets)
@@ -316,6 +339,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--batch", type=_positive_int)
     tr.add_argument("--hidden", type=_positive_int)
     tr.add_argument("--dataset-size", type=_positive_int, help="train on N fixed samples instead of fresh ones")
+    tr.add_argument("--conditional", action="store_true",
+                    help="also learn the class-conditional denoiser (labels = classes, for sample --class)")
     tr.set_defaults(func=cmd_train)
 
     for name, func, help_ in (("sample", cmd_sample, "draw samples with a sampler"),
@@ -334,6 +359,10 @@ def build_parser() -> argparse.ArgumentParser:
             s.add_argument("--schedule", default=DEFAULT_SCHEDULE, choices=list(SCHEDULES))
             s.add_argument("--out", required=True)
             s.add_argument("--gif")
+            s.add_argument("--class", dest="class_", metavar="K",
+                           help="guide towards class K: 1-based number or name, e.g. 'face 6'")
+            s.add_argument("--guidance", type=_float, metavar="W",
+                           help="guidance scale: 0 unconditional, 1 conditional (default), >1 sharper")
         s.set_defaults(func=func)
 
     c = sub.add_parser("compare", help="quality (sliced W2) against number of steps")

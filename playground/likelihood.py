@@ -60,3 +60,23 @@ def nll(source: Source, x, rtol: float = 1e-5, atol: float = 1e-5) -> np.ndarray
     y_end, integral = end[: 2 * n].reshape(n, 2), end[2 * n:]
     log_prior = -0.5 * (y_end**2).sum(1) / S_END**2 - 2 * math.log(S_END) - math.log(2 * math.pi)
     return -(log_prior + integral)
+
+
+def log_density(source: Source, x, batch: int = 400, progress=None, rtol: float = 1e-5,
+                atol: float = 1e-5) -> np.ndarray:
+    """log p(x) under the source's ODE density at arbitrary points (a grid, say), batch by batch.
+
+    One adaptive solve per batch: its step size is set by that batch's stiffest point only, and
+    `progress(fraction)` between batches may return False to stop (compare.Cancelled is raised).
+    """
+    from .compare import Cancelled
+
+    x = torch.as_tensor(x)
+    out = np.empty(len(x))
+    for a in range(0, len(x), batch):
+        if progress is not None and progress(a / len(x)) is False:
+            raise Cancelled()
+        out[a:a + batch] = -nll(source, x[a:a + batch], rtol=rtol, atol=atol)
+    if progress is not None and progress(1.0) is False:
+        raise Cancelled()
+    return out

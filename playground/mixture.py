@@ -63,27 +63,35 @@ class GaussianMixture:
         for i in range(0, x.shape[0], step):
             yield x[i:i + step]
 
-    def _posterior(self, xc, mean, inv, log_norm):
-        """Per-component log-joint, responsibilities and whitened offsets C^{-1}(x - m)."""
-        diff = xc[:, None, :] - mean[None]                      # (n, K, 2)
-        prec_diff = torch.einsum("kij,nkj->nki", inv, diff)      # C^{-1}(x-m)
-        log_joint = log_norm[None] - 0.5 * (diff * prec_diff).sum(-1)
-        return log_joint, torch.softmax(log_joint, dim=1), prec_diff
+    def _posterior(self, xc, mean, inv, log_norm, need_r: bool = True):
+        """Per-component log-joint, responsibilities and whitened offsets C^{-1}(x - m).
 
-    def _per_chunk(self, x, alpha, sigma, reduce, width: int):
+        The 2x2 algebra is written out on (n, K) planes: about 3x faster than a batched einsum,
+        which matters for the density images drawn on every target change."""
+        dx = xc[:, 0:1] - mean[None, :, 0]                      # (n, K)
+        dy = xc[:, 1:2] - mean[None, :, 1]
+        p00, p01, p11 = inv[None, :, 0, 0], inv[None, :, 0, 1], inv[None, :, 1, 1]
+        px = p00 * dx + p01 * dy
+        py = p01 * dx + p11 * dy
+        log_joint = log_norm[None] - 0.5 * (dx * px + dy * py)
+        if not need_r:
+            return log_joint, None, None
+        return log_joint, torch.softmax(log_joint, dim=1), torch.stack([px, py], -1)
+
+    def _per_chunk(self, x, alpha, sigma, reduce, width: int, need_r: bool = True):
         """Apply reduce(log_joint, responsibilities, C^{-1}(x-m)) chunk by chunk, in float64,
         and return the result in x's dtype (shape (n,) for width 0, else (n, width))."""
         x = torch.as_tensor(x)
         x64 = x.to(torch.float64)
         mean, _, inv, log_norm = self._noised(alpha, sigma)
-        out = [reduce(*self._posterior(c, mean, inv, log_norm)) for c in self._chunks(x64)]
+        out = [reduce(*self._posterior(c, mean, inv, log_norm, need_r)) for c in self._chunks(x64)]
         if not out:
             return x64.new_zeros((0, width) if width else (0,)).to(x.dtype)
         return torch.cat(out).to(x.dtype)
 
     def log_prob(self, x, alpha: float = 1.0, sigma: float = 0.0) -> torch.Tensor:
         """log p_t(x) of the law of alpha*x0 + sigma*eps (alpha=1, sigma=0: the target itself)."""
-        return self._per_chunk(x, alpha, sigma, lambda lj, r, pd: torch.logsumexp(lj, dim=1), 0)
+        return self._per_chunk(x, alpha, sigma, lambda lj, r, pd: torch.logsumexp(lj, dim=1), 0, need_r=False)
 
     def score(self, x, alpha: float = 1.0, sigma: float = 0.0) -> torch.Tensor:
         """grad_x log p_t(x) = -sum_k r_k C_k^{-1}(x - alpha*mu_k)."""

@@ -4,6 +4,10 @@ The network sees x/alpha and the scale-free level s = sigma/alpha and predicts x
     D(x, s) = c_skip(s) x + c_out(s) F(c_in(s) x, log(s)/4),
 with c_in, c_skip, c_out chosen (Karras et al. 2022) so that F's input and target both have
 unit variance at every level: training is then equally well conditioned from s = 1e-3 to 80.
+
+A conditional model (n_classes > 0) adds a learned embedding of the class label to the first
+layer's pre-activation; label n_classes is "no label" (the null class classifier-free guidance
+needs). With n_classes = 0 the module, its state_dict and its outputs are exactly the old ones.
 """
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ class ModelConfig:
     noise_freqs: int = 16      # Fourier features of log(sigma)
     x_freqs: int = 4           # sin/cos of the scaled input at octave frequencies: sharper shapes
     sigma_data: float = 1.0    # std of the target; set from the target when training starts
+    n_classes: int = 0         # > 0: conditional on a class label (index n_classes = null label)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -42,6 +47,27 @@ class Denoiser(nn.Module):
         self.net = nn.Sequential(*layers)
         nn.init.zeros_(self.net[-1].weight)
         nn.init.zeros_(self.net[-1].bias)
+        if c.n_classes > 0:     # created last: the shared layers draw the same init as an unconditional model
+            self.label_embedding = nn.Embedding(c.n_classes + 1, c.hidden)
+            nn.init.normal_(self.label_embedding.weight, std=0.1)
+
+    @property
+    def null_label(self) -> int:
+        return self.config.n_classes
+
+    def _label_shift(self, label, n: int, device) -> torch.Tensor | None:
+        """Embedding added to the first layer: (1, hidden) for one label, (n, hidden) per sample.
+        None for an unconditional model; a conditional model without a label gets the null one."""
+        if self.config.n_classes <= 0:
+            if label is not None:
+                raise ValueError("this model is unconditional: it takes no class label")
+            return None
+        label = torch.as_tensor(self.null_label if label is None else label, dtype=torch.long, device=device)
+        if label.numel() != 1 and label.numel() != n:
+            raise ValueError(f"need one label or one per point, got {label.numel()} for {n} points")
+        if bool(((label < 0) | (label > self.null_label)).any()):
+            raise ValueError(f"class labels must be in 0..{self.null_label - 1} (or {self.null_label} for none)")
+        return self.label_embedding(label.reshape(-1))
 
     def precond(self, sigma: torch.Tensor):
         sd = self.config.sigma_data
@@ -61,28 +87,35 @@ class Denoiser(nn.Module):
         ang = (torch.log(sigma) / 4.0) * self.noise_basis * math.pi
         return torch.cat([torch.sin(ang), torch.cos(ang)], dim=1)
 
-    def raw(self, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+    def raw(self, x: torch.Tensor, sigma: torch.Tensor, label=None) -> torch.Tensor:
         """F: the unit-variance network output (what the loss compares); sigma is (n, 1) or (1, 1).
 
         With one sigma for the whole batch (every sampler step) the noise features' share of the
         first layer is computed once and folded into its bias: about 20% less work per step.
+        One label for the batch is folded into that bias too; per-point labels are added after.
         """
         _, _, c_in = self.precond(sigma)
         xf = self._x_features(c_in * x)
         nf = self._noise_features(sigma)
+        shift = self._label_shift(label, x.shape[0], x.device)
         if sigma.shape[0] == 1 and x.shape[0] != 1:
             first = self.net[0]
             k = xf.shape[1]
             bias = first.bias + nf @ first.weight[:, k:].T
+            if shift is not None and shift.shape[0] == 1:
+                bias, shift = bias + shift, None
             h = torch.addmm(bias, xf, first.weight[:, :k].T)
-            return self.net[1:](h)
-        return self.net(torch.cat([xf, nf], dim=1))
+            return self.net[1:](h if shift is None else h + shift)
+        if shift is None:
+            return self.net(torch.cat([xf, nf], dim=1))
+        return self.net[1:](self.net[0](torch.cat([xf, nf], dim=1)) + shift)
 
-    def forward(self, x: torch.Tensor, sigma) -> torch.Tensor:
-        """x0 estimate from x/alpha = x0 + sigma*eps; sigma is a float or an (n, 1) tensor."""
+    def forward(self, x: torch.Tensor, sigma, label=None) -> torch.Tensor:
+        """x0 estimate from x/alpha = x0 + sigma*eps; sigma is a float or an (n, 1) tensor;
+        label (conditional models only) an int or an (n,) long tensor, None = the null label."""
         sigma = torch.as_tensor(sigma, dtype=x.dtype, device=x.device).reshape(-1, 1)
         c_skip, c_out, _ = self.precond(sigma)
-        return c_skip * x + c_out * self.raw(x, sigma)
+        return c_skip * x + c_out * self.raw(x, sigma, label)
 
 
 def build_model(config: dict | ModelConfig | None = None) -> Denoiser:

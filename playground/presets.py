@@ -211,7 +211,8 @@ def _compile_sketch(t, w):
     parts, names = [], []
     if len(pts):
         pw = _opt(t, "points_weight", 1.0, w, positive=True)
-        parts.append((pw, points_mixture(pts, h)))
+        pweights = _vector(t["weights"], f"{w}.weights", len(pts), positive=True) if "weights" in t else None
+        parts.append((pw, points_mixture(pts, h, pweights)))     # weights: an imported weighted cloud, exact
         names.append("strokes")
     for i, c in enumerate(comps):
         parts.append((c["weight"], mixture_from_components([dict(c, weight=1.0)])))
@@ -269,7 +270,8 @@ def _check_size(path: Path):
     except OSError as e:
         raise PresetError(f"{path}: cannot read ({e.strerror})") from None
     if size > MAX_FILE_BYTES:
-        raise PresetError(f"{path}: file is {size / 2**20:.0f} MB; the limit is {MAX_FILE_BYTES // 2**20} MB")
+        raise PresetError(f"{path}: file is too large ({size / 2**20:.1f} MB, {size:,} bytes); "
+                          f"the limit is {MAX_FILE_BYTES // 2**20} MB")
     if size == 0:
         raise PresetError(f"{path}: file is empty")
 

@@ -47,17 +47,31 @@ class ExactSource(Source):
 
 
 class ModelSource(Source):
-    """A frozen copy of a denoiser network (training may go on with the original)."""
+    """A frozen copy of a denoiser network (training may go on with the original).
+
+    label (conditional models only): the class to denoise towards, 0-based; None asks an
+    unconditional model plainly and a conditional one with its null label. Classifier-free
+    guidance between the two lives in guidance.GuidedSource.
+    """
     name = "model"
 
-    def __init__(self, model: torch.nn.Module, device=None, copy_weights: bool = True):
+    def __init__(self, model: torch.nn.Module, device=None, copy_weights: bool = True, label: int | None = None):
         super().__init__()
         self.model = copy.deepcopy(model) if copy_weights else model
         self.model.eval().requires_grad_(False)
         if device is not None:
             self.model.to(device)
         self.device = next(self.model.parameters()).device
+        self.label = label
+
+    @property
+    def n_classes(self) -> int:
+        """Number of class labels the network was trained with (0: unconditional)."""
+        config = getattr(self.model, "config", None)
+        return int(getattr(config, "n_classes", 0) or 0)
 
     @torch.no_grad()
     def _denoise(self, y, s):
-        return self.model(y.to(self.device), s)
+        if self.label is None:
+            return self.model(y.to(self.device), s)
+        return self.model(y.to(self.device), s, self.label)

@@ -5,6 +5,10 @@ Loss (Karras et al. 2022): with s ~ logNormal(p_mean, p_std) and y = x0 + s*eps,
 i.e. the denoising error weighted to unit variance at every level. AdamW, EMA weights,
 gradient clipping; a non-finite or exploding loss restores the last good weights and
 halves the learning rate instead of poisoning the model.
+
+Conditional training (classifier-free guidance, Ho & Salimans 2022): each sample carries the
+class of the component it was drawn from (target.groups), replaced by the null label with
+probability label_dropout, so one network learns both D(y, s, c) and the unconditional D(y, s).
 """
 from __future__ import annotations
 
@@ -35,6 +39,8 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     dataset_size: int | None = None   # None: fresh exact samples; N: "roll the dice N times"
+    conditional: bool = False         # learn D(y, s, class) too (for classifier-free guidance)
+    label_dropout: float = 0.1        # conditional: probability a label is replaced by the null one
     model: ModelConfig = field(default_factory=ModelConfig)
 
     def to_dict(self) -> dict:
@@ -69,6 +75,10 @@ class Trainer:
             raise ValueError("batch must be between 1 and 1000000")
         if c.dataset_size is not None and c.dataset_size < 1:
             raise ValueError("training-set size must be at least 1")
+        if not (0.0 <= c.label_dropout <= 1.0):
+            raise ValueError("label dropout must be between 0 and 1")
+        if c.conditional and c.model.n_classes < target.n_groups:
+            c.model.n_classes = int(target.n_groups)
         self.device, note = resolve_device(c.device)
         self.events: list[str] = [note] if note else []
         torch.manual_seed(c.seed)
@@ -95,15 +105,36 @@ class Trainer:
         self.target = target
         self._loss_mean, self._loss_best = None, math.inf    # a new target has its own loss level
         n = self.config.dataset_size
-        self.dataset = target.sample(n, seed=self.config.seed + 7).to(self.device) if n else None
+        self.dataset = self.dataset_labels = None
+        if n:
+            x, k = target.mixture.sample_with_labels(n, seed=self.config.seed + 7)   # = target.sample(n, seed)
+            self.dataset = x.to(self.device)
+            self.dataset_labels = self._labels(k) if self.config.conditional else None
+        if self.config.conditional and target.n_groups > self.model.config.n_classes:
+            self.events.append(f"the target has {target.n_groups} classes but the conditional model "
+                               f"{self.model.config.n_classes}: the extra classes train as unlabelled; "
+                               "reset to rebuild the model")
 
-    def _batch(self) -> torch.Tensor:
+    def _labels(self, components: torch.Tensor) -> torch.Tensor:
+        """Class of each sampled component; classes the model has no label for become null."""
+        groups = torch.as_tensor(self.target.groups, dtype=torch.long)[components]
+        n_classes = self.model.config.n_classes
+        return torch.where(groups < n_classes, groups, torch.full_like(groups, n_classes)).to(self.device)
+
+    def _labelled_batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """A batch of x0 and, when conditional, their class labels (None otherwise)."""
         b = self.config.batch
         if self.dataset is not None:
             idx = torch.randint(len(self.dataset), (b,), generator=self._gen).to(self.device)
-            return self.dataset[idx]
+            return self.dataset[idx], (None if self.dataset_labels is None else self.dataset_labels[idx])
         seed = int(torch.randint(2**62, (1,), generator=self._gen))
-        return self.target.sample(b, seed=seed).to(self.device)
+        if not self.config.conditional:
+            return self.target.sample(b, seed=seed).to(self.device), None
+        x, k = self.target.mixture.sample_with_labels(b, seed=seed)
+        return x.to(self.device), self._labels(k)
+
+    def _batch(self) -> torch.Tensor:
+        return self._labelled_batch()[0]
 
     # ----- weights ----------------------------------------------------------------------------
     def _snapshot(self) -> dict:
@@ -123,7 +154,7 @@ class Trainer:
     def _lr_now(self) -> float:
         return self.lr * self.lr_scale * min(1.0, (self.step + 1) / max(1, self.config.warmup))
 
-    def loss_fn(self, x0: torch.Tensor) -> torch.Tensor:
+    def loss_fn(self, x0: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         c = self.config
         sd = self.model.config.sigma_data
         log_s = c.p_mean + math.log(sd) + c.p_std * torch.randn(len(x0), 1, generator=self._gen)
@@ -131,7 +162,11 @@ class Trainer:
         y = x0 + s * torch.randn(x0.shape, generator=self._gen).to(self.device)
         c_skip, c_out, _ = self.model.precond(s)
         target = (x0 - c_skip * y) / c_out
-        return ((self.model.raw(y, s) - target) ** 2).sum(1).mean()
+        if labels is None:
+            return ((self.model.raw(y, s) - target) ** 2).sum(1).mean()
+        drop = (torch.rand(len(labels), generator=self._gen) < c.label_dropout).to(labels.device)
+        labels = torch.where(drop, torch.full_like(labels, self.model.config.n_classes), labels)
+        return ((self.model.raw(y, s, labels) - target) ** 2).sum(1).mean()
 
     def train(self, k: int = 1) -> list[float]:
         """Run k optimiser steps; returns their losses (a diverged step is reported in events)."""
@@ -140,7 +175,7 @@ class Trainer:
         for _ in range(int(k)):
             for g in self.opt.param_groups:
                 g["lr"] = self._lr_now()
-            loss = self.loss_fn(self._batch())
+            loss = self.loss_fn(*self._labelled_batch())
             value = float(loss.detach())
             if self._diverged(value):
                 self._recover(value)

@@ -11,6 +11,18 @@ from __future__ import annotations
 import importlib
 
 FEATURES: list[str] = [
+    "session_actions",
+    "export_actions",
+    "dice_editor",
+    "file_actions",
+    "target_editor",
+    "comparison_view",
+    "metrics_dock",
+    "guidance_panel",
+    "quality_view",
+    "likelihood_view",
+    "forward_view",
+    "explanation_panel",
 ]
 
 

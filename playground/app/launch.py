@@ -20,13 +20,26 @@ def quiet_qt_messages() -> None:
 
 def run_gui(preset: str | None = None, device: str = "auto", screenshot: str | None = None,
             after: float = 20.0, session: str | None = None) -> int:
-    from PySide6.QtCore import QTimer
+    from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
     from .main_window import MainWindow
 
+    saved = None
+    if session:
+        from ..session import SessionError, read_session
+        try:
+            saved = read_session(session)           # checked before any window exists
+        except SessionError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     quiet_qt_messages()
+    embedded = QApplication.instance() is not None
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    # Inside an application that goes on afterwards (tests, scripts), a screenshot run ends a local
+    # event loop: app.quit() would leave the application quitting, and QThreads started later in
+    # the same process then stop after their first event.
+    loop = QEventLoop() if embedded and screenshot else None
     window = MainWindow()
     i = window.device_combo.findText(str(device or "auto").lower())
     if i < 0:
@@ -43,8 +56,8 @@ def run_gui(preset: str | None = None, device: str = "auto", screenshot: str | N
             window.shutdown()
             return 2
         window.set_preset(preset)
-    if session:
-        print("error: sessions are not supported yet", file=sys.stderr)
+    if saved is not None and not window.open_session(saved):
+        print(f"error: {window.statusBar().currentMessage() or 'could not open the session'}", file=sys.stderr)
         window.shutdown()
         return 2
     window.show()
@@ -64,12 +77,12 @@ def run_gui(preset: str | None = None, device: str = "auto", screenshot: str | N
                     result["code"] = 1
             finally:
                 window.close()
-                app.quit()
+                (loop or app).quit()
 
         QTimer.singleShot(200, lambda: window.train_button.setChecked(True))
         QTimer.singleShot(int(0.6 * after_ms), window.start_sampling)
         QTimer.singleShot(after_ms, save)
 
-    code = app.exec()
+    code = (loop or app).exec()
     window.shutdown()
     return result["code"] if screenshot else int(code)

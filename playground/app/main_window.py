@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (QDockWidget, QHBoxLayout, QLabel, QMainWindow, QP
 from ..model import ModelConfig
 from ..presets import Preset, load_preset
 from ..trainer import TrainConfig
+from .backdrop import BackdropPlotWidget
 from .controls import DENSITY_AUTO_PARTICLES, ControlsPanel
 from .field_view import FieldLayer
 from .particle_item import ParticleItem, density_image, histogram_image, start_colour_bins
@@ -61,11 +62,6 @@ def guarded(fn):
             self.show_message(f"{fn.__name__.strip('_').replace('_', ' ')}: {exc}", error=True)
             return None
     return wrapper
-
-
-def _faint_lut(rgb=(80, 120, 190)) -> np.ndarray:
-    ramp = np.linspace(0, 1, 256)[:, None] ** 0.6
-    return (ramp * np.array(rgb)[None]).astype(np.ubyte)
 
 
 class MainWindow(QMainWindow):
@@ -106,8 +102,13 @@ class MainWindow(QMainWindow):
         self._trainer_step = 0
         self._closed = False
         self.last_event: str = ""
+        self.dataset_size: int | None = None     # "roll the dice N times" (dice_editor); None: fresh samples
         self._custom_presets: dict[str, Preset] = {}     # combo key -> drawn / edited / imported preset
         self.session_parts: dict[str, tuple] = {}         # name -> (get_state, set_state) for sessions
+        self.shutdown_hooks: list = []                   # feature panels stop their own threads here
+        self.snapshot_handlers: dict = {}                # purpose -> fn(source) for request_snapshot
+        self.conditional_training = False                # guidance panel: train with class labels (CFG)
+        self.last_sampling_source = None                 # the source of the latest sampler job
         # The GUI thread evaluates small fields (576 points). With the default OpenMP pool it
         # waits for a core the training thread is using: measured 130 ms per field on 2 cores,
         # 2.4 ms with one thread. Restored on shutdown (the setting is per calling thread).
@@ -129,9 +130,9 @@ class MainWindow(QMainWindow):
     # ===================================================================== construction
     def _build_views(self) -> None:
         pg.setConfigOptions(antialias=False)
-        self.particle_view = pg.PlotWidget()
+        self.particle_view = BackdropPlotWidget()
         self.particle_view.setObjectName("particleView")
-        self.field_view = pg.PlotWidget()
+        self.field_view = BackdropPlotWidget()
         self.field_view.setObjectName("fieldView")
         for w, title in ((self.particle_view, "Particles"), (self.field_view, "Score field")):
             w.getViewBox().disableAutoRange()     # the preset's view sets the axes, not the data
@@ -142,13 +143,6 @@ class MainWindow(QMainWindow):
         self.particle_view.setAspectLocked(True)
         self.field_view.setXLink(self.particle_view)
         self.field_view.setYLink(self.particle_view)
-        self.target_images = []
-        for w in (self.particle_view, self.field_view):
-            img = pg.ImageItem(axisOrder="col-major")
-            img.setLookupTable(_faint_lut())
-            img.setZValue(-10)
-            w.addItem(img)
-            self.target_images.append(img)
         self.hist_image = pg.ImageItem(axisOrder="col-major")
         self.hist_image.setLookupTable(pg.colormap.get("inferno").getLookupTable(nPts=256))
         self.hist_image.setZValue(-4)
@@ -370,6 +364,14 @@ class MainWindow(QMainWindow):
     def current_frame_index(self) -> int:
         return self._frame
 
+    def save_session(self, path) -> bool:
+        """Save target, settings, weights, EMA, optimiser and panels to one file (session_actions)."""
+        return self.sessions.save(path)
+
+    def open_session(self, path) -> bool:
+        """Restore a saved session; a bad file shows a message, keeps the current state, never raises."""
+        return self.sessions.open(path)
+
     def apply_preset(self, preset: Preset, key: str = "custom") -> None:
         """Make a drawn, edited or imported Preset the current target, listed in the preset combo
         under `key` (the same key again replaces that entry: a drag does not add hundreds).
@@ -426,16 +428,15 @@ class MainWindow(QMainWindow):
         self._view = {"xlim": list(map(float, preset.view["xlim"])), "ylim": list(map(float, preset.view["ylim"]))}
         self._set_view_range()
         if preset.is_empty:
-            for img in self.target_images:
-                img.clear()
+            for w in (self.particle_view, self.field_view):
+                w.set_backdrop(None)
             self.field.clear()
             self.set_training(False)
             self.show_message(f"preset '{preset.name}' is empty: nothing to train on or sample", error=True)
             return
         img, rect = density_image(preset.target, self._view)
-        for item in self.target_images:
-            item.setImage(img, levels=(0.0, 1.0))
-            item.setRect(rect)
+        for w in (self.particle_view, self.field_view):
+            w.set_backdrop(img, rect)
         self.hide_message()
         if self.train_worker.trainer is None or self._generation == 0:
             self.reset_training()
@@ -456,7 +457,8 @@ class MainWindow(QMainWindow):
     def _config(self) -> TrainConfig:
         c = self.controls
         return TrainConfig(lr=float(c.lr.value()), batch=int(c.batch.value()), device=c.device.currentText(),
-                           model=ModelConfig(hidden=int(c.hidden.value())))
+                           model=ModelConfig(hidden=int(c.hidden.value())),
+                           dataset_size=self.dataset_size, conditional=self.conditional_training)
 
     @guarded
     def reset_training(self) -> None:
@@ -485,9 +487,14 @@ class MainWindow(QMainWindow):
         if on and (self._preset is None or self._preset.is_empty):
             self.set_training(False)
             raise ValueError("the current preset is empty: nothing to train on")
+        if not on:      # the worker answers every stop once; count them so a late answer is not a failure
+            self._stop_echoes = getattr(self, "_stop_echoes", 0) + 1
         self._sigRunning.emit(bool(on))
 
     def _on_running_changed(self, on: bool) -> None:
+        if not on and getattr(self, "_stop_echoes", 0) > 0:
+            self._stop_echoes -= 1       # the answer to our own stop: a Train click after it stands
+            return
         if not on and self.train_button.isChecked():
             self.set_training(False)
 
@@ -562,6 +569,14 @@ class MainWindow(QMainWindow):
             self._refresh_field()
         elif purpose == "sample":
             self._launch_sampling(source)
+        elif purpose in self.snapshot_handlers:
+            self.snapshot_handlers[purpose](source)
+
+    def request_snapshot(self, purpose: str) -> None:
+        """Ask the training worker for a frozen model copy; it arrives at snapshot_handlers[purpose]
+        (None when there is no model), taken between optimiser steps."""
+        if not self._closed:
+            self._sigSnapshot.emit(purpose)
 
     def _toggle_field(self, attr: str, on: bool) -> None:
         setattr(self.field, attr, bool(on))
@@ -607,6 +622,7 @@ class MainWindow(QMainWindow):
             return
         self.sample_worker.cancel()              # a running job stops at its next step
         self._job_id += 1
+        self.last_sampling_source = source
         c = self.controls
         job = SamplingJob(self._job_id, c.sampler.currentData(), source, int(c.particles.value()),
                           int(c.steps.value()), c.schedule.currentData(), int(c.seed.value()))
@@ -724,6 +740,8 @@ class MainWindow(QMainWindow):
             t.stop()
         self.train_worker.request_stop()
         self.sample_worker.cancel()
+        for hook in self.shutdown_hooks:
+            hook()
         self._sigTrainShutdown.emit()
         self._sigSampleShutdown.emit()
         for th in (self.train_thread, self.sample_thread):

@@ -30,6 +30,7 @@ class TrainingWorker(QObject):
     trainerReady = Signal(dict)                     # generation, device, lr, step
     failed = Signal(str)                            # an exception, as one line for the banner
     runningChanged = Signal(bool)
+    datasetReady = Signal(object, object, int)      # target, class weights of the fixed training set (None: fresh), generation
 
     def __init__(self):
         super().__init__()
@@ -42,6 +43,8 @@ class TrainingWorker(QObject):
         self._events_seen = 0
         self._rate = 0.0
         self._threads_set = False
+        self.lock = threading.Lock()      # held around each training chunk: read_state sees whole steps
+        self.loads_done = 0               # load_state calls answered (success or failure), for waiters
 
     # ----- requests from the GUI ----------------------------------------------------------
     @Slot(object, object, int)
@@ -58,6 +61,7 @@ class TrainingWorker(QObject):
             self.trainerReady.emit({"generation": generation, "device": str(self.trainer.device),
                                     "lr": self.trainer.lr, "step": 0})
             self.snapshotReady.emit(self._source("field"), "field", generation)
+            self._emit_dataset()
             if running:
                 self._timer.start()
         except Exception as exc:  # noqa: BLE001 - reported in the banner, never into the event loop
@@ -85,6 +89,31 @@ class TrainingWorker(QObject):
                 self.trainer.set_target(target)
             except Exception as exc:  # noqa: BLE001
                 self.failed.emit(f"could not switch target: {exc}")
+            self._emit_dataset()
+
+    @Slot(int)
+    def set_dataset_size(self, n: int) -> None:
+        """"Roll the dice N times": train on N fixed samples of the target (0: fresh samples every step)."""
+        if self.trainer is None:
+            return
+        try:
+            self.trainer.set_target(self.trainer.target, dataset_size=int(n) if n > 0 else None)
+        except Exception as exc:  # noqa: BLE001
+            self.failed.emit(f"could not set the training-set size: {exc}")
+        self._emit_dataset()
+
+    def _emit_dataset(self) -> None:
+        """Class weights of the fixed training set, computed here so the GUI never reads the trainer."""
+        tr = self.trainer
+        if tr is None:
+            return
+        weights = None
+        if tr.dataset is not None:
+            try:
+                weights = _empirical_weights(tr.target, tr.dataset.detach().cpu())
+            except Exception as exc:  # noqa: BLE001
+                self.failed.emit(f"could not classify the training set: {exc}")
+        self.datasetReady.emit(tr.target, weights, self.generation)
 
     @Slot(float)
     def set_lr(self, lr: float) -> None:
@@ -115,6 +144,41 @@ class TrainingWorker(QObject):
         samplers run on the training device (their frames are copied to the CPU as they come)."""
         return self.trainer.source(device="cpu" if purpose == "field" else None)
 
+    def read_state(self) -> dict | None:
+        """Thread-safe: a CPU copy of the trainer's full state (config, weights, EMA, optimiser,
+        step, losses), taken between training chunks. None before a trainer exists."""
+        with self.lock:
+            tr = self.trainer
+            if tr is None:
+                return None
+            state = _cpu_copy(tr.state_dict())
+            state["losses"] = torch.tensor(tr.losses, dtype=torch.float32)
+        return state
+
+    @Slot(object, object, object, int)
+    def load_state(self, target, config, state, generation: int) -> None:
+        """Rebuild the trainer from a saved state (sessions); training stays paused."""
+        self._set_threads()
+        self._timer.stop()
+        try:
+            trainer = Trainer(target, config)
+            trainer.load_state_dict(state)
+            if state.get("losses") is not None:
+                trainer.losses = [float(v) for v in state["losses"]]
+            with self.lock:
+                self.trainer = trainer
+            self.generation = generation
+            self._events_seen = len(trainer.events)
+            self.trainerReady.emit({"generation": generation, "device": str(trainer.device),
+                                    "lr": trainer.lr, "step": trainer.step})
+            self.lossesReady.emit(np.asarray(trainer.losses, dtype=np.float32), trainer.step, 0.0)
+            self.snapshotReady.emit(self._source("field"), "field", generation)
+            self._emit_dataset()
+        except Exception as exc:  # noqa: BLE001 - reported in the banner, never into the event loop
+            self.failed.emit(f"could not restore the trainer: {exc}")
+        self.runningChanged.emit(False)
+        self.loads_done += 1
+
     @Slot()
     def shutdown(self) -> None:
         """Stop the timer in its own thread, hand the object back to the GUI thread, end the loop."""
@@ -142,11 +206,12 @@ class TrainingWorker(QObject):
         t0 = time.perf_counter()
         losses: list[float] = []
         try:
-            while time.perf_counter() - t0 < CHUNK_SECONDS and not self._stop.is_set():
-                before = len(tr.events)
-                losses += tr.train(2)
-                if len(tr.events) != before:
-                    break
+            with self.lock:
+                while time.perf_counter() - t0 < CHUNK_SECONDS and not self._stop.is_set():
+                    before = len(tr.events)
+                    losses += tr.train(2)
+                    if len(tr.events) != before:
+                        break
         except Exception as exc:  # noqa: BLE001
             self._timer.stop()
             self.failed.emit(f"training stopped: {exc}")
@@ -167,3 +232,27 @@ class TrainingWorker(QObject):
         for msg in events[self._events_seen:]:
             self.eventRaised.emit(msg)
         self._events_seen = len(events)
+
+
+def _empirical_weights(target, x: torch.Tensor, max_cells: int = 2_000_000) -> np.ndarray:
+    """target.empirical_weights(x) in chunks: classifying holds an (n, components) matrix, which for
+    100 000 rolls of a 2 000-component image target would need gigabytes at once."""
+    if target.n_groups == 1:
+        return np.ones(1)
+    chunk = max(1, max_cells // max(len(target.mixture), 1))
+    counts = np.zeros(target.n_groups)
+    for a in range(0, len(x), chunk):
+        part = x[a:a + chunk]
+        counts += target.empirical_weights(part) * len(part)
+    return counts / max(len(x), 1)
+
+
+def _cpu_copy(obj):
+    """Detached CPU clones of every tensor in nested dicts/lists (training may go on with the originals)."""
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().to("cpu", copy=True)
+    if isinstance(obj, dict):
+        return {k: _cpu_copy(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_cpu_copy(v) for v in obj)
+    return obj

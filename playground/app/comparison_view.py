@@ -1,0 +1,575 @@
+"""The "Compare" dock: two to four sampler runs side by side from the very same noise.
+
+Every panel starts from samplers.initial_noise(seed), and stochastic panels take their noise
+from one BrownianPath keyed by noise level, so panels with different samplers, step counts or
+scores (learned vs exact) differ only by what they are, never by luck. All panels run as one
+job in a worker thread; one clock then shows in each panel the frame nearest in noise level (or
+in fraction of its run), on linked axes, with short trajectory tails for a few particles.
+"""
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+import pyqtgraph as pg
+import torch
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, QTimer, Signal, Slot
+from PySide6.QtWidgets import (QComboBox, QDockWidget, QGridLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton,
+                               QSlider, QSpinBox, QVBoxLayout, QWidget)
+
+from ..paths import path_summary
+from ..samplers import SAMPLERS, sample_steps
+from ..sources import ExactSource
+from .particle_item import ParticleItem, density_image, start_colour_bins
+from .sampling_worker import Frames, SamplingWorker, sampler_tooltip
+
+MAX_PANELS = 4
+CLOCK_TICKS = 1000
+CLOCK_FPS = 30
+CLOCK_PLAY_SECONDS = 3.0
+TAIL_PARTICLES = 64
+TAIL_FRAMES = 10
+PANEL_FRAME_BYTES = 64 * 1024 * 1024      # beyond this per panel, keep every k-th frame (first and last always)
+SCORES = ("learned", "exact")
+CLOCK_MODES = ("noise level", "fraction of run")
+DEFAULT_PANELS = (("ode-heun", 50, "learned"), ("ode-heun", 50, "exact"),
+                  ("sde-euler", 50, "exact"), ("ddpm", 20, "exact"))
+
+
+def _named(widget, name: str, tip: str):
+    widget.setObjectName(name)
+    widget.setToolTip(tip)
+    return widget
+
+
+@dataclass
+class PanelSpec:
+    sampler: str
+    steps: int
+    score: str          # "learned" | "exact"
+
+
+@dataclass
+class CompareJob:
+    job_id: int
+    panels: list
+    target: object
+    learned: object     # a frozen ModelSource, or None when every panel is exact
+    n: int
+    seed: int
+    schedule: str
+
+
+@dataclass
+class PanelResult:
+    spec: PanelSpec
+    frames: Frames
+    length: float        # mean path length of the particles over the run
+    straightness: float  # mean |x_end - x_start| / length
+
+
+class ComparisonWorker(QObject):
+    """Runs every panel of a CompareJob in turn (in its own thread), recording all frames."""
+    progress = Signal(int, int, int)      # job id, steps done, steps planned (all panels)
+    finished = Signal(int, object)        # job id, list[PanelResult]
+    failed = Signal(int, str)
+
+    def __init__(self):
+        super().__init__()
+        self._cancel = threading.Event()
+
+    def cancel(self) -> None:
+        """Thread-safe: the running job stops at its next step."""
+        self._cancel.set()
+
+    @Slot(object)
+    def run(self, job: CompareJob) -> None:
+        self._cancel.clear()
+        torch.set_num_threads(1)
+        try:
+            results = self._run(job)
+        except Exception as exc:  # noqa: BLE001 - shown in the banner
+            self.failed.emit(job.job_id, f"comparison failed: {exc}")
+            return
+        if results is not None:
+            self.finished.emit(job.job_id, results)
+
+    def _run(self, job: CompareJob):
+        planned = sum(max(1, p.steps) for p in job.panels)
+        done, results = 0, []
+        with torch.no_grad():
+            for spec in job.panels:
+                source = job.learned if spec.score == "learned" else ExactSource(job.target)
+                if source is None:
+                    raise ValueError("no learned model yet: train one or use the exact score")
+                source.nfe = 0
+                frames = Frames(spec.sampler, job.schedule)
+                keep_every = max(1, int(np.ceil(job.n * 8 * (spec.steps + 1) / PANEL_FRAME_BYTES)))
+                pending = None
+                for st in sample_steps(spec.sampler, source, job.n, job.seed, steps=spec.steps,
+                                       schedule=job.schedule, brownian_path=True):
+                    if self._cancel.is_set():
+                        return None
+                    if st.i % keep_every == 0:
+                        SamplingWorker._append(frames, st)
+                        pending = None
+                    else:
+                        pending = st
+                    if st.i % 5 == 0:
+                        self.progress.emit(job.job_id, done + min(st.i, spec.steps), planned)
+                if pending is not None:
+                    SamplingWorker._append(frames, pending)
+                done += max(1, spec.steps)
+                self.progress.emit(job.job_id, done, planned)
+                summary = path_summary(frames.x)
+                results.append(PanelResult(spec, frames, summary["length"], summary["straightness"]))
+        return results
+
+    @Slot()
+    def shutdown(self) -> None:
+        app = QCoreApplication.instance()
+        if app is not None:
+            self.moveToThread(app.thread())
+        QThread.currentThread().quit()
+
+
+class ComparePanel:
+    """One plot with its own sampler, step count and score; shows one stored frame at a time."""
+
+    def __init__(self, index: int):
+        self.index = index
+        self.plot = _named(pg.PlotWidget(), f"comparePanel{index}",
+                           "Particles of this panel's run at the clock's noise level; lines are the last "
+                           f"{TAIL_FRAMES} frames of {TAIL_PARTICLES} particles")
+        self.plot.getViewBox().disableAutoRange()
+        self.plot.setMinimumSize(160, 160)
+        self.image = pg.ImageItem(axisOrder="col-major")
+        ramp = np.linspace(0, 1, 256)[:, None] ** 0.6
+        self.image.setLookupTable((ramp * np.array([80, 120, 190])[None]).astype(np.ubyte))
+        self.image.setZValue(-10)
+        self.plot.addItem(self.image)
+        self.tails = pg.PlotCurveItem(pen=pg.mkPen((235, 235, 235, 80), width=1))
+        self.tails.setZValue(5)
+        self.plot.addItem(self.tails)
+        self.particles = ParticleItem()
+        self.plot.addItem(self.particles)
+
+        self.sampler = _named(QComboBox(), f"compareSampler{index}", "Sampler of this panel")
+        for name in SAMPLERS:
+            self.sampler.addItem(name, name)
+            self.sampler.setItemData(self.sampler.count() - 1, sampler_tooltip(name), Qt.ItemDataRole.ToolTipRole)
+        self.steps = _named(QSpinBox(), f"compareSteps{index}", "Sampler steps (noise levels) of this panel")
+        self.steps.setRange(1, 1000)
+        self.score = _named(QComboBox(), f"compareScore{index}",
+                            "Score of this panel: the learned model (a snapshot taken when Run is pressed) "
+                            "or the target's exact score")
+        self.score.addItems(list(SCORES))
+        sampler, steps, score = DEFAULT_PANELS[index]
+        self.configure(sampler, steps, score)
+        self.label = _named(QLabel("not run yet"), f"compareLabel{index}",
+                            "NFE used, mean path length of the particles and mean straightness "
+                            "|x_end − x_start| / path length (1 = straight lines)")
+        self.label.setWordWrap(True)
+
+        self.widget = QWidget()
+        lay = QVBoxLayout(self.widget)
+        lay.setContentsMargins(1, 1, 1, 1)
+        row = QHBoxLayout()
+        row.addWidget(self.sampler, 2)
+        row.addWidget(self.steps, 1)
+        row.addWidget(self.score, 1)
+        lay.addLayout(row)
+        lay.addWidget(self.plot, 1)
+        lay.addWidget(self.label)
+
+        self.result: PanelResult | None = None
+        self.shown = -1
+        self._tail_idx = np.zeros(0, np.int64)
+
+    def configure(self, sampler: str, steps: int, score: str) -> None:
+        if sampler not in SAMPLERS:
+            raise ValueError(f"unknown sampler {sampler!r}")
+        if score not in SCORES:
+            raise ValueError(f"score must be one of {', '.join(SCORES)}")
+        self.sampler.setCurrentIndex(self.sampler.findData(sampler))
+        self.steps.setValue(int(steps))
+        self.score.setCurrentIndex(self.score.findText(score))
+
+    def spec(self) -> PanelSpec:
+        return PanelSpec(self.sampler.currentData(), int(self.steps.value()), self.score.currentText())
+
+    def set_result(self, result: PanelResult | None) -> None:
+        self.result, self.shown = result, -1
+        if result is None or not len(result.frames):
+            self.particles.set_positions(None)
+            self.tails.setData([], [])
+            self.plot.setTitle("")
+            self.label.setText("not run yet")
+            return
+        f = result.frames
+        bins, colours = start_colour_bins(f.x[0])
+        self.particles.set_colours(bins, colours)
+        n = len(f.x[0])
+        self._tail_idx = np.linspace(0, n - 1, min(TAIL_PARTICLES, n)).astype(np.int64)
+        s = result.spec
+        self.label.setText(f"{s.sampler} · {s.steps} steps · {s.score} score\n"
+                           f"NFE {f.nfe[-1]}   path length {result.length:.3g}   "
+                           f"straightness {result.straightness:.3f}")
+
+    def show_frame(self, k: int) -> None:
+        f = self.result.frames if self.result is not None else None
+        if f is None or not len(f):
+            return
+        k = int(min(max(k, 0), len(f) - 1))
+        self.shown = k
+        self.particles.set_positions(f.x[k])
+        lo = max(0, k - TAIL_FRAMES)
+        seg = np.stack([f.x[j][self._tail_idx] for j in range(lo, k + 1)], axis=1).astype(np.float64)  # (P, T, 2)
+        connect = np.ones(seg.shape[0] * seg.shape[1], dtype=bool)
+        connect[seg.shape[1] - 1::seg.shape[1]] = False          # no line from one particle to the next
+        flat = seg.reshape(-1, 2)
+        self.tails.setData(flat[:, 0], flat[:, 1], connect=connect)
+        level = f.level[k]
+        lvl = "∞" if not math.isfinite(level) else f"{level:.3g}"
+        self.plot.setTitle(f"σ/α = {lvl}   step {f.step[k]}/{f.step[-1]}   NFE {f.nfe[k]}", size="8pt")
+
+
+class ComparisonView(QObject):
+    """Controller of the Compare dock (window.comparison): panels, the worker, the shared clock."""
+    runFinished = Signal()
+    _sigRun = Signal(object)
+    _sigShutdown = Signal()
+
+    def __init__(self, window):
+        super().__init__(window)
+        self.window = window
+        self._job_id = 0
+        self._awaiting_snapshot = False
+        self._running = False
+        self._closed = False
+        self._image = None
+        self.panels = [ComparePanel(i) for i in range(MAX_PANELS)]
+        for p in self.panels[1:]:
+            p.plot.setXLink(self.panels[0].plot)
+            p.plot.setYLink(self.panels[0].plot)
+        self.panels[0].plot.setAspectLocked(True)     # only one: linked aspect-locked views fight
+        self._build_widgets()
+        self._build_worker()
+        self._on_target(window.current_preset())
+        window.targetChanged.connect(self._on_target)
+        window.snapshot_handlers["compare"] = self._on_snapshot
+        window.shutdown_hooks.append(self.shutdown)
+
+    # ----------------------------------------------------------------------------- building
+    def _build_widgets(self) -> None:
+        root = QWidget()
+        outer = QVBoxLayout(root)
+        outer.setContentsMargins(2, 2, 2, 2)
+        top = QHBoxLayout()
+        self.count_spin = _named(QSpinBox(), "panelCountSpin", "Number of panels compared (2 to 4)")
+        self.count_spin.setRange(2, MAX_PANELS)
+        self.count_spin.setValue(2)
+        self.particles_spin = _named(QSpinBox(), "compareParticles", "Particles per panel (the same noise in each)")
+        self.particles_spin.setRange(1, 20_000)
+        self.particles_spin.setSingleStep(500)
+        self.particles_spin.setValue(2000)
+        self.learned_exact_button = _named(QPushButton("learned + exact"), "compareLearnedExactButton",
+                                           "Set panels 1 and 2 to panel 1's sampler and steps, one with the learned "
+                                           "score and one with the exact score: is it the model or the sampler?")
+        self.run_button = _named(QPushButton("Run"), "compareRunButton",
+                                 "Run every panel from the same initial noise and Brownian path (seed from the "
+                                 "controls); learned panels use a fresh snapshot of the model")
+        self.cancel_button = _named(QPushButton("Cancel"), "compareCancelButton", "Stop the running comparison")
+        self.cancel_button.setEnabled(False)
+        self.progress = _named(QProgressBar(), "compareProgress", "Steps done over all panels")
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setMaximumWidth(140)
+        top.addWidget(QLabel("Panels"))
+        top.addWidget(self.count_spin)
+        top.addWidget(QLabel("Particles"))
+        top.addWidget(self.particles_spin)
+        top.addWidget(self.learned_exact_button)
+        top.addStretch(1)
+        top.addWidget(self.progress)
+        top.addWidget(self.run_button)
+        top.addWidget(self.cancel_button)
+        outer.addLayout(top)
+
+        grid = QGridLayout()
+        grid.setSpacing(2)
+        for i, p in enumerate(self.panels):
+            grid.addWidget(p.widget, i // 2, i % 2)
+        outer.addLayout(grid, 1)
+
+        clock = QHBoxLayout()
+        self.clock_mode = _named(QComboBox(), "compareClockMode",
+                                 "What the clock means: a noise level σ/α (each panel shows its frame nearest "
+                                 "in log-level) or a fraction of each run")
+        self.clock_mode.addItems(list(CLOCK_MODES))
+        self.clock = _named(QSlider(Qt.Orientation.Horizontal), "compareClock",
+                            "One clock for every panel: from pure noise (left) to the final samples (right)")
+        self.clock.setRange(0, CLOCK_TICKS)
+        self.clock.setValue(CLOCK_TICKS)
+        self.play_button = _named(QPushButton("Play"), "comparePlayButton", "Sweep the clock from noise to samples")
+        self.play_button.setCheckable(True)
+        self.clock_label = _named(QLabel("–"), "compareClockLabel", "Where the clock is")
+        self.clock_label.setMinimumWidth(120)
+        clock.addWidget(self.clock_mode)
+        clock.addWidget(self.play_button)
+        clock.addWidget(self.clock, 1)
+        clock.addWidget(self.clock_label)
+        outer.addLayout(clock)
+
+        self.dock = QDockWidget("Compare", self.window)
+        self.dock.setObjectName("comparisonDock")
+        self.dock.setWidget(root)
+        self.play_timer = QTimer(self)
+        self.play_timer.setInterval(int(1000 / CLOCK_FPS))
+        self.play_timer.timeout.connect(self._advance_clock)
+
+        self.count_spin.valueChanged.connect(lambda *_: self._apply_count())
+        self.learned_exact_button.clicked.connect(lambda *_: self.learned_vs_exact())
+        self.run_button.clicked.connect(lambda *_: self.run())
+        self.cancel_button.clicked.connect(lambda *_: self.cancel())
+        self.clock.valueChanged.connect(lambda *_: self.update_clock())
+        self.clock_mode.currentIndexChanged.connect(lambda *_: self.update_clock())
+        self.play_button.toggled.connect(self.set_playing)
+        self._apply_count()
+
+    def _build_worker(self) -> None:
+        self.thread = QThread()
+        self.thread.setObjectName("comparisonThread")
+        self.worker = ComparisonWorker()
+        self.worker.moveToThread(self.thread)
+        self._sigRun.connect(self.worker.run)
+        self._sigShutdown.connect(self.worker.shutdown)
+        self.worker.progress.connect(self._on_progress)
+        self.worker.finished.connect(self._on_finished)
+        self.worker.failed.connect(self._on_failed)
+        self.thread.start()
+
+    # ----------------------------------------------------------------------------- public API
+    def panel_count(self) -> int:
+        return int(self.count_spin.value())
+
+    def panel_frames(self, i: int) -> list:
+        """Stored frames ((N, 2) float32 arrays) of panel i's last run; [] before a run."""
+        r = self.panels[i].result
+        return list(r.frames.x) if r is not None else []
+
+    def panel_result(self, i: int) -> PanelResult | None:
+        return self.panels[i].result
+
+    def panel_frame_index(self, i: int) -> int:
+        """Index of the stored frame panel i shows now (-1 before a run)."""
+        return self.panels[i].shown
+
+    def is_running(self) -> bool:
+        return self._running or self._awaiting_snapshot
+
+    def learned_vs_exact(self) -> None:
+        """Panels 1 and 2 get panel 1's sampler and steps, with the learned and the exact score."""
+        spec = self.panels[0].spec()
+        self.panels[0].configure(spec.sampler, spec.steps, "learned")
+        self.panels[1].configure(spec.sampler, spec.steps, "exact")
+        if self.panel_count() < 2:
+            self.count_spin.setValue(2)
+
+    def run(self) -> None:
+        """Start a comparison of the visible panels (asynchronous; runFinished when done)."""
+        w = self.window
+        try:
+            if self._closed:
+                return
+            preset = w.current_preset()
+            if preset is None or preset.is_empty:
+                raise ValueError("the current preset is empty: nothing to compare")
+            specs = [p.spec() for p in self.panels[:self.panel_count()]]
+            self.worker.cancel()
+            self._job_id += 1
+            if any(s.score == "learned" for s in specs):
+                self._awaiting_snapshot = True
+                self._set_busy(True)
+                w.request_snapshot("compare")
+            else:
+                self._launch(None)
+        except Exception as exc:  # noqa: BLE001 - bad input goes to the banner
+            w.show_message(f"compare: {exc}", error=True)
+
+    def cancel(self) -> None:
+        self.worker.cancel()
+        self._job_id += 1                    # whatever still arrives is stale
+        self._awaiting_snapshot = False
+        self._set_busy(False)
+
+    def clock_level(self) -> float:
+        """The noise level σ/α the clock points at (noise-level mode)."""
+        lo, hi = self._level_range()
+        frac = self.clock.value() / CLOCK_TICKS
+        return math.exp(math.log(hi) + frac * (math.log(lo) - math.log(hi)))
+
+    def set_clock(self, value: int) -> None:
+        self.set_playing(False)
+        self.clock.setValue(int(value))
+
+    # ----------------------------------------------------------------------------- running
+    def _set_busy(self, on: bool) -> None:
+        self._running = bool(on)
+        self.cancel_button.setEnabled(bool(on))
+        if on:
+            self.progress.setRange(0, 0)          # busy until the first progress report
+
+    def _on_snapshot(self, source) -> None:
+        if not self._awaiting_snapshot or self._closed:
+            return
+        self._awaiting_snapshot = False
+        if source is None:
+            self._set_busy(False)
+            self.window.show_message("compare: no learned model yet (train one, or use the exact score)", error=True)
+            return
+        self._launch(source)
+
+    def _launch(self, learned) -> None:
+        w = self.window
+        preset = w.current_preset()
+        if preset is None or preset.is_empty:
+            self._set_busy(False)
+            return
+        c = w.controls
+        job = CompareJob(self._job_id, [p.spec() for p in self.panels[:self.panel_count()]], preset.target,
+                         learned, int(self.particles_spin.value()), int(c.seed.value()), c.schedule.currentData())
+        self._set_busy(True)
+        self._sigRun.emit(job)
+
+    def _on_progress(self, job_id: int, done: int, planned: int) -> None:
+        if job_id == self._job_id:
+            self.progress.setRange(0, max(planned, 1))
+            self.progress.setValue(min(done, planned))
+
+    def _on_failed(self, job_id: int, msg: str) -> None:
+        if job_id == self._job_id:
+            self._set_busy(False)
+            self.progress.setRange(0, 1)
+            self.progress.setValue(0)
+            self.window.show_message(msg, error=True)
+
+    def _on_finished(self, job_id: int, results: list) -> None:
+        if job_id != self._job_id or self._closed:
+            return
+        self._set_busy(False)
+        self.progress.setRange(0, 1)
+        self.progress.setValue(1)
+        for i, p in enumerate(self.panels):
+            p.set_result(results[i] if i < len(results) else None)
+        self.set_clock(CLOCK_TICKS)
+        self.update_clock()
+        self.runFinished.emit()
+
+    # ----------------------------------------------------------------------------- the clock
+    def _level_range(self) -> tuple[float, float]:
+        """(floor, top) of the clock in noise level: below the smallest positive level of any panel
+        (frames at level 0 map to the floor) up to the largest finite one."""
+        levels = [lv for p in self.panels[:self.panel_count()] if p.result is not None
+                  for lv in p.result.frames.level if math.isfinite(lv) and lv > 0]
+        if not levels:
+            return 1e-3, 80.0
+        lo, hi = min(levels) / 2.0, max(levels)
+        return lo, max(hi, lo * 4)
+
+    def _nearest_frame(self, frames: Frames) -> int:
+        if self.clock_mode.currentText() == "fraction of run":
+            return int(round(self.clock.value() / CLOCK_TICKS * (len(frames) - 1)))
+        lo, hi = self._level_range()
+        keys = np.log(np.clip(np.nan_to_num(np.asarray(frames.level, dtype=np.float64), posinf=hi), lo, None))
+        return int(np.argmin(np.abs(keys - math.log(self.clock_level()))))
+
+    def update_clock(self) -> None:
+        for p in self.panels[:self.panel_count()]:
+            if p.result is not None and len(p.result.frames):
+                p.show_frame(self._nearest_frame(p.result.frames))
+        if self.clock_mode.currentText() == "fraction of run":
+            self.clock_label.setText(f"{100 * self.clock.value() / CLOCK_TICKS:.0f}% of each run")
+        else:
+            level = self.clock_level()
+            self.clock_label.setText("σ/α = 0 (samples)" if self.clock.value() == CLOCK_TICKS else f"σ/α = {level:.3g}")
+
+    def set_playing(self, on: bool) -> None:
+        on = bool(on) and not self._closed
+        if self.play_button.isChecked() != on:
+            self.play_button.blockSignals(True)
+            self.play_button.setChecked(on)
+            self.play_button.blockSignals(False)
+        self.play_button.setText("Pause" if on else "Play")
+        if on:
+            if self.clock.value() >= CLOCK_TICKS:
+                self.clock.setValue(0)
+            self.play_timer.start()
+        else:
+            self.play_timer.stop()
+
+    def _advance_clock(self) -> None:
+        step = max(1, int(CLOCK_TICKS / (CLOCK_FPS * CLOCK_PLAY_SECONDS)))
+        value = min(CLOCK_TICKS, self.clock.value() + step)
+        self.clock.setValue(value)
+        if value >= CLOCK_TICKS:
+            self.set_playing(False)
+
+    # ----------------------------------------------------------------------------- target, layout
+    def _apply_count(self) -> None:
+        n = self.panel_count()
+        for i, p in enumerate(self.panels):
+            p.widget.setVisible(i < n)
+        self.update_clock()
+
+    def _on_target(self, preset) -> None:
+        """A new target makes every stored run stale; draw its density behind the particles."""
+        self.cancel()
+        for p in self.panels:
+            p.set_result(None)
+        if preset is None or preset.is_empty:
+            return
+        view = {"xlim": list(map(float, preset.view["xlim"])), "ylim": list(map(float, preset.view["ylim"]))}
+        img, rect = density_image(preset.target, view)
+        for p in self.panels:
+            p.image.setImage(img, levels=(0.0, 1.0))
+            p.image.setRect(rect)
+        self.panels[0].plot.getViewBox().setRange(xRange=view["xlim"], yRange=view["ylim"], padding=0.02)
+
+    # ----------------------------------------------------------------------------- sessions, shutdown
+    def get_state(self) -> dict:
+        return {"panels": self.panel_count(), "particles": int(self.particles_spin.value()),
+                "clock_mode": self.clock_mode.currentText(),
+                "specs": [{"sampler": s.sampler, "steps": s.steps, "score": s.score}
+                          for s in (p.spec() for p in self.panels)]}
+
+    def set_state(self, state: dict) -> None:
+        specs = state.get("specs", [])
+        for p, s in zip(self.panels, specs):
+            p.configure(str(s["sampler"]), int(s["steps"]), str(s["score"]))
+        self.count_spin.setValue(int(state.get("panels", self.panel_count())))
+        self.particles_spin.setValue(int(state.get("particles", self.particles_spin.value())))
+        mode = state.get("clock_mode")
+        if mode in CLOCK_MODES:
+            self.clock_mode.setCurrentIndex(CLOCK_MODES.index(mode))
+
+    def shutdown(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self.play_timer.stop()
+        self.worker.cancel()
+        self._sigShutdown.emit()
+        if not self.thread.wait(1500):
+            self.thread.quit()
+            self.thread.wait(500)
+
+
+def install(window) -> None:
+    view = ComparisonView(window)
+    window.comparison = view
+    window.add_dock(view.dock, tabify_with=window.particle_dock)
+    window.particle_dock.raise_()          # the particles stay in front; Compare is one tab away
+    window.register_session_part("comparison", view.get_state, view.set_state)

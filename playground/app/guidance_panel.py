@@ -1,0 +1,263 @@
+"""The "Guidance" controls section: train a conditional model and sample one class with
+classifier-free guidance, D = D_uncond + w (D_cond - D_uncond) (see playground.guidance).
+
+The guided run goes through the window's own sampling path: a model snapshot arrives at
+snapshot_handlers["guided"], is wrapped in a GuidedSource and handed to the sampling worker,
+so it plays, scrubs and reports NFE like any other run. With "exact guided score" no snapshot
+is needed. After the run, the fraction of particles in the chosen class is shown next to what
+the exact conditional law gives (1.0), and the class's exact density can be overlaid.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtWidgets import QCheckBox, QComboBox, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout
+
+from ..guidance import ExactGuidedSource, GuidedSource, conditional_target
+from .particle_item import density_image
+
+SLIDER_STEPS = 10            # slider units per unit of w: 0..10 in steps of 0.1
+MAX_SCALE = 10
+DEFAULT_SCALE = 1.0
+CLASSIFY_CHUNK = 50_000      # points per classify call (it holds an (n, K) responsibility table)
+UNCONDITIONAL_MESSAGE = ("the model is unconditional: train a conditional model first (tick “Train a "
+                         "conditional model” and train), or tick “Exact guided score”")
+
+
+def _named(widget, name: str, tip: str):
+    widget.setObjectName(name)
+    widget.setToolTip(tip)
+    return widget
+
+
+def _overlay_lut(rgb=(255, 150, 40)) -> np.ndarray:
+    """Transparent at zero density, warm orange at the peak: faint enough to keep particles readable."""
+    ramp = np.linspace(0, 1, 256)[:, None]
+    rgba = np.concatenate([ramp * 0 + np.array(rgb)[None], 140 * ramp ** 0.7], 1)
+    return rgba.astype(np.ubyte)
+
+
+def class_fraction(target, x: np.ndarray, label: int) -> float:
+    """Fraction of points whose most probable class under the clean target is `label`."""
+    if len(x) == 0:
+        return float("nan")
+    hits = sum(int((target.classify(x[a:a + CLASSIFY_CHUNK]) == label).sum())
+               for a in range(0, len(x), CLASSIFY_CHUNK))
+    return hits / len(x)
+
+
+class GuidancePanel(QObject):
+    def __init__(self, window):
+        super().__init__(window)
+        self.window = window
+        self._request = None           # (label, scale, exact) of the guided run being prepared
+        self._guided_source = None     # the source handed to the sampling worker, to recognise its frames
+        self.last_result: dict | None = None
+
+        self.box = QGroupBox("Guidance")
+        self.box.setObjectName("guidanceBox")
+        self.conditional_check = _named(QCheckBox("Train a conditional model (labels = classes)"),
+                                        "conditionalCheck",
+                                        "Rebuild the model so it also learns D(x, σ, class): each training sample "
+                                        "carries its class (dice face, component), dropped to “no label” 10% of the "
+                                        "time so the same network stays unconditional too (classifier-free guidance)")
+        self.class_combo = _named(QComboBox(), "classCombo", "Class to sample (the target's classes: dice faces, "
+                                                             "components, arms ...)")
+        self.guidance_slider = _named(QSlider(Qt.Orientation.Horizontal), "guidanceSlider",
+                                      "Guidance scale w in D = D_uncond + w·(D_cond − D_uncond): 0 = unconditional, "
+                                      "1 = exactly conditional, > 1 sharper and pushed away from the other classes")
+        self.guidance_slider.setRange(0, MAX_SCALE * SLIDER_STEPS)
+        self.guidance_slider.setValue(int(DEFAULT_SCALE * SLIDER_STEPS))
+        self.guidance_label = _named(QLabel(), "guidanceLabel", "Current guidance scale w")
+        self.guidance_label.setMinimumWidth(52)
+        self.exact_check = _named(QCheckBox("Exact guided score"), "exactGuidedCheck",
+                                  "Use the target's exact unconditional and class scores instead of the learned "
+                                  "model (no training needed)")
+        self.overlay_check = _named(QCheckBox("Show the class's exact density"), "conditionalOverlayCheck",
+                                    "Overlay the exact conditional density p(x | class) on the particles (orange)")
+        self.sample_button = _named(QPushButton("Guided sample"), "guidedSampleButton",
+                                    "Sample the chosen class with the chosen scale, using the current sampler, "
+                                    "steps, particles and seed (2 evaluations per step)")
+        self.result_label = _named(QLabel(""), "guidanceResultLabel",
+                                   "Fraction of the guided particles in the chosen class, against the exact "
+                                   "conditional law (all of them)")
+        self.result_label.setWordWrap(True)
+
+        lay = QVBoxLayout(self.box)
+        lay.addWidget(self.conditional_check)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Class"))
+        row.addWidget(self.class_combo, 1)
+        lay.addLayout(row)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("w"))
+        row.addWidget(self.guidance_slider, 1)
+        row.addWidget(self.guidance_label)
+        lay.addLayout(row)
+        lay.addWidget(self.exact_check)
+        lay.addWidget(self.overlay_check)
+        lay.addWidget(self.sample_button)
+        lay.addWidget(self.result_label)
+
+        self.overlay = pg.ImageItem(axisOrder="col-major")
+        self.overlay.setLookupTable(_overlay_lut())
+        self.overlay.setZValue(-8)           # above the target's faint density, below the particles
+        self.overlay.setVisible(False)
+        window.particle_view.addItem(self.overlay)
+
+        self.conditional_check.toggled.connect(self._on_conditional)
+        self.guidance_slider.valueChanged.connect(lambda *_: self._update_scale_label())
+        self.class_combo.currentIndexChanged.connect(lambda *_: self._refresh_overlay())
+        self.overlay_check.toggled.connect(lambda *_: self._refresh_overlay())
+        self.sample_button.clicked.connect(lambda *_: self.guided_sample())
+        window.snapshot_handlers["guided"] = self._on_snapshot
+        window.targetChanged.connect(self._on_target)
+        window.framesChanged.connect(self._on_frames)
+        self._update_scale_label()
+        current = window.current_preset()
+        if current is not None and not current.is_empty:
+            self._on_target(current)
+
+    # ----- settings ---------------------------------------------------------------------------
+    def scale(self) -> float:
+        return self.guidance_slider.value() / SLIDER_STEPS
+
+    def label(self) -> int:
+        return self.class_combo.currentIndex()
+
+    def _update_scale_label(self) -> None:
+        self.guidance_label.setText(f"w = {self.scale():.1f}")
+
+    def _on_conditional(self, on: bool) -> None:
+        """Rebuild the trainer with (or without) class labels through the window's reset path."""
+        self.window.conditional_training = bool(on)
+        self.window.reset_training()
+        if on:
+            self.window.show_message("conditional model: training restarts with class labels "
+                                     "(10% dropped to “no label”); press Train, then Guided sample")
+
+    def _on_target(self, preset) -> None:
+        names = list(preset.target.group_names)
+        old = [self.class_combo.itemText(i) for i in range(self.class_combo.count())]
+        if names != old:
+            keep = self.class_combo.currentIndex()
+            self.class_combo.blockSignals(True)
+            self.class_combo.clear()
+            self.class_combo.addItems(names)
+            self.class_combo.setCurrentIndex(keep if 0 <= keep < len(names) else 0)
+            self.class_combo.blockSignals(False)
+        tr = self.window.train_worker.trainer
+        if (self.window.conditional_training and tr is not None
+                and tr.model.config.n_classes != preset.target.n_groups):
+            self.window.reset_training()         # a warm start cannot change the number of labels
+        self.result_label.setText("")
+        self._refresh_overlay()
+
+    def _refresh_overlay(self) -> None:
+        preset = self.window.current_preset()
+        show = self.overlay_check.isChecked() and preset is not None and not preset.is_empty
+        show = show and 0 <= self.label() < preset.target.n_groups
+        if not show:
+            self.overlay.setVisible(False)
+            return
+        img, rect = density_image(conditional_target(preset.target, self.label()), preset.view)
+        self.overlay.setImage(img, levels=(0.0, 1.0))
+        self.overlay.setRect(rect)
+        self.overlay.setVisible(True)
+
+    # ----- guided sampling ----------------------------------------------------------------------
+    def guided_sample(self) -> None:
+        """Start a guided run of the chosen class (messages, never exceptions, for bad states)."""
+        w = self.window
+        preset = w.current_preset()
+        if preset is None or preset.is_empty:
+            w.show_message("the current preset is empty: nothing to sample", error=True)
+            return
+        label, scale = self.label(), self.scale()
+        if not (0 <= label < preset.target.n_groups):
+            w.show_message("pick a class first", error=True)
+            return
+        self._request = (label, scale, self.exact_check.isChecked())
+        if self.exact_check.isChecked():
+            self._launch(ExactGuidedSource(preset.target, label, scale))
+            return
+        tr = w.train_worker.trainer
+        if tr is None:
+            w.show_message("no model yet: wait for the model to be built, or use the exact guided score", error=True)
+            return
+        if tr.model.config.n_classes <= 0:
+            w.show_message(UNCONDITIONAL_MESSAGE, error=True)
+            return
+        w.request_snapshot("guided")
+
+    def _on_snapshot(self, source) -> None:
+        if self._request is None:
+            return
+        label, scale, _ = self._request
+        if source is None:
+            self.window.show_message("no model to sample from yet", error=True)
+            return
+        try:
+            guided = GuidedSource(source, label, scale)
+        except ValueError as exc:
+            text = UNCONDITIONAL_MESSAGE if "unconditional" in str(exc) else f"guided sample: {exc}"
+            self.window.show_message(text, error=True)
+            return
+        self._launch(guided)
+
+    def _launch(self, source) -> None:
+        self._guided_source = source
+        self.result_label.setText("sampling …")
+        self.window._launch_sampling(source)
+
+    def _on_frames(self, frames) -> None:
+        """Score a finished guided run: its fraction in the class against the exact conditional's 1.0."""
+        if frames is None or self._guided_source is None or self._request is None:
+            return
+        if self.window.last_sampling_source is not self._guided_source:
+            self.result_label.setText("")
+            return
+        preset = self.window.current_preset()
+        label, scale, exact = self._request
+        frac = class_fraction(preset.target, np.asarray(frames.x[-1]), label)
+        name = preset.target.group_names[label]
+        kind = "exact" if exact else "learned"
+        self.last_result = {"class": label, "scale": scale, "exact": exact, "fraction": frac,
+                            "nfe": int(frames.nfe[-1])}
+        text = (f"{name}, w = {scale:.1f} ({kind}): {100 * frac:.1f}% in class "
+                f"(exact conditional: 100%), NFE {frames.nfe[-1]}")
+        self.result_label.setText(text)
+        self.window.show_message(f"guided sample: {text}")
+
+    # ----- sessions ------------------------------------------------------------------------------
+    def get_state(self) -> dict:
+        return {"conditional": self.conditional_check.isChecked(), "class": self.label(),
+                "scale": self.scale(), "exact": self.exact_check.isChecked(),
+                "overlay": self.overlay_check.isChecked()}
+
+    def set_state(self, state: dict) -> None:
+        if not isinstance(state, dict):
+            return
+        for key, check in (("exact", self.exact_check), ("overlay", self.overlay_check)):
+            if isinstance(state.get(key), bool):
+                check.setChecked(state[key])
+        if isinstance(state.get("conditional"), bool):
+            # No rebuild here: opening a session resets the trainer itself, with this flag in its config.
+            self.conditional_check.blockSignals(True)
+            self.conditional_check.setChecked(state["conditional"])
+            self.conditional_check.blockSignals(False)
+            self.window.conditional_training = state["conditional"]
+        k = state.get("class")
+        if isinstance(k, int) and not isinstance(k, bool) and 0 <= k < self.class_combo.count():
+            self.class_combo.setCurrentIndex(k)
+        s = state.get("scale")
+        if isinstance(s, (int, float)) and not isinstance(s, bool) and 0 <= s <= MAX_SCALE:
+            self.guidance_slider.setValue(int(round(s * SLIDER_STEPS)))
+
+
+def install(window) -> None:
+    panel = GuidancePanel(window)
+    window.guidance_panel = panel
+    window.controls.add_section(panel.box)
+    window.register_session_part("guidance", panel.get_state, panel.set_state)

@@ -1,0 +1,95 @@
+"""What each sampler does and what to watch for, in words (the window's explanation panel, the CLI).
+
+Notation shared by all entries, the scale-free frame of samplers.py: y = x/α = x₀ + s·ε with
+noise level s = σ/α; D(y, s) is the denoised estimate E[x₀ | y]; the score is (D − y)/s²;
+s → s' is one step to the next (lower) level; z ~ N(0, I) is fresh noise at each step.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .samplers import SAMPLERS
+
+NOTATION = ("y = x/α = x₀ + s·ε,  s = σ/α;  D = D(y, s) ≈ E[x₀ | y];  score = (D − y)/s²;  "
+            "s → s' one step down;  z ~ N(0, I) fresh each step")
+
+
+@dataclass(frozen=True)
+class Explanation:
+    rule: str          # the update written out, one formula per line
+    look_for: str      # one or two sentences: what this sampler shows on the canvas
+
+
+EXPLANATIONS: dict[str, Explanation] = {
+    "langevin": Explanation(
+        "y ← y + η·score(y, σ) + √(2η)·z\n"
+        "one small fixed σ (0.1), η = σ², started from N(0, I); steps = total updates",
+        "Without annealing a particle falls into the mode nearest its start and almost never crosses "
+        "the low-density gaps, so modes come out with the wrong weights (watch the weight bars); "
+        "more steps barely help — it mixes between modes extremely slowly."),
+    "annealed-langevin": Explanation(
+        "at each level s (high → low):  2 × [ y ← y + η·score(y, s) + √(2η)·z ],  η = 0.1·s²\n"
+        "then move to the next level:  y ← D + (s'/s)·(y − D)",
+        "Annealing fixes plain Langevin: at high noise the modes overlap, so particles are shared out "
+        "by weight before the landscape sharpens, and the weights come out right. It is stochastic, "
+        "so it needs a fair number of levels to look clean."),
+    "ddpm": Explanation(
+        "y' ~ q(y' | y, x₀ = D):  y' = D + √(s'² − c²)·(y − D)/s + c·z\n"
+        "c = s'·√(1 − s'²/s²)   (DDIM with η = 1)",
+        "Ancestral and stochastic: each step re-injects fresh noise, which forgives earlier errors but "
+        "needs many steps — at 10 steps the cloud is still blurry; compare it with DDIM at the same steps."),
+    "ddim": Explanation(
+        "y' = D + √(s'² − c²)·ε̂ + c·z,   ε̂ = (y − D)/s\n"
+        "c = η·s'·√(1 − s'²/s²);   η = 0: deterministic, η = 1: DDPM",
+        "With η = 0 DDIM is exactly the probability-flow ODE's Euler step in this frame (identical "
+        "paths to ode-euler); particles move along smooth deterministic curves and keep their starting colour order."),
+    "ode-euler": Explanation(
+        "y' = y + (s' − s)·(y − D(y, s))/s\n"
+        "first-order step on dy/ds = (y − D)/s",
+        "The plain first-order ODE step: error shrinks like 1/steps, so at few steps samples are pulled "
+        "too far in or smeared between modes; it needs 50 or more steps for fine structure."),
+    "ode-heun": Explanation(
+        "ỹ = y + (s' − s)·d,   d = (y − D(y, s))/s\n"
+        "y' = y + (s' − s)·(d + d̃)/2,   d̃ = (ỹ − D(ỹ, s'))/s'   (last step to 0: Euler)",
+        "Second order (EDM's sampler): two evaluations per step but the error falls like 1/steps², so "
+        "10–20 steps already look like the target; at very few steps the predictor can overshoot."),
+    "ode-rk45": Explanation(
+        "Dormand–Prince 5(4) on dy/du = y − D(y, eᵘ),  u = log s\n"
+        "adaptive step size from an error estimate; the steps setting is ignored",
+        "The reference ODE solution: it picks its own steps to a set tolerance, so its quality does not "
+        "change with the steps setting — read its NFE to see what accuracy costs."),
+    "dpm-solver++": Explanation(
+        "y' = (s'/s)·y − (e^(−h) − 1)·D̃,   h = log(s/s')\n"
+        "D̃ = (1 + 1/2r)·D − (1/2r)·D_prev,   r = h_prev/h   (2M: multistep)",
+        "Solves the linear part exactly and extrapolates the denoised estimate from the last two steps, "
+        "so it is second order at one evaluation per step: the best of these at 5–15 steps."),
+    "sde-euler": Explanation(
+        "y' = y + (s² − s'²)·score(y, s) + √(s² − s'²)·z\n"
+        "Euler–Maruyama on the reverse SDE; last step jumps to D",
+        "The reverse SDE drifts twice as hard as the ODE and adds noise back; it converges more slowly "
+        "than the ODE solvers (weak order 1) and looks noisy at few steps, but corrects its own errors with many."),
+}
+
+
+def explain(name: str) -> str:
+    """Plain text: label, the update rule, what to look for."""
+    if name not in SAMPLERS:
+        raise ValueError(f"unknown sampler {name!r} (one of {', '.join(SAMPLERS)})")
+    info, e = SAMPLERS[name], EXPLANATIONS[name]
+    kind = "stochastic" if info.stochastic else "deterministic"
+    return f"{info.label} ({kind})\n\n{e.rule}\n\n{e.look_for}\n\nNotation: {NOTATION}"
+
+
+def explain_html(name: str) -> str:
+    """The same as rich text for a QLabel/QTextBrowser (rule in a monospace block)."""
+    from html import escape
+
+    if name not in SAMPLERS:
+        raise ValueError(f"unknown sampler {name!r} (one of {', '.join(SAMPLERS)})")
+    info, e = SAMPLERS[name], EXPLANATIONS[name]
+    kind = "stochastic" if info.stochastic else "deterministic"
+    rule = "<br>".join(escape(line) for line in e.rule.splitlines())
+    return (f"<b>{escape(info.label)}</b> <i>({kind})</i>"
+            f"<p style='font-family:monospace'>{rule}</p>"
+            f"<p>{escape(e.look_for)}</p>"
+            f"<p style='color:gray'><small>{escape(NOTATION)}</small></p>")
