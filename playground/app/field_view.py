@@ -55,7 +55,7 @@ class FieldLayer:
         plot.addItem(self.error_image)
         self.learned = []
         for col in MAG_COLOURS:
-            item = pg.PlotDataItem(connect="pairs", pen=pg.mkPen(col, width=1.6))
+            item = pg.PlotDataItem(connect="pairs", pen=pg.mkPen(col, width=1))
             item.setZValue(5)
             plot.addItem(item)
             self.learned.append(item)

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (QDockWidget, QHBoxLayout, QLabel, QMainWindow, QP
 from ..model import ModelConfig
 from ..presets import Preset, load_preset
 from ..trainer import TrainConfig
+from .backdrop import BackdropPlotWidget
 from .controls import DENSITY_AUTO_PARTICLES, ControlsPanel
 from .field_view import FieldLayer
 from .particle_item import ParticleItem, density_image, histogram_image, start_colour_bins
@@ -61,11 +62,6 @@ def guarded(fn):
             self.show_message(f"{fn.__name__.strip('_').replace('_', ' ')}: {exc}", error=True)
             return None
     return wrapper
-
-
-def _faint_lut(rgb=(80, 120, 190)) -> np.ndarray:
-    ramp = np.linspace(0, 1, 256)[:, None] ** 0.6
-    return (ramp * np.array(rgb)[None]).astype(np.ubyte)
 
 
 class MainWindow(QMainWindow):
@@ -129,9 +125,9 @@ class MainWindow(QMainWindow):
     # ===================================================================== construction
     def _build_views(self) -> None:
         pg.setConfigOptions(antialias=False)
-        self.particle_view = pg.PlotWidget()
+        self.particle_view = BackdropPlotWidget()
         self.particle_view.setObjectName("particleView")
-        self.field_view = pg.PlotWidget()
+        self.field_view = BackdropPlotWidget()
         self.field_view.setObjectName("fieldView")
         for w, title in ((self.particle_view, "Particles"), (self.field_view, "Score field")):
             w.getViewBox().disableAutoRange()     # the preset's view sets the axes, not the data
@@ -142,13 +138,6 @@ class MainWindow(QMainWindow):
         self.particle_view.setAspectLocked(True)
         self.field_view.setXLink(self.particle_view)
         self.field_view.setYLink(self.particle_view)
-        self.target_images = []
-        for w in (self.particle_view, self.field_view):
-            img = pg.ImageItem(axisOrder="col-major")
-            img.setLookupTable(_faint_lut())
-            img.setZValue(-10)
-            w.addItem(img)
-            self.target_images.append(img)
         self.hist_image = pg.ImageItem(axisOrder="col-major")
         self.hist_image.setLookupTable(pg.colormap.get("inferno").getLookupTable(nPts=256))
         self.hist_image.setZValue(-4)
@@ -426,16 +415,15 @@ class MainWindow(QMainWindow):
         self._view = {"xlim": list(map(float, preset.view["xlim"])), "ylim": list(map(float, preset.view["ylim"]))}
         self._set_view_range()
         if preset.is_empty:
-            for img in self.target_images:
-                img.clear()
+            for w in (self.particle_view, self.field_view):
+                w.set_backdrop(None)
             self.field.clear()
             self.set_training(False)
             self.show_message(f"preset '{preset.name}' is empty: nothing to train on or sample", error=True)
             return
         img, rect = density_image(preset.target, self._view)
-        for item in self.target_images:
-            item.setImage(img, levels=(0.0, 1.0))
-            item.setRect(rect)
+        for w in (self.particle_view, self.field_view):
+            w.set_backdrop(img, rect)
         self.hide_message()
         if self.train_worker.trainer is None or self._generation == 0:
             self.reset_training()
