@@ -47,6 +47,7 @@ FIELD_LEVEL_BEFORE_SAMPLING = 0.3     # sigma (alpha = 1) shown before any sampl
 FIELD_REFRESH_MS = 500                # learned field follows training at most this often
 UI_REFRESH_MS = 100                   # loss plot and status labels
 LOSS_EMA = 0.98
+LOSS_REFRESH_TICKS = 3                # loss curve redrawn every 3rd UI tick (0.3 s)
 GUI_TORCH_THREADS = 1
 BANNER_ERROR = "background:#5a1e1e; color:#ffd7d7; padding:4px; border-radius:3px;"
 BANNER_INFO = "background:#1e3a5a; color:#d7e9ff; padding:4px; border-radius:3px;"
@@ -96,6 +97,7 @@ class MainWindow(QMainWindow):
         self._loss_chunks: list[np.ndarray] = []
         self._loss_count = 0
         self._loss_y = np.zeros(0, np.float32)
+        self._loss_smooth_y, self._ema_carry = np.zeros(0), np.zeros(2)
         self._loss_dirty = False
         self._last_loss = float("nan")
         self._rate = 0.0
@@ -457,6 +459,7 @@ class MainWindow(QMainWindow):
         self._generation += 1
         self._field_source = None
         self._loss_chunks, self._loss_count, self._loss_y = [], 0, np.zeros(0, np.float32)
+        self._loss_smooth_y, self._ema_carry = np.zeros(0), np.zeros(2)
         self._loss_dirty = True
         self._last_loss, self._trainer_step = float("nan"), 0
         self._sigReset.emit(preset.target, self._config(), self._generation)
@@ -513,18 +516,26 @@ class MainWindow(QMainWindow):
 
     @guarded
     def _refresh_ui(self) -> None:
-        """10 Hz: loss curve and status labels (never per training chunk)."""
-        if self._loss_dirty:
+        """10 Hz status labels; the loss curve every LOSS_REFRESH_TICKS-th tick (never per training
+        chunk): re-plotting it re-ranges and re-renders its axes, ~2 ms that the animation needs."""
+        self._ui_ticks = getattr(self, "_ui_ticks", 0) + 1
+        if self._loss_dirty and self._ui_ticks % LOSS_REFRESH_TICKS == 0:
             self._loss_dirty = False
             if self._loss_chunks:
-                self._loss_y = np.concatenate([self._loss_y] + self._loss_chunks)
+                new = np.concatenate(self._loss_chunks)
                 self._loss_chunks = []
+                self._loss_y = np.concatenate([self._loss_y, new])
+                # Only the new losses are smoothed (the carry holds the filter state): the cost
+                # per refresh no longer grows with the length of the run.
+                smooth, self._ema_carry = _ema(np.where(np.isfinite(new) & (new > 0), new, np.nan),
+                                               LOSS_EMA, self._ema_carry)
+                self._loss_smooth_y = np.concatenate([self._loss_smooth_y, smooth])
             y = self._loss_y
             y = np.where(np.isfinite(y) & (y > 0), y, np.nan)
             x = np.arange(1, len(y) + 1, dtype=np.float64)
             self.loss_curve.setData(x, y, connect="finite")
             if len(y):
-                self.loss_smooth.setData(x, _ema(y, LOSS_EMA), connect="finite")
+                self.loss_smooth.setData(x, self._loss_smooth_y, connect="finite")
             else:
                 self.loss_smooth.setData([], [])
         running = self.train_button.isChecked()
@@ -575,7 +586,7 @@ class MainWindow(QMainWindow):
         if self.field.show_error and not math.isnan(self.field.last_error):
             text += f"  weighted rel. error {self.field.last_error:.3f} (peak {self.field.last_peak:.2f})"
         self.controls.field_info.setText(text)
-        self.field_view.setTitle(f"Score field at σ/α = {s / a:.3g}")
+        # The level is in field_info under the view: a per-frame title costs a rich-text relayout.
 
     # ===================================================================== sampling
     @guarded
@@ -750,15 +761,16 @@ def _quiet_shutdown(window) -> None:
         pass
 
 
-def _ema(y: np.ndarray, decay: float) -> np.ndarray:
-    """Bias-corrected exponential moving average (NaNs skipped) for the smoothed loss curve.
+def _ema(y: np.ndarray, decay: float, carry=None) -> tuple[np.ndarray, np.ndarray]:
+    """Bias-corrected exponential moving average (NaNs skipped) for the smoothed loss curve;
+    returns it and the filter state to continue from (`carry`) when more values arrive.
 
     Vectorised in blocks (s_j = d^(j+1) (s + (1-d) sum_k v_k / d^(k+1)) within a block) rather
     than scipy.signal.lfilter, whose import alone cost 0.9 s of start-up.
     """
     good = np.isfinite(y)
     out = np.empty(len(y))
-    carry = np.zeros(2)                         # numerator and denominator before the block
+    carry = np.zeros(2) if carry is None else np.asarray(carry, dtype=np.float64)   # numerator, denominator
     for a in range(0, len(y), 500):
         v = np.stack([np.where(good[a:a + 500], y[a:a + 500], 0.0), good[a:a + 500]]).astype(np.float64)
         p = decay ** np.arange(1, v.shape[1] + 1)
@@ -766,4 +778,4 @@ def _ema(y: np.ndarray, decay: float) -> np.ndarray:
         with np.errstate(invalid="ignore", divide="ignore"):
             out[a:a + 500] = np.where(run[1] > 0, run[0] / run[1], np.nan)
         carry = run[:, -1]
-    return out
+    return out, carry
