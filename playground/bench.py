@@ -31,24 +31,33 @@ def train_steps_per_s(target, steps: int = 150) -> float:
     return steps / (time.perf_counter() - t0)
 
 
-def quality_reached(target, source, floor: float, refs) -> tuple[bool, float]:
-    d = np.mean([sliced_w2(sample("ode-heun", source, QUALITY_N, seed=100 + i, steps=50), r) for i, r in enumerate(refs)])
+def quality_reached(target, source, floor: float, refs, schedule="edm") -> tuple[bool, float]:
+    d = np.mean([sliced_w2(sample("ode-heun", source, QUALITY_N, seed=100 + i, steps=50, schedule=schedule), r)
+                 for i, r in enumerate(refs)])
     return d <= QUALITY_FACTOR * floor, float(d)
 
 
-def time_to_quality_s(target, seed: int = 0, budget_s: float = 120.0, check_every_s: float = 1.0) -> float:
-    """Training seconds (evaluation excluded) until ode-heun/50 is within 1.5x the SW2 floor."""
+def time_to_quality_s(target, seed: int = 0, budget_s: float = 120.0, check_every_s: float = 1.0,
+                      reference: bool = False) -> float:
+    """Training seconds (evaluation excluded) until ode-heun/50 is within 1.5x the SW2 floor.
+
+    reference=True trains the toy-diffusion reference recipe (playground.reference) instead.
+    """
     floor = float(np.mean([sliced_w2(target.sample(QUALITY_N, seed=500 + i), target.sample(QUALITY_N, seed=600 + i))
                            for i in range(4)]))
     refs = [target.sample(QUALITY_N, seed=700 + i) for i in range(2)]
-    trainer = Trainer(target, TrainConfig(seed=seed))
+    if reference:
+        from .reference import ReferenceTrainer, reference_schedule
+        trainer, schedule, chunk = ReferenceTrainer(target, seed=seed), reference_schedule(), 5
+    else:
+        trainer, schedule, chunk = Trainer(target, TrainConfig(seed=seed)), "edm", 25
     trained = 0.0
     while trained < budget_s:
         t0 = time.perf_counter()
         while time.perf_counter() - t0 < check_every_s:
-            trainer.train(25)
+            trainer.train(chunk)
         trained += time.perf_counter() - t0
-        ok, _ = quality_reached(target, trainer.source(), floor, refs)
+        ok, _ = quality_reached(target, trainer.source(), floor, refs, schedule)
         if ok:
             return trained
     return float("inf")
@@ -77,7 +86,7 @@ def startup_s() -> float:
     return float(stamps[0]) - t0
 
 
-def run_bench(json_path: str | None = None, quick: bool = False) -> int:
+def run_bench(json_path: str | None = None, quick: bool = False, reference: bool = False) -> int:
     torch.set_num_threads(max(1, min(torch.get_num_threads(), 4)))
     repeats = 1 if quick else 3
     swiss = load_preset("swiss_roll").target
@@ -90,6 +99,10 @@ def run_bench(json_path: str | None = None, quick: bool = False) -> int:
 
     median("train_steps_per_s", lambda: train_steps_per_s(swiss))
     median("time_to_quality_s", lambda: time_to_quality_s(swiss, budget_s=30 if quick else 120))
+    if reference:      # one run: the reference takes minutes
+        median("reference_time_to_quality_s", lambda: time_to_quality_s(swiss, budget_s=900, reference=True), n=1)
+        figures["time_to_quality_ratio"] = figures["reference_time_to_quality_s"] / figures["time_to_quality_s"]
+        print(f"{'time_to_quality_ratio':22s} {figures['time_to_quality_ratio']:10.3f}   (reference / ours)")
     median("sample_10k_100_s", lambda: sample_10k_100_s(swiss))
     try:
         from .app.bench_window import fps_density_200k, fps_particles_10k

@@ -292,7 +292,7 @@ def cmd_compare(args) -> int:
 
 def cmd_bench(args) -> int:
     from .bench import run_bench
-    return run_bench(args.json, quick=args.quick)
+    return run_bench(args.json, quick=args.quick, reference=args.reference)
 
 
 def cmd_gui(args) -> int:
@@ -379,6 +379,8 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("bench", help="performance benchmark")
     b.add_argument("--json")
     b.add_argument("--quick", action="store_true", help="fewer repeats (for smoke tests)")
+    b.add_argument("--reference", action="store_true",
+                   help="also train the toy-diffusion reference recipe to the same quality (minutes) and report the ratio")
     b.set_defaults(func=cmd_bench)
     return p
 

@@ -45,8 +45,10 @@ def _warm_optimiser_imports() -> None:
 
 FIELD_LEVEL_BEFORE_SAMPLING = 0.3     # sigma (alpha = 1) shown before any sampler run
 FIELD_REFRESH_MS = 500                # learned field follows training at most this often
+FIELD_FRAME_MS = 33                   # during playback the field follows frames at most at 30 Hz
 UI_REFRESH_MS = 100                   # loss plot and status labels
 LOSS_EMA = 0.98
+LOSS_REFRESH_TICKS = 3                # loss curve redrawn every 3rd UI tick (0.3 s)
 GUI_TORCH_THREADS = 1
 BANNER_ERROR = "background:#5a1e1e; color:#ffd7d7; padding:4px; border-radius:3px;"
 BANNER_INFO = "background:#1e3a5a; color:#d7e9ff; padding:4px; border-radius:3px;"
@@ -96,6 +98,7 @@ class MainWindow(QMainWindow):
         self._loss_chunks: list[np.ndarray] = []
         self._loss_count = 0
         self._loss_y = np.zeros(0, np.float32)
+        self._loss_smooth_y, self._ema_carry = np.zeros(0), np.zeros(2)
         self._loss_dirty = False
         self._last_loss = float("nan")
         self._rate = 0.0
@@ -274,6 +277,10 @@ class MainWindow(QMainWindow):
         self.field_timer.setInterval(FIELD_REFRESH_MS)
         self.field_timer.timeout.connect(self._request_field_snapshot)
         self.field_timer.start()
+        self._field_refreshed_at = 0.0
+        self.field_follow_timer = QTimer(self)
+        self.field_follow_timer.setSingleShot(True)
+        self.field_follow_timer.timeout.connect(self._refresh_field)
         self.rebuild_timer = QTimer(self)           # debounce: typing "256" rebuilds once, not three times
         self.rebuild_timer.setSingleShot(True)
         self.rebuild_timer.setInterval(400)
@@ -471,6 +478,7 @@ class MainWindow(QMainWindow):
         self._generation += 1
         self._field_source = None
         self._loss_chunks, self._loss_count, self._loss_y = [], 0, np.zeros(0, np.float32)
+        self._loss_smooth_y, self._ema_carry = np.zeros(0), np.zeros(2)
         self._loss_dirty = True
         self._last_loss, self._trainer_step = float("nan"), 0
         self._sigReset.emit(preset.target, self._config(), self._generation)
@@ -532,18 +540,26 @@ class MainWindow(QMainWindow):
 
     @guarded
     def _refresh_ui(self) -> None:
-        """10 Hz: loss curve and status labels (never per training chunk)."""
-        if self._loss_dirty:
+        """10 Hz status labels; the loss curve every LOSS_REFRESH_TICKS-th tick (never per training
+        chunk): re-plotting it re-ranges and re-renders its axes, ~2 ms that the animation needs."""
+        self._ui_ticks = getattr(self, "_ui_ticks", 0) + 1
+        if self._loss_dirty and self._ui_ticks % LOSS_REFRESH_TICKS == 0:
             self._loss_dirty = False
             if self._loss_chunks:
-                self._loss_y = np.concatenate([self._loss_y] + self._loss_chunks)
+                new = np.concatenate(self._loss_chunks)
                 self._loss_chunks = []
+                self._loss_y = np.concatenate([self._loss_y, new])
+                # Only the new losses are smoothed (the carry holds the filter state): the cost
+                # per refresh no longer grows with the length of the run.
+                smooth, self._ema_carry = _ema(np.where(np.isfinite(new) & (new > 0), new, np.nan),
+                                               LOSS_EMA, self._ema_carry)
+                self._loss_smooth_y = np.concatenate([self._loss_smooth_y, smooth])
             y = self._loss_y
             y = np.where(np.isfinite(y) & (y > 0), y, np.nan)
             x = np.arange(1, len(y) + 1, dtype=np.float64)
             self.loss_curve.setData(x, y, connect="finite")
             if len(y):
-                self.loss_smooth.setData(x, _ema(y, LOSS_EMA), connect="finite")
+                self.loss_smooth.setData(x, self._loss_smooth_y, connect="finite")
             else:
                 self.loss_smooth.setData([], [])
         running = self.train_button.isChecked()
@@ -591,18 +607,30 @@ class MainWindow(QMainWindow):
             a, s = f.smallest_positive() if s <= 0 else (a, s)
         return a, s
 
+    def _refresh_field_soon(self) -> None:
+        """Follow the shown frame, at most every FIELD_FRAME_MS: particles animate at the full frame
+        rate while the field (a model evaluation plus ~3000 arrow segments, ~4 ms) updates at
+        30 Hz; a trailing refresh always lands on the frame left on screen."""
+        now = time.perf_counter()
+        if now - self._field_refreshed_at >= FIELD_FRAME_MS / 1000:
+            self.field_follow_timer.stop()
+            self._refresh_field()
+        elif not self.field_follow_timer.isActive():
+            self.field_follow_timer.start(FIELD_FRAME_MS)
+
     @guarded
     def _refresh_field(self) -> None:
         preset = self._preset
         if preset is None or preset.is_empty:
             return
+        self._field_refreshed_at = time.perf_counter()
         a, s = self._field_level()
         self.field.update(self._view, preset.target, self._field_source, a, s)
         text = f"σ/α = {s / a:.3g}  ({self.field.last_eval_ms:.1f} ms)"
         if self.field.show_error and not math.isnan(self.field.last_error):
             text += f"  weighted rel. error {self.field.last_error:.3f} (peak {self.field.last_peak:.2f})"
         self.controls.field_info.setText(text)
-        self.field_view.setTitle(f"Score field at σ/α = {s / a:.3g}")
+        # The level is in field_info under the view: a per-frame title costs a rich-text relayout.
 
     # ===================================================================== sampling
     @guarded
@@ -727,7 +755,7 @@ class MainWindow(QMainWindow):
         lvl = "∞" if not math.isfinite(level) else f"{level:.3g}"
         self.frame_label.setText(f"step {f.step[i]}/{f.step[-1]}   σ/α = {lvl}   NFE {f.nfe[i]}")
         self.status_labels["nfe"].setText(f"NFE {f.nfe[i]}")
-        self._refresh_field()
+        self._refresh_field_soon()
         self.frameShown.emit(i)
 
     # ===================================================================== shutdown
@@ -736,7 +764,7 @@ class MainWindow(QMainWindow):
         if self._closed:
             return
         self._closed = True
-        for t in (self.play_timer, self.ui_timer, self.field_timer, self.rebuild_timer):
+        for t in (self.play_timer, self.ui_timer, self.field_timer, self.rebuild_timer, self.field_follow_timer):
             t.stop()
         self.train_worker.request_stop()
         self.sample_worker.cancel()
@@ -780,15 +808,16 @@ def _quiet_shutdown(window) -> None:
         pass
 
 
-def _ema(y: np.ndarray, decay: float) -> np.ndarray:
-    """Bias-corrected exponential moving average (NaNs skipped) for the smoothed loss curve.
+def _ema(y: np.ndarray, decay: float, carry=None) -> tuple[np.ndarray, np.ndarray]:
+    """Bias-corrected exponential moving average (NaNs skipped) for the smoothed loss curve;
+    returns it and the filter state to continue from (`carry`) when more values arrive.
 
     Vectorised in blocks (s_j = d^(j+1) (s + (1-d) sum_k v_k / d^(k+1)) within a block) rather
     than scipy.signal.lfilter, whose import alone cost 0.9 s of start-up.
     """
     good = np.isfinite(y)
     out = np.empty(len(y))
-    carry = np.zeros(2)                         # numerator and denominator before the block
+    carry = np.zeros(2) if carry is None else np.asarray(carry, dtype=np.float64)   # numerator, denominator
     for a in range(0, len(y), 500):
         v = np.stack([np.where(good[a:a + 500], y[a:a + 500], 0.0), good[a:a + 500]]).astype(np.float64)
         p = decay ** np.arange(1, v.shape[1] + 1)
@@ -796,4 +825,4 @@ def _ema(y: np.ndarray, decay: float) -> np.ndarray:
         with np.errstate(invalid="ignore", divide="ignore"):
             out[a:a + 500] = np.where(run[1] > 0, run[0] / run[1], np.nan)
         carry = run[:, -1]
-    return out
+    return out, carry

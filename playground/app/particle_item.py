@@ -71,16 +71,18 @@ class ParticleItem(pg.GraphicsObject):
             return
         x = np.asarray(x, dtype=np.float32)
         self._shown = x
-        xs = x[self._order].astype(np.float64)
+        xs = np.asarray(x, dtype=np.float64)[self._order]
         finite = np.isfinite(xs).all(1)
+        all_finite = bool(finite.all())
         for b in range(len(self._pens)):
             seg = xs[self._cuts[b]:self._cuts[b + 1]]
-            seg = seg[finite[self._cuts[b]:self._cuts[b + 1]]]
+            if not all_finite:
+                seg = seg[finite[self._cuts[b]:self._cuts[b + 1]]]
             poly = fn.create_qpolygonf(len(seg))
             if len(seg):
                 fn.ndarray_from_qpolygonf(poly)[:] = seg
             self._polys.append(poly)
-        good = xs[finite]
+        good = xs if all_finite else xs[finite]
         if len(good):
             lo, hi = good.min(0), good.max(0)
             self._bounds = QRectF(lo[0], lo[1], max(hi[0] - lo[0], 1e-9), max(hi[1] - lo[1], 1e-9))
