@@ -129,6 +129,9 @@ class MainWindow(QMainWindow):
         self._on_preset_index()
         from .features import install_features
         install_features(self)
+        # Wide enough for the widest section the features added (no clipped buttons on the right).
+        bar = self.controls_scroll.verticalScrollBar().sizeHint().width()
+        self.controls_scroll.setMinimumWidth(min(420, self.controls.sizeHint().width() + bar + 6))
 
     # ===================================================================== construction
     def _build_views(self) -> None:
@@ -169,7 +172,7 @@ class MainWindow(QMainWindow):
 
     def _build_docks(self) -> None:
         self.controls = ControlsPanel()
-        self.controls.setMaximumWidth(340)
+        self.controls.setMaximumWidth(400)
         c = self.controls
         self.preset_combo, self.train_button, self.reset_button = c.preset, c.train, c.reset
         self.sampler_combo, self.sample_button = c.sampler, c.sample
@@ -215,7 +218,8 @@ class MainWindow(QMainWindow):
         scroll.setWidget(self.controls)
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMaximumWidth(360)
+        scroll.setMaximumWidth(420)
+        self.controls_scroll = scroll
         self.controls_dock = dock("Controls", scroll, "controlsDock")
         self.particle_dock = dock("Particles", particle_panel, "particleDock")
         field_panel = QWidget()
