@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 
 import torch
 
-from .model import Denoiser, ModelConfig, build_model
+from .model import ModelConfig, build_model
 from .sources import ModelSource
 
 GOOD_SNAPSHOT_EVERY = 25

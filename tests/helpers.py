@@ -13,3 +13,14 @@ def floor_and_distance(target, make_samples, n=4000, seeds=tuple(range(8))):
     d = [sliced_w2(make_samples(s), target.sample(n, seed=1000 + s)) for s in seeds]
     f = [sliced_w2(target.sample(n, seed=2000 + s), target.sample(n, seed=3000 + s)) for s in seeds]
     return float(np.mean(d)), float(np.mean(f))
+
+
+def shown_window(qtbot, size=(1300, 850)):
+    """A real MainWindow, shown and exposed (offscreen), registered with qtbot for cleanup."""
+    from playground.app import MainWindow
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.resize(*size)
+    w.show()
+    qtbot.waitExposed(w)
+    return w

@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDockWidget, QDoubleSpinBox, QLabel, QLineEdit,  # noqa: E402
                                QListWidget, QProgressBar, QPushButton, QSpinBox)
 
+from helpers import shown_window  # noqa: E402
 from playground.app import MainWindow  # noqa: E402
 from playground.explanations import EXPLANATIONS  # noqa: E402
 from playground.samplers import SAMPLERS  # noqa: E402
@@ -19,11 +20,7 @@ from playground.samplers import SAMPLERS  # noqa: E402
 
 @pytest.fixture
 def window(qtbot):
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.resize(1300, 850)
-    w.show()
-    qtbot.waitExposed(w)
+    w = shown_window(qtbot)
     yield w
     w.shutdown()
     w.close()

@@ -13,6 +13,7 @@ from PySide6.QtCore import QPointF, Qt, QTimer  # noqa: E402
 from PySide6.QtGui import QColor  # noqa: E402
 from PySide6.QtWidgets import QComboBox, QPushButton, QSpinBox  # noqa: E402
 
+from helpers import shown_window  # noqa: E402
 from playground.app import MainWindow  # noqa: E402
 from playground.presets import Preset  # noqa: E402
 from playground.targets import dice_layout  # noqa: E402
@@ -20,11 +21,7 @@ from playground.targets import dice_layout  # noqa: E402
 
 @pytest.fixture
 def window(qtbot):
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.resize(1300, 850)
-    w.show()
-    qtbot.waitExposed(w)
+    w = shown_window(qtbot)
     yield w
     w.close()
 

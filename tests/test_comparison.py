@@ -15,18 +15,14 @@ from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtGui import QColor  # noqa: E402
 from PySide6.QtWidgets import QComboBox, QDockWidget, QLabel, QPushButton, QSlider, QSpinBox  # noqa: E402
 
-from playground.app import MainWindow  # noqa: E402
+from helpers import shown_window  # noqa: E402
 from playground.app.sampling_worker import SamplingJob, SamplingWorker  # noqa: E402
 from playground.sources import ExactSource  # noqa: E402
 
 
 @pytest.fixture
 def window(qtbot):
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.resize(1300, 850)
-    w.show()
-    qtbot.waitExposed(w)
+    w = shown_window(qtbot)
     yield w
     w.shutdown()
 

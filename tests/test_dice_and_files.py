@@ -14,7 +14,7 @@ from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, Qt, QUrl  # noqa:
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence, QMouseEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication, QLabel, QPushButton, QSlider, QSpinBox, QStyle  # noqa: E402
 
-from playground.app import MainWindow  # noqa: E402
+from helpers import shown_window  # noqa: E402
 from playground.app.dice_editor import class_weights  # noqa: E402
 from playground.targets import dice_layout  # noqa: E402
 from playground.presets import MAX_FILE_BYTES, load_preset  # noqa: E402
@@ -24,11 +24,7 @@ LOADED = np.array(load_preset("loaded_dice").spec["weights"], dtype=float)
 
 @pytest.fixture
 def window(qtbot):
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.resize(1300, 850)
-    w.show()
-    qtbot.waitExposed(w)
+    w = shown_window(qtbot)
     w.dice_editor.dock.raise_()
     yield w
     w.shutdown()

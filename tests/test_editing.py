@@ -13,7 +13,7 @@ from PySide6.QtCore import QPoint, QPointF, Qt  # noqa: E402
 from PySide6.QtGui import QColor, QWheelEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication, QDoubleSpinBox, QPushButton  # noqa: E402
 
-from playground.app import MainWindow  # noqa: E402
+from helpers import shown_window  # noqa: E402
 from playground.presets import load_preset, save_preset  # noqa: E402
 
 LEFT = Qt.MouseButton.LeftButton
@@ -22,11 +22,7 @@ NOMOD = Qt.KeyboardModifier.NoModifier
 
 @pytest.fixture
 def window(qtbot):
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.resize(1300, 850)
-    w.show()
-    qtbot.waitExposed(w)
+    w = shown_window(qtbot)
     w.activateWindow()
     qtbot.wait(50)
     yield w

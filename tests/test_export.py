@@ -15,7 +15,7 @@ from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtGui import QImage  # noqa: E402
 from PySide6.QtWidgets import QPushButton  # noqa: E402
 
-from playground.app import MainWindow  # noqa: E402
+from helpers import shown_window  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -26,11 +26,7 @@ def state_dir(tmp_path, monkeypatch):
 
 @pytest.fixture
 def window(qtbot):
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.resize(1200, 800)
-    w.show()
-    qtbot.waitExposed(w)
+    w = shown_window(qtbot, size=(1200, 800))
     w.set_preset("loaded_dice")
     yield w
     w.close()

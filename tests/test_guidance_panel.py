@@ -11,18 +11,14 @@ from PySide6.QtCore import QPoint, QPointF, Qt  # noqa: E402
 from PySide6.QtGui import QColor  # noqa: E402
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QPushButton, QSlider, QSpinBox  # noqa: E402
 
-from playground.app import MainWindow  # noqa: E402
+from helpers import shown_window  # noqa: E402
 from playground.guidance import ExactGuidedSource, GuidedSource  # noqa: E402
 from playground.targets import dice_layout  # noqa: E402
 
 
 @pytest.fixture
 def window(qtbot):
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.resize(1300, 850)
-    w.show()
-    qtbot.waitExposed(w)
+    w = shown_window(qtbot)
     w.findChild(QSpinBox, "particlesSpin").setValue(1000)
     w.findChild(QSpinBox, "stepsSpin").setValue(15)
     yield w

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 
+from helpers import shown_window  # noqa: E402
 from playground.presets import load_preset
 from playground.session import (FORMAT, VERSION, SessionError, autosave_path, marker_path, read_session,
                                 session_json, write_session)
@@ -182,12 +183,7 @@ from PySide6.QtWidgets import QPushButton  # noqa: E402
 
 @pytest.fixture
 def window(qtbot):
-    from playground.app import MainWindow
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.resize(1200, 800)
-    w.show()
-    qtbot.waitExposed(w)
+    w = shown_window(qtbot, size=(1200, 800))
     yield w
     w.close()
 

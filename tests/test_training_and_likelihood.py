@@ -1,5 +1,4 @@
 """Training reaches the target; likelihoods through the ODE match the exact density."""
-import math
 import time
 
 import numpy as np
@@ -11,7 +10,7 @@ from playground import load_preset
 from playground.checkpoint import CheckpointError, load_model, save_checkpoint
 from playground.likelihood import nll
 from playground.samplers import sample
-from playground.sources import ExactSource, ModelSource
+from playground.sources import ExactSource
 from playground.trainer import TrainConfig, Trainer
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyqtgraph as pg
 import torch
-from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 from PySide6.QtWidgets import (QComboBox, QDockWidget, QGridLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton,
                                QSlider, QSpinBox, QVBoxLayout, QWidget)
 
@@ -24,6 +24,7 @@ from ..samplers import SAMPLERS, sample_steps
 from ..sources import ExactSource
 from .particle_item import ParticleItem, density_image, start_colour_bins
 from .sampling_worker import Frames, SamplingWorker, sampler_tooltip
+from .threads import release_worker, stop_thread
 
 MAX_PANELS = 4
 CLOCK_TICKS = 1000
@@ -129,10 +130,7 @@ class ComparisonWorker(QObject):
 
     @Slot()
     def shutdown(self) -> None:
-        app = QCoreApplication.instance()
-        if app is not None:
-            self.moveToThread(app.thread())
-        QThread.currentThread().quit()
+        release_worker(self)
 
 
 class ComparePanel:
@@ -562,9 +560,7 @@ class ComparisonView(QObject):
         self.play_timer.stop()
         self.worker.cancel()
         self._sigShutdown.emit()
-        if not self.thread.wait(1500):
-            self.thread.quit()
-            self.thread.wait(500)
+        stop_thread(self.thread)
 
 
 def install(window) -> None:

@@ -17,7 +17,8 @@ from PySide6.QtWidgets import (QCheckBox, QDockWidget, QHBoxLayout, QLabel, QPro
 from ..compare import Cancelled
 from ..likelihood import log_density, nll
 from ..sources import ExactSource
-from .quality_view import TaskRunner, cpu_copy, request_model
+from .quality_view import cpu_copy, request_model
+from .threads import TaskRunner
 
 CLIP_NATS = 12.0
 NLL_SAMPLES = 300

@@ -30,6 +30,7 @@ from .controls import DENSITY_AUTO_PARTICLES, ControlsPanel
 from .field_view import FieldLayer
 from .particle_item import ParticleItem, density_image, histogram_image, start_colour_bins
 from .sampling_worker import Frames, SamplingJob, SamplingWorker
+from .threads import stop_thread
 from .training_worker import TrainingWorker
 
 
@@ -777,9 +778,7 @@ class MainWindow(QMainWindow):
         self._sigTrainShutdown.emit()
         self._sigSampleShutdown.emit()
         for th in (self.train_thread, self.sample_thread):
-            if not th.wait(1500):
-                th.quit()
-                th.wait(500)
+            stop_thread(th)
         torch.set_num_threads(self._torch_threads_before)
         for sig in (self._sigReset, self._sigRunning, self._sigTarget, self._sigLr, self._sigBatch,
                     self._sigSnapshot, self._sigSample):

@@ -15,10 +15,11 @@ import math
 import numpy as np
 import pyqtgraph as pg
 import torch
-from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 from PySide6.QtWidgets import QDockWidget, QFormLayout, QHBoxLayout, QLabel, QWidget
 
 from ..metrics import energy_distance, noise_floor, off_support_fraction, sliced_w2
+from .threads import release_worker, stop_thread
 from .weights_chart import WeightsChart
 
 SW2_POINTS = 2000          # particles compared (a fixed subsample above this)
@@ -94,10 +95,7 @@ class MetricsWorker(QObject):
 
     @Slot()
     def shutdown(self) -> None:
-        app = QCoreApplication.instance()
-        if app is not None:
-            self.moveToThread(app.thread())
-        QThread.currentThread().quit()
+        release_worker(self)
 
 
 class MetricsDock(QObject):
@@ -278,9 +276,7 @@ class MetricsDock(QObject):
         self._closed = True
         self.throttle.stop()
         self._sigShutdown.emit()
-        if not self.thread.wait(1500):
-            self.thread.quit()
-            self.thread.wait(500)
+        stop_thread(self.thread)
 
 
 def install(window) -> None:

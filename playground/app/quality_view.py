@@ -12,15 +12,16 @@ import threading
 import numpy as np
 import pyqtgraph as pg
 import torch
-from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QCheckBox, QDockWidget, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
-                               QListWidget, QListWidgetItem, QProgressBar, QPushButton, QSpinBox, QVBoxLayout,
+                               QListWidget, QListWidgetItem, QProgressBar, QPushButton, QSpinBox,
                                QWidget)
 
 from ..compare import Cancelled, quality_vs_steps
 from ..io_utils import atomic_write_text
 from ..samplers import SAMPLERS
 from ..sources import ExactSource, ModelSource, Source
+from .threads import TaskRunner
 
 DEFAULT_STEPS_TEXT = "1,2,5,10,20,50,100,200"
 DEFAULT_CHECKED = ("ode-euler", "ode-heun", "dpm-solver++", "ddpm")
@@ -28,110 +29,6 @@ MAX_STEPS = 10_000
 PALETTE = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
            (227, 119, 194), (188, 189, 34), (23, 190, 207)]
 SCORE_NAMES = {"learned": "model", "model": "model", "exact": "exact"}
-
-
-# ----- a background thread for one job at a time (also used by the likelihood view) --------------
-class _TaskWorker(QObject):
-    progress = Signal(int, float)
-    finished = Signal(int, object)
-    failed = Signal(int, str)
-    cancelled = Signal(int)
-
-    @Slot(int, object, object)
-    def run(self, job: int, fn, stop: threading.Event) -> None:
-        torch.set_num_threads(1)
-
-        def progress(fraction: float) -> bool:
-            if stop.is_set():
-                return False
-            self.progress.emit(job, float(fraction))
-            return True
-
-        try:
-            result = fn(progress, stop)
-        except Cancelled:
-            self.cancelled.emit(job)
-            return
-        except Exception as exc:  # noqa: BLE001 - shown in the banner
-            self.failed.emit(job, str(exc) or type(exc).__name__)
-            return
-        if stop.is_set():
-            self.cancelled.emit(job)
-        else:
-            self.finished.emit(job, result)
-
-    @Slot()
-    def shutdown(self) -> None:
-        app = QCoreApplication.instance()
-        if app is not None:
-            self.moveToThread(app.thread())
-        QThread.currentThread().quit()
-
-
-class TaskRunner(QObject):
-    """Runs fn(progress, stop) -> result in its own QThread. `progress(f)` returns False once
-    cancelled; `stop` (a threading.Event) lets long inner loops abort between evaluations.
-    Signals arrive on the GUI thread and only for the latest job."""
-    progress = Signal(float)
-    finished = Signal(object)
-    failed = Signal(str)
-    cancelled = Signal()
-    _sigRun = Signal(int, object, object)
-    _sigShutdown = Signal()
-
-    def __init__(self, name: str, parent=None):
-        super().__init__(parent)
-        self._thread = QThread()
-        self._thread.setObjectName(name)
-        self._worker = _TaskWorker()
-        self._worker.moveToThread(self._thread)
-        self._sigRun.connect(self._worker.run)
-        self._sigShutdown.connect(self._worker.shutdown)
-        self._worker.progress.connect(lambda j, f: j == self._job and self.progress.emit(f))
-        self._worker.finished.connect(self._on_finished)
-        self._worker.failed.connect(self._on_failed)
-        self._worker.cancelled.connect(self._on_cancelled)
-        self._job, self._stop, self.busy, self._closed = 0, None, False, False
-        self._thread.start()
-
-    def start(self, fn) -> None:
-        if self._closed:
-            return
-        self.cancel()
-        self._job += 1
-        self._stop = threading.Event()
-        self.busy = True
-        self._sigRun.emit(self._job, fn, self._stop)
-
-    def cancel(self) -> None:
-        if self._stop is not None:
-            self._stop.set()
-
-    def _on_finished(self, job, result) -> None:
-        if job == self._job:
-            self.busy = False
-            self.finished.emit(result)
-
-    def _on_failed(self, job, msg) -> None:
-        if job == self._job:
-            self.busy = False
-            self.failed.emit(msg)
-
-    def _on_cancelled(self, job) -> None:
-        if job == self._job:
-            self.busy = False
-            self.cancelled.emit()
-
-    def shutdown(self) -> None:
-        """Cancel the running job (it stops at its next evaluation) and end the thread."""
-        if self._closed:
-            return
-        self._closed = True
-        self.cancel()
-        self._sigShutdown.emit()
-        if not self._thread.wait(5000):
-            self._thread.quit()
-            self._thread.wait(2000)
 
 
 class StoppableSource(Source):

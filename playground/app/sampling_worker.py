@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
 from ..samplers import SAMPLERS, sample_steps
+from .threads import release_worker
 
 MAX_FRAME_BYTES = 512 * 1024 * 1024   # beyond this, keep every k-th frame (always the first and last)
 
@@ -115,10 +116,7 @@ class SamplingWorker(QObject):
 
     @Slot()
     def shutdown(self) -> None:
-        app = QCoreApplication.instance()
-        if app is not None:
-            self.moveToThread(app.thread())
-        QThread.currentThread().quit()
+        release_worker(self)
 
 
 def sampler_tooltip(name: str) -> str:

@@ -13,9 +13,10 @@ import time
 
 import numpy as np
 import torch
-from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from ..trainer import Trainer
+from .threads import release_worker
 
 CHUNK_SECONDS = 0.03     # short enough that pause/snapshot requests are answered within ~30 ms
 TORCH_THREADS = 1        # leave the other core(s) to the GUI thread and the painter
@@ -183,10 +184,7 @@ class TrainingWorker(QObject):
     def shutdown(self) -> None:
         """Stop the timer in its own thread, hand the object back to the GUI thread, end the loop."""
         self._timer.stop()
-        app = QCoreApplication.instance()
-        if app is not None:
-            self.moveToThread(app.thread())
-        QThread.currentThread().quit()
+        release_worker(self)
 
     def request_stop(self) -> None:
         """Thread-safe: make a running chunk return at once (used when the window closes)."""

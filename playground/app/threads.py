@@ -1,0 +1,128 @@
+"""Worker threads of the window: one way to start, hand back and stop them.
+
+Every background worker (training, sampling, comparison, metrics, quality, likelihood) is a
+QObject moved to its own QThread. On shutdown its slot runs in that thread, hands the object back
+to the GUI thread (so it is not destroyed with a dead thread) and ends the thread's loop; the GUI
+then waits for the thread, briefly, and never hangs a closing window on it.
+"""
+from __future__ import annotations
+
+import threading
+
+import torch
+from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
+
+from ..compare import Cancelled
+
+
+def release_worker(worker: QObject) -> None:
+    """Called in the worker's thread: give the object back to the GUI thread, end the loop."""
+    app = QCoreApplication.instance()
+    if app is not None:
+        worker.moveToThread(app.thread())
+    QThread.currentThread().quit()
+
+
+def stop_thread(thread: QThread, wait_ms: int = 1500) -> None:
+    """Wait for a thread whose worker was asked to shut down; force its loop to quit if it lingers."""
+    if not thread.wait(wait_ms):
+        thread.quit()
+        thread.wait(max(500, wait_ms // 3))
+
+
+class _TaskWorker(QObject):
+    progress = Signal(int, float)
+    finished = Signal(int, object)
+    failed = Signal(int, str)
+    cancelled = Signal(int)
+
+    @Slot(int, object, object)
+    def run(self, job: int, fn, stop: threading.Event) -> None:
+        torch.set_num_threads(1)
+
+        def progress(fraction: float) -> bool:
+            if stop.is_set():
+                return False
+            self.progress.emit(job, float(fraction))
+            return True
+
+        try:
+            result = fn(progress, stop)
+        except Cancelled:
+            self.cancelled.emit(job)
+            return
+        except Exception as exc:  # noqa: BLE001 - shown in the banner
+            self.failed.emit(job, str(exc) or type(exc).__name__)
+            return
+        if stop.is_set():
+            self.cancelled.emit(job)
+        else:
+            self.finished.emit(job, result)
+
+    @Slot()
+    def shutdown(self) -> None:
+        release_worker(self)
+
+
+class TaskRunner(QObject):
+    """Runs fn(progress, stop) -> result in its own QThread. `progress(f)` returns False once
+    cancelled; `stop` (a threading.Event) lets long inner loops abort between evaluations.
+    Signals arrive on the GUI thread and only for the latest job."""
+    progress = Signal(float)
+    finished = Signal(object)
+    failed = Signal(str)
+    cancelled = Signal()
+    _sigRun = Signal(int, object, object)
+    _sigShutdown = Signal()
+
+    def __init__(self, name: str, parent=None):
+        super().__init__(parent)
+        self._thread = QThread()
+        self._thread.setObjectName(name)
+        self._worker = _TaskWorker()
+        self._worker.moveToThread(self._thread)
+        self._sigRun.connect(self._worker.run)
+        self._sigShutdown.connect(self._worker.shutdown)
+        self._worker.progress.connect(lambda j, f: j == self._job and self.progress.emit(f))
+        self._worker.finished.connect(self._on_finished)
+        self._worker.failed.connect(self._on_failed)
+        self._worker.cancelled.connect(self._on_cancelled)
+        self._job, self._stop, self.busy, self._closed = 0, None, False, False
+        self._thread.start()
+
+    def start(self, fn) -> None:
+        if self._closed:
+            return
+        self.cancel()
+        self._job += 1
+        self._stop = threading.Event()
+        self.busy = True
+        self._sigRun.emit(self._job, fn, self._stop)
+
+    def cancel(self) -> None:
+        if self._stop is not None:
+            self._stop.set()
+
+    def _on_finished(self, job, result) -> None:
+        if job == self._job:
+            self.busy = False
+            self.finished.emit(result)
+
+    def _on_failed(self, job, msg) -> None:
+        if job == self._job:
+            self.busy = False
+            self.failed.emit(msg)
+
+    def _on_cancelled(self, job) -> None:
+        if job == self._job:
+            self.busy = False
+            self.cancelled.emit()
+
+    def shutdown(self) -> None:
+        """Cancel the running job (it stops at its next evaluation) and end the thread."""
+        if self._closed:
+            return
+        self._closed = True
+        self.cancel()
+        self._sigShutdown.emit()
+        stop_thread(self._thread, 5000)
