@@ -21,7 +21,9 @@ from torch import nn
 @dataclass
 class ModelConfig:
     hidden: int = 64
-    depth: int = 3
+    # Two hidden layers: reaching quality took as many steps as three (~1000 on swiss_roll, 6
+    # seeds; equal SW2 after 1500 steps on seven presets) at 2.3 ms a step instead of 2.7.
+    depth: int = 2
     noise_freqs: int = 16      # Fourier features of log(sigma)
     x_freqs: int = 4           # sin/cos of the scaled input at octave frequencies: sharper shapes
     sigma_data: float = 1.0    # std of the target; set from the target when training starts

@@ -195,7 +195,7 @@ def _load_weights(blob: bytes, name: str) -> dict:
 def _check_trainer(trainer, weights: dict, name: str) -> None:
     """The weights must fit the stored config: build the model and optimiser and load them."""
     from .model import build_model
-    from .trainer import TrainConfig
+    from .trainer import TrainConfig, make_optimizer
     if not isinstance(trainer, dict) or not isinstance(trainer.get("config"), dict):
         raise SessionError(f"{name}: session.json: 'trainer' must be an object with a config")
     step, lr = trainer.get("step"), trainer.get("lr")
@@ -213,7 +213,7 @@ def _check_trainer(trainer, weights: dict, name: str) -> None:
         model = build_model(config.model)
         model.load_state_dict(weights["model"])
         model.load_state_dict(weights["ema"])
-        opt = torch.optim.AdamW(model.parameters(), lr=float(lr))
+        opt = make_optimizer(model.parameters(), float(lr))
         opt.load_state_dict(weights["optimizer"])
     except Exception as exc:  # noqa: BLE001 - size mismatch, missing keys, bad config values
         first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__

@@ -28,7 +28,9 @@ DIVERGED_FACTOR = 20.0    # the weighted loss is O(1) at every level; 20x its ru
 
 @dataclass
 class TrainConfig:
-    lr: float = 4e-3
+    # 8e-3 with 100 warm-up steps: swiss_roll needed ~1000 steps to reach quality against ~1150 at
+    # 4e-3 (6 seeds); 1.2e-2 and above lost seeds to instability (3700 steps).
+    lr: float = 8e-3
     batch: int = 1024
     ema: float = 0.995
     weight_decay: float = 1e-5
@@ -54,6 +56,16 @@ class TrainConfig:
         d = dict(d)
         model = ModelConfig(**{k: v for k, v in d.pop("model", {}).items() if k in ModelConfig.__dataclass_fields__})
         return cls(model=model, **{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+
+
+def make_optimizer(params, lr: float, weight_decay: float = 0.0) -> torch.optim.AdamW:
+    """AdamW with the fused kernel where torch has one for the device: one kernel for all
+    parameters instead of a dozen small ops each, ~0.6 ms of a ~3 ms CPU step at batch 1024."""
+    params = list(params)
+    try:
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, fused=True)
+    except (RuntimeError, TypeError, ValueError):     # an older torch or a device without the kernel
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
 
 
 def resolve_device(name: str) -> tuple[torch.device, str | None]:
@@ -89,7 +101,7 @@ class Trainer:
             c.model.sigma_data = round(target.mixture.data_std(), 4)
         self.model = build_model(c.model).to(self.device)
         self.ema_model = copy.deepcopy(self.model).requires_grad_(False)
-        self.opt = torch.optim.AdamW(self.model.parameters(), lr=c.lr, weight_decay=c.weight_decay)
+        self.opt = make_optimizer(self.model.parameters(), c.lr, c.weight_decay)
         self.lr = c.lr
         self.lr_scale = 1.0           # a caller with a known budget may anneal it towards the end
         self.step = 0

@@ -12,6 +12,7 @@ from ..model import ModelConfig
 from ..presets import builtin_names
 from ..samplers import SAMPLERS
 from ..schedules import DEFAULT_SCHEDULE, SCHEDULES
+from ..trainer import TrainConfig
 from .sampling_worker import sampler_tooltip
 
 DEFAULT_PRESET = "loaded_dice"
@@ -55,7 +56,7 @@ class ControlsPanel(QWidget):
         self.lr.setDecimals(5)
         self.lr.setRange(1e-5, 100.0)
         self.lr.setSingleStep(1e-3)
-        self.lr.setValue(4e-3)
+        self.lr.setValue(TrainConfig.lr)
         self.batch = _named(QSpinBox(), "batchSpin", "Training batch size (applies live)")
         self.batch.setRange(16, 65536)
         self.batch.setSingleStep(256)
