@@ -36,8 +36,10 @@ def _frames(n: int, n_frames: int = 100):
 
 def _fps(n: int, density: bool, seconds: float = 4.0) -> float:
     from PySide6.QtWidgets import QApplication
+    from .launch import quiet_qt_messages
     from .main_window import MainWindow
     app = QApplication.instance() or QApplication([])
+    quiet_qt_messages()
     w = MainWindow()
     try:
         w.set_preset("swiss_roll")

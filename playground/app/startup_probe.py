@@ -5,6 +5,7 @@ import time
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QApplication
 
+from .launch import quiet_qt_messages
 from .main_window import MainWindow
 
 
@@ -19,6 +20,7 @@ class _FirstPaint(QObject):
 
 def main() -> int:
     app = QApplication(sys.argv[:1])
+    quiet_qt_messages()
     w = MainWindow()
     probe = _FirstPaint()
     w.particle_view.viewport().installEventFilter(probe)
