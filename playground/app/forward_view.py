@@ -116,6 +116,8 @@ class ForwardPanel(QWidget):
         lay.addWidget(self.view, 1)
         lay.addWidget(self.schedule_plot, 1)
 
+        self._stale = True              # frames not computed for the current settings yet
+        self._on_screen = False         # set by the dock's visibilityChanged
         self.debounce = QTimer(self)
         self.debounce.setSingleShot(True)
         self.debounce.setInterval(150)
@@ -197,12 +199,24 @@ class ForwardPanel(QWidget):
         self.play_button.setText("Pause" if on else "Play")
         self.timer.start() if on else self.timer.stop()
 
+    def set_on_screen(self, on: bool) -> None:
+        """The dock's tab was selected (or shown) or put away (QDockWidget.visibilityChanged)."""
+        self._on_screen = bool(on)
+        if self._on_screen and self._stale:
+            QTimer.singleShot(0, self._guarded_refresh)
+
     def shutdown(self) -> None:
         self.timer.stop()
         self.debounce.stop()
 
     # ----- internals --------------------------------------------------------------------------------
     def _guarded_refresh(self) -> None:
+        if not self._on_screen:
+            # The terminal check sorts 2000 points on 256 directions (0.1-0.25 s): a tab nobody is
+            # looking at (the default) defers it to when it is shown, which keeps it out of start-up.
+            self._stale = True
+            return
+        self._stale = False
         try:
             self.refresh()
         except Exception as exc:  # noqa: BLE001
@@ -238,6 +252,7 @@ def install(window) -> None:
     dock = QDockWidget("Forward process", window)
     dock.setObjectName("forwardDock")
     dock.setWidget(panel)
+    dock.visibilityChanged.connect(panel.set_on_screen)
     window.add_dock(dock, Qt.DockWidgetArea.RightDockWidgetArea, tabify_with=window.loss_dock)
     window.loss_dock.raise_()
     window.forward = panel
