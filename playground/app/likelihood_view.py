@@ -17,8 +17,7 @@ from PySide6.QtWidgets import (QCheckBox, QDockWidget, QHBoxLayout, QLabel, QPro
 from ..compare import Cancelled
 from ..likelihood import log_density, nll
 from ..sources import ExactSource
-from .quality_view import cpu_copy, request_model
-from .threads import TaskRunner
+from .task_panel import TaskPanel, cpu_copy
 
 CLIP_NATS = 12.0
 NLL_SAMPLES = 300
@@ -77,20 +76,10 @@ def compute(target, source, view: dict, res: int, seed: int, progress=None, nll_
             "nll_samples": nll_samples}
 
 
-class LikelihoodPanel(QWidget):
+class LikelihoodPanel(TaskPanel):
     def __init__(self, window):
-        super().__init__()
-        self.window = window
-        self.result: dict | None = None
-        self.state = "idle"
-        self._pending = None
+        super().__init__(window, "likelihood", "likelihood")
         self.nll_samples = NLL_SAMPLES
-        self.runner = TaskRunner("likelihoodThread", self)
-        self.runner.progress.connect(lambda f: self.progress.setValue(int(1000 * f)))
-        self.runner.finished.connect(self._on_finished)
-        self.runner.failed.connect(self._on_failed)
-        self.runner.cancelled.connect(self._on_cancelled)
-        window.train_worker.snapshotReady.connect(self._on_snapshot)
 
         self.run_button = QPushButton("Compute", objectName="likelihoodRunButton")
         self.run_button.setToolTip("Model log-density on a grid through the probability-flow ODE (background)")
@@ -138,8 +127,7 @@ class LikelihoodPanel(QWidget):
         lay.addWidget(self.plots[0], 1)
         lay.addWidget(self.plots[1], 1)
 
-        self.run_button.clicked.connect(lambda *_: self._guard(self.run))
-        self.cancel_button.clicked.connect(lambda *_: self.cancel())
+        self._attach(self.run_button, self.cancel_button, self.progress, self.nll_label)
         window.targetChanged.connect(lambda *_: self._clear())
 
     def run(self, exact: bool | None = None, res: int | None = None) -> None:
@@ -156,38 +144,14 @@ class LikelihoodPanel(QWidget):
         if self.exact_check.isChecked():
             self._launch(job, ExactSource(preset.target))
         else:
-            self._pending = job
-            self._set_state("waiting")
-            request_model(self.window, "likelihood")
-
-    def cancel(self) -> None:
-        self._pending = None
-        if self.state != "idle":
-            self.runner.cancel()
-            if not self.runner.busy:
-                self._set_state("idle")
-
-    def shutdown(self) -> None:
-        self._pending = None
-        self.runner.shutdown()
-
-    def _guard(self, fn) -> None:
-        try:
-            fn()
-        except Exception as exc:  # noqa: BLE001
-            self.window.show_message(f"likelihood: {exc}", error=True)
-
-    def _on_snapshot(self, source, purpose: str, generation: int) -> None:
-        if purpose == "likelihood" and self._pending is not None:
-            job, self._pending = self._pending, None
-            if source is None:
-                self._set_state("idle")
-                self.window.show_message("likelihood: no model yet — train first, or tick 'exact score'", error=True)
-                return
-            self._launch(job, source)
+            self._request(job)
 
     def _launch(self, job, source) -> None:
         target, view, res, seed, n_nll = job
+        if source is None:
+            self._set_state("idle")
+            self.window.show_message("likelihood: no model yet — train first, or tick 'exact score'", error=True)
+            return
 
         def work(progress, stop):
             if isinstance(source, ExactSource):
@@ -201,17 +165,7 @@ class LikelihoodPanel(QWidget):
         self.nll_label.setText(f"integrating the ODE on {res}×{res} points …")
         self.runner.start(work)
 
-    def _set_state(self, state: str) -> None:
-        self.state = state
-        self.run_button.setEnabled(state == "idle")
-        self.cancel_button.setEnabled(state != "idle")
-        if state == "running":
-            self.progress.setValue(0)
-
-    def _on_finished(self, r: dict) -> None:
-        self.result = r
-        self._set_state("idle")
-        self.progress.setValue(1000)
+    def _show(self, r: dict) -> None:
         top = float(np.max(r["exact"]))
         levels = (top - CLIP_NATS, top)
         _, rect = grid_points(r["view"], r["res"])
@@ -224,15 +178,6 @@ class LikelihoodPanel(QWidget):
             w.getViewBox().setRange(rect, padding=0)
         self.nll_label.setText(f"mean NLL of {r['nll_samples']} exact samples: model {r['nll']:.3f} nats, "
                                f"truth {r['nll_true']:.3f} nats (gap {r['nll'] - r['nll_true']:+.3f})")
-
-    def _on_failed(self, msg: str) -> None:
-        self._set_state("idle")
-        self.window.show_message(f"likelihood failed: {msg}", error=True)
-
-    def _on_cancelled(self) -> None:
-        self._set_state("idle")
-        self.progress.setValue(0)
-        self.nll_label.setText("cancelled")
 
     def _clear(self) -> None:
         """A new target makes old images wrong: drop them (and any run for the old target)."""

@@ -20,8 +20,8 @@ from PySide6.QtWidgets import (QCheckBox, QDockWidget, QFileDialog, QFormLayout,
 from ..compare import Cancelled, quality_vs_steps
 from ..io_utils import atomic_write_text
 from ..samplers import SAMPLERS
-from ..sources import ExactSource, ModelSource, Source
-from .threads import TaskRunner
+from ..sources import ExactSource, Source
+from .task_panel import TaskPanel, cpu_copy
 
 DEFAULT_STEPS_TEXT = "1,2,5,10,20,50,100,200"
 DEFAULT_CHECKED = ("ode-euler", "ode-heun", "dpm-solver++", "ddpm")
@@ -44,17 +44,6 @@ class StoppableSource(Source):
         return self.inner.denoise(y, s)
 
 
-def request_model(window, purpose: str) -> None:
-    """Ask the training worker for a frozen copy of the EMA weights; it answers on
-    `window.train_worker.snapshotReady(source or None, purpose, generation)`. Receivers connect a
-    bound method of a GUI-thread QObject, so the answer is queued onto the GUI thread."""
-    window._sigSnapshot.emit(purpose)
-
-
-def cpu_copy(source) -> ModelSource:
-    return ModelSource(source.model, device="cpu")
-
-
 def parse_steps(text: str) -> list[int]:
     """'1, 2,5' -> [1, 2, 5]; refuses anything but positive whole numbers up to MAX_STEPS."""
     parts = [p.strip() for p in text.replace(";", ",").split(",") if p.strip()]
@@ -73,20 +62,10 @@ def parse_steps(text: str) -> list[int]:
 
 
 # ----- the panel --------------------------------------------------------------------------------
-class QualityPanel(QWidget):
+class QualityPanel(TaskPanel):
     def __init__(self, window):
-        super().__init__()
-        self.window = window
-        self.result: dict | None = None
-        self.state = "idle"          # idle | waiting (for the model snapshot) | running
+        super().__init__(window, "quality", "quality vs steps")
         self.curves: dict[tuple[str, str], pg.PlotDataItem] = {}
-        self._pending = None
-        self.runner = TaskRunner("qualityThread", self)
-        self.runner.progress.connect(lambda f: self.progress.setValue(int(1000 * f)))
-        self.runner.finished.connect(self._on_finished)
-        self.runner.failed.connect(self._on_failed)
-        self.runner.cancelled.connect(self._on_cancelled)
-        window.train_worker.snapshotReady.connect(self._on_snapshot)
 
         self.samplers = QListWidget(objectName="qualitySamplers")
         self.samplers.setToolTip("Samplers to compare (tick to include)")
@@ -149,8 +128,7 @@ class QualityPanel(QWidget):
         lay.addWidget(left)
         lay.addWidget(self.plot, 1)
 
-        self.run_button.clicked.connect(lambda *_: self._guard(self.run))
-        self.cancel_button.clicked.connect(lambda *_: self.cancel())
+        self._attach(self.run_button, self.cancel_button, self.progress, self.status)
         self.export_button.clicked.connect(lambda *_: self._guard(self._export_dialog))
 
     # ----- public ---------------------------------------------------------------------------------
@@ -185,20 +163,10 @@ class QualityPanel(QWidget):
             raise ValueError("the current preset is empty: nothing to compare against")
         self.cancel()
         job = (preset.target, names, step_list, keys, int(self.particles.value()), int(self.window.controls.seed.value()))
-        self._set_state("waiting" if "model" in keys else "running")
         if "model" in keys:
-            self._pending = job
-            request_model(self.window, "quality")
+            self._request(job)
         else:
             self._launch(job, None)
-
-    def cancel(self) -> None:
-        self._pending = None
-        if self.state != "idle":
-            self.runner.cancel()
-            if not self.runner.busy:
-                self._set_state("idle")
-                self.status.setText("cancelled")
 
     def checked_samplers(self) -> list[str]:
         return [self.samplers.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.samplers.count())
@@ -218,26 +186,14 @@ class QualityPanel(QWidget):
         atomic_write_text(path, self.table_csv())
         self.window.show_message(f"saved the quality table to {path}")
 
-    def shutdown(self) -> None:
-        self._pending = None
-        self.runner.shutdown()
-
     # ----- internals --------------------------------------------------------------------------------
-    def _guard(self, fn) -> None:
-        try:
-            fn()
-        except Exception as exc:  # noqa: BLE001 - bad input goes to the banner
-            self.window.show_message(f"quality vs steps: {exc}", error=True)
+    def _cancelled_while_waiting(self) -> None:
+        self.status.setText("cancelled")
 
     def _export_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export quality table", "quality.csv", "CSV (*.csv)")
         if path:
             self.export_csv(path)
-
-    def _on_snapshot(self, source, purpose: str, generation: int) -> None:
-        if purpose == "quality" and self._pending is not None:
-            job, self._pending = self._pending, None
-            self._launch(job, source)
 
     def _launch(self, job, snapshot) -> None:
         target, names, steps, keys, n, seed = job
@@ -260,30 +216,10 @@ class QualityPanel(QWidget):
         self.status.setText(f"running {len(names)} sampler(s) × {len(steps)} step counts × {len(keys)} score(s) …")
         self.runner.start(work)
 
-    def _set_state(self, state: str) -> None:
-        self.state = state
-        busy = state != "idle"
-        self.run_button.setEnabled(not busy)
-        self.cancel_button.setEnabled(busy)
-        if state == "running":
-            self.progress.setValue(0)
-
-    def _on_finished(self, result: dict) -> None:
-        self.result = result
-        self._set_state("idle")
-        self.progress.setValue(1000)
+    def _show(self, result: dict) -> None:
         self.export_button.setEnabled(True)
         self._draw()
         self.status.setText(f"done: floor {result['floor']:.3g} at N = {result['n']}")
-
-    def _on_failed(self, msg: str) -> None:
-        self._set_state("idle")
-        self.window.show_message(f"quality vs steps failed: {msg}", error=True)
-
-    def _on_cancelled(self) -> None:
-        self._set_state("idle")
-        self.progress.setValue(0)
-        self.status.setText("cancelled")
 
     def _draw(self) -> None:
         r = self.result
