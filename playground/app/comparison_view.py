@@ -9,22 +9,20 @@ in fraction of its run), on linked axes, with short trajectory tails for a few p
 from __future__ import annotations
 
 import math
-import threading
 from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
-import torch
-from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal
 from PySide6.QtWidgets import (QComboBox, QDockWidget, QGridLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton,
                                QSlider, QSpinBox, QVBoxLayout, QWidget)
 
 from ..paths import path_summary
-from ..samplers import SAMPLERS, sample_steps
+from ..samplers import SAMPLERS
 from ..sources import ExactSource
 from .particle_item import ParticleItem, density_image, start_colour_bins
-from .sampling_worker import Frames, SamplingWorker, sampler_tooltip
-from .threads import release_worker, stop_thread
+from .sampling_worker import Frames, record_frames, sampler_tooltip
+from .threads import JobWorker, stop_thread
 
 MAX_PANELS = 4
 CLOCK_TICKS = 1000
@@ -71,66 +69,31 @@ class PanelResult:
     straightness: float  # mean |x_end - x_start| / length
 
 
-class ComparisonWorker(QObject):
-    """Runs every panel of a CompareJob in turn (in its own thread), recording all frames."""
-    progress = Signal(int, int, int)      # job id, steps done, steps planned (all panels)
-    finished = Signal(int, object)        # job id, list[PanelResult]
-    failed = Signal(int, str)
+class ComparisonWorker(JobWorker):
+    """Runs every panel of a CompareJob in turn (in its own thread), recording all frames;
+    progress counts steps over all panels, finished carries a list of PanelResult."""
 
-    def __init__(self):
-        super().__init__()
-        self._cancel = threading.Event()
+    def _what(self, job: CompareJob) -> str:
+        return "comparison"
 
-    def cancel(self) -> None:
-        """Thread-safe: the running job stops at its next step."""
-        self._cancel.set()
-
-    @Slot(object)
-    def run(self, job: CompareJob) -> None:
-        self._cancel.clear()
-        torch.set_num_threads(1)
-        try:
-            results = self._run(job)
-        except Exception as exc:  # noqa: BLE001 - shown in the banner
-            self.failed.emit(job.job_id, f"comparison failed: {exc}")
-            return
-        if results is not None:
-            self.finished.emit(job.job_id, results)
-
-    def _run(self, job: CompareJob):
+    def _work(self, job: CompareJob):
         planned = sum(max(1, p.steps) for p in job.panels)
         done, results = 0, []
-        with torch.no_grad():
-            for spec in job.panels:
-                source = job.learned if spec.score == "learned" else ExactSource(job.target)
-                if source is None:
-                    raise ValueError("no learned model yet: train one or use the exact score")
-                source.nfe = 0
-                frames = Frames(spec.sampler, job.schedule)
-                keep_every = max(1, int(np.ceil(job.n * 8 * (spec.steps + 1) / PANEL_FRAME_BYTES)))
-                pending = None
-                for st in sample_steps(spec.sampler, source, job.n, job.seed, steps=spec.steps,
-                                       schedule=job.schedule, brownian_path=True):
-                    if self._cancel.is_set():
-                        return None
-                    if st.i % keep_every == 0:
-                        SamplingWorker._append(frames, st)
-                        pending = None
-                    else:
-                        pending = st
-                    if st.i % 5 == 0:
-                        self.progress.emit(job.job_id, done + min(st.i, spec.steps), planned)
-                if pending is not None:
-                    SamplingWorker._append(frames, pending)
-                done += max(1, spec.steps)
-                self.progress.emit(job.job_id, done, planned)
-                summary = path_summary(frames.x)
-                results.append(PanelResult(spec, frames, summary["length"], summary["straightness"]))
+        for spec in job.panels:
+            source = job.learned if spec.score == "learned" else ExactSource(job.target)
+            if source is None:
+                raise ValueError("no learned model yet: train one or use the exact score")
+            source.nfe = 0
+            frames = record_frames(
+                spec.sampler, source, job.n, job.seed, spec.steps, job.schedule, PANEL_FRAME_BYTES, self._cancel,
+                lambda i: self.progress.emit(job.job_id, done + min(i, spec.steps), planned), brownian_path=True)
+            if frames is None:
+                return None
+            done += max(1, spec.steps)
+            self.progress.emit(job.job_id, done, planned)
+            summary = path_summary(frames.x)
+            results.append(PanelResult(spec, frames, summary["length"], summary["straightness"]))
         return results
-
-    @Slot()
-    def shutdown(self) -> None:
-        release_worker(self)
 
 
 class ComparePanel:

@@ -11,10 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from PySide6.QtCore import QObject, Signal, Slot
-
 from ..samplers import SAMPLERS, sample_steps
-from .threads import release_worker
+from .threads import JobWorker
 
 MAX_FRAME_BYTES = 512 * 1024 * 1024   # beyond this, keep every k-th frame (always the first and last)
 
@@ -54,69 +52,54 @@ class Frames:
         return best or (1.0, 1e-3)
 
 
-class SamplingWorker(QObject):
-    progress = Signal(int, int, int)      # job id, steps done, steps planned
-    finished = Signal(int, object)        # job id, Frames
-    failed = Signal(int, str)
+def _append(frames: Frames, st) -> None:
+    frames.x.append(st.x.detach().float().cpu().numpy().astype(np.float32, copy=True))
+    frames.step.append(int(st.i))
+    frames.alpha.append(float(st.alpha))
+    frames.sigma.append(float(st.sigma))
+    frames.level.append(float(st.level))
+    frames.nfe.append(int(st.nfe))
 
-    def __init__(self):
-        super().__init__()
-        self._cancel = threading.Event()
 
-    def cancel(self) -> None:
-        """Thread-safe: the running job stops at its next step."""
-        self._cancel.set()
+def record_frames(sampler: str, source, n: int, seed: int, steps: int, schedule: str, max_bytes: int,
+                  cancel: threading.Event, on_step=None, **kw) -> Frames | None:
+    """Run a sampler to the end and keep its states as Frames: every k-th step so the record stays
+    under max_bytes, and always the first and the last. None once `cancel` is set; on_step(i) is
+    called every 5 steps (for progress)."""
+    frames = Frames(sampler, schedule)
+    keep_every = max(1, int(np.ceil(n * 2 * 4 * (steps + 1) / max_bytes)))
+    pending = None
+    with torch.no_grad():
+        for st in sample_steps(sampler, source, n, seed, steps=steps, schedule=schedule, **kw):
+            if cancel.is_set():
+                return None
+            if st.i % keep_every == 0:
+                _append(frames, st)
+                pending = None
+            else:
+                pending = st
+            if on_step is not None and st.i % 5 == 0:
+                on_step(st.i)
+    if pending is not None:
+        _append(frames, pending)
+    return frames
 
-    @Slot(object)
-    def run(self, job: SamplingJob) -> None:
-        self._cancel.clear()
-        torch.set_num_threads(1)
-        try:
-            frames = self._record(job)
-        except Exception as exc:  # noqa: BLE001 - shown in the banner
-            self.failed.emit(job.job_id, f"{job.sampler} failed: {exc}")
-            return
-        if frames is not None:
-            self.finished.emit(job.job_id, frames)
+
+class SamplingWorker(JobWorker):
+    """Records one sampler run (finished carries its Frames)."""
+
+    def _what(self, job: SamplingJob) -> str:
+        return job.sampler
+
+    def _work(self, job: SamplingJob) -> Frames | None:
+        return self._record(job)
 
     def _record(self, job: SamplingJob) -> Frames | None:
         if job.source is None:
             raise ValueError("no model yet: build or train one first")
-        frames = Frames(job.sampler, job.schedule)
-        per_frame = job.n * 2 * 4
-        keep_every = max(1, int(np.ceil(per_frame * (job.steps + 1) / MAX_FRAME_BYTES)))
         job.source.nfe = 0
-        pending = None
-        planned = job.steps
-        with torch.no_grad():
-            for st in sample_steps(job.sampler, job.source, job.n, job.seed, steps=job.steps,
-                                   schedule=job.schedule):
-                if self._cancel.is_set():
-                    return None
-                planned = max(planned, st.i)
-                if st.i % keep_every == 0:
-                    self._append(frames, st)
-                    pending = None
-                else:
-                    pending = st
-                if st.i % 5 == 0:
-                    self.progress.emit(job.job_id, st.i, planned)
-        if pending is not None:
-            self._append(frames, pending)
-        return frames
-
-    @staticmethod
-    def _append(frames: Frames, st) -> None:
-        frames.x.append(st.x.detach().float().cpu().numpy().astype(np.float32, copy=True))
-        frames.step.append(int(st.i))
-        frames.alpha.append(float(st.alpha))
-        frames.sigma.append(float(st.sigma))
-        frames.level.append(float(st.level))
-        frames.nfe.append(int(st.nfe))
-
-    @Slot()
-    def shutdown(self) -> None:
-        release_worker(self)
+        return record_frames(job.sampler, job.source, job.n, job.seed, job.steps, job.schedule, MAX_FRAME_BYTES,
+                             self._cancel, lambda i: self.progress.emit(job.job_id, i, max(job.steps, i)))
 
 
 def sampler_tooltip(name: str) -> str:

@@ -30,6 +30,44 @@ def stop_thread(thread: QThread, wait_ms: int = 1500) -> None:
         thread.wait(max(500, wait_ms // 3))
 
 
+class JobWorker(QObject):
+    """Runs one job at a time in its own thread; cancel() is thread-safe and stops the running
+    job at its next step (subclasses poll self._cancel). A job has a job_id; _work(job) returns the
+    result, or None when cancelled; failures become one banner line: "<_what(job)> failed: ..."."""
+    progress = Signal(int, int, int)      # job id, steps done, steps planned
+    finished = Signal(int, object)        # job id, result
+    failed = Signal(int, str)
+
+    def __init__(self):
+        super().__init__()
+        self._cancel = threading.Event()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    @Slot(object)
+    def run(self, job) -> None:
+        self._cancel.clear()
+        torch.set_num_threads(1)
+        try:
+            result = self._work(job)
+        except Exception as exc:  # noqa: BLE001 - shown in the banner
+            self.failed.emit(job.job_id, f"{self._what(job)} failed: {exc}")
+            return
+        if result is not None:
+            self.finished.emit(job.job_id, result)
+
+    def _work(self, job):
+        raise NotImplementedError
+
+    def _what(self, job) -> str:
+        raise NotImplementedError
+
+    @Slot()
+    def shutdown(self) -> None:
+        release_worker(self)
+
+
 class _TaskWorker(QObject):
     progress = Signal(int, float)
     finished = Signal(int, object)
