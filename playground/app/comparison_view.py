@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (QComboBox, QDockWidget, QGridLayout, QHBoxLayout,
 from ..paths import path_summary
 from ..samplers import SAMPLERS
 from ..sources import ExactSource
+from .controls import show_toggle
 from .particle_item import ParticleItem, density_image, start_colour_bins
 from .sampling_worker import Frames, record_frames, sampler_tooltip
 from .threads import JobWorker, stop_thread
@@ -459,11 +460,7 @@ class ComparisonView(QObject):
 
     def set_playing(self, on: bool) -> None:
         on = bool(on) and not self._closed
-        if self.play_button.isChecked() != on:
-            self.play_button.blockSignals(True)
-            self.play_button.setChecked(on)
-            self.play_button.blockSignals(False)
-        self.play_button.setText("Pause" if on else "Play")
+        show_toggle(self.play_button, on, "Pause", "Play")
         if on:
             if self.clock.value() >= CLOCK_TICKS:
                 self.clock.setValue(0)

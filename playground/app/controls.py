@@ -22,6 +22,16 @@ DEFAULT_PARTICLES = 2000
 DENSITY_AUTO_PARTICLES = 20000
 
 
+def show_toggle(button, on: bool, on_text: str, off_text: str) -> None:
+    """Show a checkable button's state and label without emitting toggled: the caller is already
+    acting on the change (Play/Pause, Train/Pause)."""
+    if button.isChecked() != on:
+        button.blockSignals(True)
+        button.setChecked(on)
+        button.blockSignals(False)
+    button.setText(on_text if on else off_text)
+
+
 def _named(widget, name: str, tip: str):
     widget.setObjectName(name)
     widget.setToolTip(tip)

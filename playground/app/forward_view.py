@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDockWidget, QDoubleSpinBox
 
 from ..forward import check, forward_frames, schedule_curves
 from ..schedules import SCHEDULES, SIGMA_MAX, get_schedule
+from .controls import show_toggle
 
 N_POINTS = 2000
 WARNING_STYLE = "background:#5a3a1e; color:#ffe2b8; padding:3px; border-radius:3px;"
@@ -192,11 +193,7 @@ class ForwardPanel(QWidget):
         on = bool(on) and self.frames is not None and len(self.frames) > 1
         if on and self.frame >= len(self.frames) - 1:
             self.show_frame(0)
-        if self.play_button.isChecked() != on:
-            self.play_button.blockSignals(True)
-            self.play_button.setChecked(on)
-            self.play_button.blockSignals(False)
-        self.play_button.setText("Pause" if on else "Play")
+        show_toggle(self.play_button, on, "Pause", "Play")
         self.timer.start() if on else self.timer.stop()
 
     def set_on_screen(self, on: bool) -> None:

@@ -26,7 +26,7 @@ from ..model import ModelConfig
 from ..presets import Preset, load_preset
 from ..trainer import TrainConfig
 from .backdrop import BackdropPlotWidget
-from .controls import DENSITY_AUTO_PARTICLES, ControlsPanel
+from .controls import DENSITY_AUTO_PARTICLES, ControlsPanel, show_toggle
 from .field_view import FieldLayer
 from .particle_item import ParticleItem, density_image, histogram_image, start_colour_bins
 from .sampling_worker import Frames, SamplingJob, SamplingWorker
@@ -492,11 +492,7 @@ class MainWindow(QMainWindow):
     def set_training(self, on: bool) -> None:
         if self._closed:          # after shutdown the worker lives in the GUI thread: never start it there
             return
-        if self.train_button.isChecked() != bool(on):
-            self.train_button.blockSignals(True)
-            self.train_button.setChecked(bool(on))
-            self.train_button.blockSignals(False)
-        self.train_button.setText("Pause" if on else "Train")
+        show_toggle(self.train_button, bool(on), "Pause", "Train")
         if on and (self._preset is None or self._preset.is_empty):
             self.set_training(False)
             raise ValueError("the current preset is empty: nothing to train on")
@@ -703,11 +699,7 @@ class MainWindow(QMainWindow):
         on = bool(on) and self._frames is not None and len(self._frames) > 1
         if on and self._frame >= len(self._frames) - 1:
             self.show_frame(0)
-        if self.play_button.isChecked() != on:
-            self.play_button.blockSignals(True)
-            self.play_button.setChecked(on)
-            self.play_button.blockSignals(False)
-        self.play_button.setText("Pause" if on else "Play")
+        show_toggle(self.play_button, on, "Pause", "Play")
         if on:
             self.play_timer.start()
         else:
