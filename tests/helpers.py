@@ -24,3 +24,10 @@ def shown_window(qtbot, size=(1300, 850)):
     w.show()
     qtbot.waitExposed(w)
     return w
+
+
+def child(w, cls, name):
+    """The widget of that class and objectName inside w; fails the test when it is missing."""
+    found = w.findChild(cls, name)
+    assert found is not None, name
+    return found

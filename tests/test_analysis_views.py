@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDockWidget, QDoubleSpinBox, QLabel, QLineEdit,  # noqa: E402
                                QListWidget, QProgressBar, QPushButton, QSpinBox)
 
-from helpers import shown_window  # noqa: E402
+from helpers import child, shown_window  # noqa: E402
 from playground.app import MainWindow  # noqa: E402
 from playground.explanations import EXPLANATIONS  # noqa: E402
 from playground.samplers import SAMPLERS  # noqa: E402
@@ -24,12 +24,6 @@ def window(qtbot):
     yield w
     w.shutdown()
     w.close()
-
-
-def child(w, cls, name):
-    found = w.findChild(cls, name)
-    assert found is not None, name
-    return found
 
 
 def distinct_colours(widget) -> int:

@@ -13,7 +13,7 @@ from PySide6.QtCore import QPointF, Qt, QTimer  # noqa: E402
 from PySide6.QtGui import QColor  # noqa: E402
 from PySide6.QtWidgets import QComboBox, QPushButton, QSpinBox  # noqa: E402
 
-from helpers import shown_window  # noqa: E402
+from helpers import child, shown_window  # noqa: E402
 from playground.app import MainWindow  # noqa: E402
 from playground.presets import Preset  # noqa: E402
 from playground.targets import dice_layout  # noqa: E402
@@ -30,12 +30,6 @@ def pick(combo: QComboBox, text: str) -> None:
     i = combo.findText(text)
     assert i >= 0, text
     combo.setCurrentIndex(i)
-
-
-def child(w, cls, name):
-    found = w.findChild(cls, name)
-    assert found is not None, name
-    return found
 
 
 def train_until(qtbot, w, min_steps, timeout=60_000):

@@ -11,7 +11,7 @@ from PySide6.QtCore import QPoint, QPointF, Qt  # noqa: E402
 from PySide6.QtGui import QColor  # noqa: E402
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QPushButton, QSlider, QSpinBox  # noqa: E402
 
-from helpers import shown_window  # noqa: E402
+from helpers import child, shown_window  # noqa: E402
 from playground.guidance import ExactGuidedSource, GuidedSource  # noqa: E402
 from playground.targets import dice_layout  # noqa: E402
 
@@ -24,12 +24,6 @@ def window(qtbot):
     yield w
     w.shutdown()
     w.close()
-
-
-def child(w, cls, name):
-    found = w.findChild(cls, name)
-    assert found is not None, name
-    return found
 
 
 def click(qtbot, widget):
