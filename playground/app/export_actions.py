@@ -18,12 +18,12 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QApplication, QFileDialog, QProgressDialog
 
 from .. import render
 from ..checkpoint import save_checkpoint
 from ..io_utils import atomic_path, atomic_write_bytes, atomic_write_text
+from .features import add_menu_action
 
 POLL_MS = 100
 GIF_SIZE = 256
@@ -406,12 +406,7 @@ def install(window) -> None:
     views_menu.aboutToShow.connect(fill_views)
 
     def add(text, name, tip, fn):
-        act = QAction(text, window)
-        act.setObjectName(name)
-        act.setToolTip(tip)
-        act.setStatusTip(tip)
-        act.triggered.connect(lambda *_: fn())
-        menu.addAction(act)
+        add_menu_action(window, menu, text, name, tip, fn)
 
     def gif():
         p = _ask(window, "Export animation", "run.gif", "GIF animation (*.gif)")

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import importlib
 
+from PySide6.QtGui import QAction
+
 FEATURES: list[str] = [
     "session_actions",
     "export_actions",
@@ -24,6 +26,19 @@ FEATURES: list[str] = [
     "forward_view",
     "explanation_panel",
 ]
+
+
+def add_menu_action(window, menu, text: str, name: str, tip: str, fn, shortcut=None) -> QAction:
+    """A menu entry with its objectName, tooltip and status-bar tip; triggering it calls fn()."""
+    act = QAction(text, window)
+    act.setObjectName(name)
+    act.setToolTip(tip)
+    act.setStatusTip(tip)
+    if shortcut is not None:
+        act.setShortcut(shortcut)
+    act.triggered.connect(lambda *_: fn())
+    menu.addAction(act)
+    return act
 
 
 def install_features(window) -> None:

@@ -11,12 +11,13 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QEvent, QObject
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QFileDialog, QInputDialog
 
 from ..presets import (DEFAULT_VIEW, IMAGE_SUFFIXES, POINT_SUFFIXES, PresetError, default_bandwidth,
                        image_preset, points_preset, read_image_file, read_points_file, read_preset_file,
                        save_preset)
+from .features import add_menu_action
 
 SUPPORTED = {".json"} | IMAGE_SUFFIXES | POINT_SUFFIXES
 KINDS_TEXT = "a preset .json, an image .png/.jpg or points .csv/.npy"
@@ -59,15 +60,7 @@ class FileActions(QObject):
                  "as a sum of Gaussians of a chosen bandwidth", self._choose_points),
                 ("export", "&Export target as preset JSON…", QKeySequence("Ctrl+E"),
                  "Save the current target as a preset .json (opens again with File > Open)", self._choose_export)):
-            act = QAction(text, window)
-            act.setObjectName(f"{key}FileAction")
-            act.setToolTip(tip)
-            act.setStatusTip(tip)
-            if shortcut is not None:
-                act.setShortcut(shortcut)
-            act.triggered.connect(lambda *_, f=slot: f())
-            menu.addAction(act)
-            self.actions[key] = act
+            self.actions[key] = add_menu_action(window, menu, text, f"{key}FileAction", tip, slot, shortcut)
         # A drag entering a child that does not take it (the plots' scenes) propagates up to the
         # window, and the drop then goes to whichever widget accepted the enter: the window.
         window.setAcceptDrops(True)

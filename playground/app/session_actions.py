@@ -23,7 +23,7 @@ import uuid
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel, QPushButton, QToolBar
 
 from ..io_utils import atomic_write_text
@@ -31,6 +31,7 @@ from ..presets import PresetError, builtin_names, load_preset
 from ..session import (SUFFIX, Session, SessionError, autosave_path, marker_path, read_session, session_json,
                        state_dir, write_session)
 from ..trainer import TrainConfig
+from .features import add_menu_action
 
 AUTOSAVE_MS = 3 * 60 * 1000
 LOAD_WAIT_S = 10.0
@@ -364,14 +365,7 @@ def install(window) -> None:
              "Open a saved session (training stays paused)", mgr.open_dialog),
             ("Open last &autosave", "openAutosaveAction", None,
              f"Open the session autosaved every {AUTOSAVE_MS // 60000} minutes and on close", mgr.open_autosave)):
-        action = QAction(text, window)
-        action.setObjectName(name)
-        action.setToolTip(tip)
-        action.setStatusTip(tip)
-        if keys is not None:
-            action.setShortcut(keys)
-        action.triggered.connect(lambda *_, f=fn: f())
-        menu.addAction(action)
+        add_menu_action(window, menu, text, name, tip, fn, keys)
     menu.addSeparator()
     hooks = getattr(window, "shutdown_hooks", None)
     if hooks is not None:

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (QButtonGroup, QDoubleSpinBox, QFormLayout, QGridL
                                QPushButton)
 
 from ..drawing import DEFAULT_STD, MAX_SKETCH_POINTS, BrushStroke, SketchDocument
+from .features import add_menu_action
 
 HIT_PX = 9                  # how close (pixels) a press must be to a handle to grab it
 ROTATE_OFFSET_PX = 22       # rotation handle sits this far past the end of the major axis
@@ -172,15 +173,8 @@ class TargetEditor(QObject):
                 ("undo", "&Undo edit", "Ctrl+Z", "Undo the last edit of the drawn target", self.undo),
                 ("redo", "&Redo edit", "Ctrl+Shift+Z", "Redo the undone edit", self.redo),
                 ("delete", "&Delete Gaussian", "Delete", "Delete the selected Gaussian", self.delete_selected)):
-            act = QAction(text, self.window)
-            act.setObjectName(f"{key}EditAction")
-            act.setShortcut(QKeySequence(shortcut))
-            act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-            act.setToolTip(tip)
-            act.setStatusTip(tip)
-            act.triggered.connect(lambda *_, f=slot: f())
-            menu.addAction(act)
-            self.actions[key] = act
+            self.actions[key] = add_menu_action(self.window, menu, text, f"{key}EditAction", tip, slot,
+                                                QKeySequence(shortcut))
         menu.insertAction(self.actions["undo"], self.edit_action())
 
     def edit_action(self) -> QAction:
