@@ -80,3 +80,35 @@ def log_density(source: Source, x, batch: int = 400, progress=None, rtol: float 
     if progress is not None and progress(1.0) is False:
         raise Cancelled()
     return out
+
+
+def grid_points(view: dict, res: int) -> np.ndarray:
+    """Cell centres of a res x res grid over view's xlim, ylim: (res*res, 2), x the slow index."""
+    (x0, x1), (y0, y1) = view["xlim"], view["ylim"]
+    xs = x0 + (np.arange(res) + 0.5) * (x1 - x0) / res
+    ys = y0 + (np.arange(res) + 0.5) * (y1 - y0) / res
+    gx, gy = np.meshgrid(xs, ys, indexing="ij")
+    return np.stack([gx.ravel(), gy.ravel()], 1)
+
+
+def density_grids(target, source: Source, view: dict, res: int, seed: int, progress=None,
+                  nll_samples: int = 300, rtol: float = 1e-4) -> dict:
+    """The source's ODE log-density and the exact one on a grid over the view, plus the mean NLL of
+    nll_samples exact samples under both (the likelihood view's picture and numbers).
+
+    rtol 1e-4 rather than 1e-5 on the grid: ~2x faster, and the error stays ~0.01 nats.
+    """
+    from .compare import Cancelled
+
+    x = torch.as_tensor(grid_points(view, res))
+    exact_source = isinstance(source, ExactSource)
+    exact = target.log_prob(x.double()).double().numpy()
+    step = (lambda f: progress(0.85 * f)) if progress is not None else None
+    model = log_density(source, x if exact_source else x.float(), batch=200, progress=step, rtol=rtol, atol=rtol)
+    xs = target.sample(nll_samples, seed=seed + 123)
+    nll_model = float(np.mean(nll(source, xs.double() if exact_source else xs)))
+    nll_true = float(-target.log_prob(xs.double()).double().mean())
+    if progress is not None and progress(1.0) is False:
+        raise Cancelled()
+    return {"res": res, "view": view, "model": model.reshape(res, res), "exact": exact.reshape(res, res),
+            "nll": nll_model, "nll_true": nll_true, "exact_source": exact_source, "nll_samples": nll_samples}

@@ -8,7 +8,7 @@ from playground import load_preset
 from playground.compare import Cancelled, quality_vs_steps
 from playground.explanations import EXPLANATIONS, explain, explain_html
 from playground.forward import check, forward_frames, schedule_curves, terminal_gap
-from playground.likelihood import log_density
+from playground.likelihood import density_grids, grid_points, log_density
 from playground.samplers import SAMPLERS
 from playground.schedules import SCHEDULES, get_schedule
 from playground.sources import ExactSource
@@ -164,3 +164,15 @@ def test_explanations_say_the_key_facts():
     assert "ignored" in EXPLANATIONS["ode-rk45"].rule
     with pytest.raises(ValueError):
         explain("nope")
+
+
+def test_density_grids_with_the_exact_score_reproduce_the_exact_log_density():
+    target = load_preset("two_moons").target
+    view = {"xlim": [-1.5, 2.5], "ylim": [-1.0, 1.5]}
+    pts = grid_points(view, 5)
+    assert pts.shape == (25, 2) and np.allclose(pts[:5, 0], -1.1) and np.allclose(pts[0], [-1.1, -0.75])
+    r = density_grids(target, ExactSource(target), view, 5, seed=0, nll_samples=40)
+    assert r["model"].shape == r["exact"].shape == (5, 5) and r["exact_source"]
+    finite = r["exact"] > r["exact"].max() - 12          # where the picture shows colour
+    assert np.max(np.abs(r["model"] - r["exact"])[finite]) < 0.05
+    assert abs(r["nll"] - r["nll_true"]) < 0.02
