@@ -62,11 +62,17 @@ class Target:
         np.add.at(per_group.T, self.groups, r.T)
         return per_group.argmax(1)
 
-    def empirical_weights(self, x) -> np.ndarray:
-        """Fraction of points assigned to each class."""
+    def empirical_weights(self, x, max_cells: int = 2_000_000) -> np.ndarray:
+        """Fraction of points assigned to each class. Classified in chunks of at most max_cells
+        (point, component) pairs: 100 000 rolls of a 2 000-component image target would otherwise
+        need a responsibility table of gigabytes at once."""
         if len(x) == 0:
             return np.zeros(self.n_groups)
-        return np.bincount(self.classify(x), minlength=self.n_groups) / len(x)
+        chunk = max(1, max_cells // max(len(self.mixture), 1))
+        counts = np.zeros(self.n_groups)
+        for a in range(0, len(x), chunk):
+            counts += np.bincount(self.classify(x[a:a + chunk]), minlength=self.n_groups)
+        return counts / len(x)
 
 
 # ----- compilers from kind-specific parameters to a mixture --------------------------------

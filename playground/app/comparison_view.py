@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (QComboBox, QDockWidget, QGridLayout, QHBoxLayout,
 from ..paths import path_summary
 from ..samplers import SAMPLERS
 from ..sources import ExactSource
-from .controls import show_toggle
+from .controls import named, show_toggle
 from .particle_item import ParticleItem, density_image, start_colour_bins
 from .sampling_worker import Frames, record_frames, sampler_tooltip
 from .threads import JobWorker, stop_thread
@@ -36,12 +36,6 @@ SCORES = ("learned", "exact")
 CLOCK_MODES = ("noise level", "fraction of run")
 DEFAULT_PANELS = (("ode-heun", 50, "learned"), ("ode-heun", 50, "exact"),
                   ("sde-euler", 50, "exact"), ("ddpm", 20, "exact"))
-
-
-def _named(widget, name: str, tip: str):
-    widget.setObjectName(name)
-    widget.setToolTip(tip)
-    return widget
 
 
 @dataclass
@@ -102,7 +96,7 @@ class ComparePanel:
 
     def __init__(self, index: int):
         self.index = index
-        self.plot = _named(pg.PlotWidget(), f"comparePanel{index}",
+        self.plot = named(pg.PlotWidget(), f"comparePanel{index}",
                            "Particles of this panel's run at the clock's noise level; lines are the last "
                            f"{TAIL_FRAMES} frames of {TAIL_PARTICLES} particles")
         self.plot.getViewBox().disableAutoRange()
@@ -118,19 +112,19 @@ class ComparePanel:
         self.particles = ParticleItem()
         self.plot.addItem(self.particles)
 
-        self.sampler = _named(QComboBox(), f"compareSampler{index}", "Sampler of this panel")
+        self.sampler = named(QComboBox(), f"compareSampler{index}", "Sampler of this panel")
         for name in SAMPLERS:
             self.sampler.addItem(name, name)
             self.sampler.setItemData(self.sampler.count() - 1, sampler_tooltip(name), Qt.ItemDataRole.ToolTipRole)
-        self.steps = _named(QSpinBox(), f"compareSteps{index}", "Sampler steps (noise levels) of this panel")
+        self.steps = named(QSpinBox(), f"compareSteps{index}", "Sampler steps (noise levels) of this panel")
         self.steps.setRange(1, 1000)
-        self.score = _named(QComboBox(), f"compareScore{index}",
+        self.score = named(QComboBox(), f"compareScore{index}",
                             "Score of this panel: the learned model (a snapshot taken when Run is pressed) "
                             "or the target's exact score")
         self.score.addItems(list(SCORES))
         sampler, steps, score = DEFAULT_PANELS[index]
         self.configure(sampler, steps, score)
-        self.label = _named(QLabel("not run yet"), f"compareLabel{index}",
+        self.label = named(QLabel("not run yet"), f"compareLabel{index}",
                             "NFE used, mean path length of the particles and mean straightness "
                             "|x_end − x_start| / path length (1 = straight lines)")
         self.label.setWordWrap(True)
@@ -230,22 +224,22 @@ class ComparisonView(QObject):
         outer = QVBoxLayout(root)
         outer.setContentsMargins(2, 2, 2, 2)
         top = QHBoxLayout()
-        self.count_spin = _named(QSpinBox(), "panelCountSpin", "Number of panels compared (2 to 4)")
+        self.count_spin = named(QSpinBox(), "panelCountSpin", "Number of panels compared (2 to 4)")
         self.count_spin.setRange(2, MAX_PANELS)
         self.count_spin.setValue(2)
-        self.particles_spin = _named(QSpinBox(), "compareParticles", "Particles per panel (the same noise in each)")
+        self.particles_spin = named(QSpinBox(), "compareParticles", "Particles per panel (the same noise in each)")
         self.particles_spin.setRange(1, 20_000)
         self.particles_spin.setSingleStep(500)
         self.particles_spin.setValue(2000)
-        self.learned_exact_button = _named(QPushButton("learned + exact"), "compareLearnedExactButton",
+        self.learned_exact_button = named(QPushButton("learned + exact"), "compareLearnedExactButton",
                                            "Set panels 1 and 2 to panel 1's sampler and steps, one with the learned "
                                            "score and one with the exact score: is it the model or the sampler?")
-        self.run_button = _named(QPushButton("Run"), "compareRunButton",
+        self.run_button = named(QPushButton("Run"), "compareRunButton",
                                  "Run every panel from the same initial noise and Brownian path (seed from the "
                                  "controls); learned panels use a fresh snapshot of the model")
-        self.cancel_button = _named(QPushButton("Cancel"), "compareCancelButton", "Stop the running comparison")
+        self.cancel_button = named(QPushButton("Cancel"), "compareCancelButton", "Stop the running comparison")
         self.cancel_button.setEnabled(False)
-        self.progress = _named(QProgressBar(), "compareProgress", "Steps done over all panels")
+        self.progress = named(QProgressBar(), "compareProgress", "Steps done over all panels")
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.progress.setMaximumWidth(140)
@@ -267,17 +261,17 @@ class ComparisonView(QObject):
         outer.addLayout(grid, 1)
 
         clock = QHBoxLayout()
-        self.clock_mode = _named(QComboBox(), "compareClockMode",
+        self.clock_mode = named(QComboBox(), "compareClockMode",
                                  "What the clock means: a noise level σ/α (each panel shows its frame nearest "
                                  "in log-level) or a fraction of each run")
         self.clock_mode.addItems(list(CLOCK_MODES))
-        self.clock = _named(QSlider(Qt.Orientation.Horizontal), "compareClock",
+        self.clock = named(QSlider(Qt.Orientation.Horizontal), "compareClock",
                             "One clock for every panel: from pure noise (left) to the final samples (right)")
         self.clock.setRange(0, CLOCK_TICKS)
         self.clock.setValue(CLOCK_TICKS)
-        self.play_button = _named(QPushButton("Play"), "comparePlayButton", "Sweep the clock from noise to samples")
+        self.play_button = named(QPushButton("Play"), "comparePlayButton", "Sweep the clock from noise to samples")
         self.play_button.setCheckable(True)
-        self.clock_label = _named(QLabel("–"), "compareClockLabel", "Where the clock is")
+        self.clock_label = named(QLabel("–"), "compareClockLabel", "Where the clock is")
         self.clock_label.setMinimumWidth(120)
         clock.addWidget(self.clock_mode)
         clock.addWidget(self.play_button)

@@ -32,7 +32,8 @@ def show_toggle(button, on: bool, on_text: str, off_text: str) -> None:
     button.setText(on_text if on else off_text)
 
 
-def _named(widget, name: str, tip: str):
+def named(widget, name: str, tip: str):
+    """The widget with its objectName (what tests and the outside contract find it by) and tooltip."""
     widget.setObjectName(name)
     widget.setToolTip(tip)
     return widget
@@ -46,28 +47,28 @@ class ControlsPanel(QWidget):
         # --- target and model
         box = QGroupBox("Target and model")
         form = QFormLayout(box)
-        self.preset = _named(QComboBox(), "presetCombo", "Target distribution (built-in presets)")
+        self.preset = named(QComboBox(), "presetCombo", "Target distribution (built-in presets)")
         for name in builtin_names():
             self.preset.addItem(name, name)
         self.preset.setCurrentIndex(max(0, self.preset.findData(DEFAULT_PRESET)))
-        self.device = _named(QComboBox(), "deviceCombo", "Where the model trains: auto uses CUDA when available")
+        self.device = named(QComboBox(), "deviceCombo", "Where the model trains: auto uses CUDA when available")
         self.device.addItems(["auto", "cpu", "cuda"])
-        self.schedule = _named(QComboBox(), "scheduleCombo", "Noise schedule the sampler visits")
+        self.schedule = named(QComboBox(), "scheduleCombo", "Noise schedule the sampler visits")
         for name, cls in SCHEDULES.items():
             self.schedule.addItem(cls.label, name)
             self.schedule.setItemData(self.schedule.count() - 1, f"{cls.label}\n{cls.tooltip}", 3)  # ToolTipRole
         self.schedule.setCurrentIndex(self.schedule.findData(DEFAULT_SCHEDULE))
-        self.hidden = _named(QSpinBox(), "hiddenSpin", "Hidden width of the MLP denoiser (rebuilds the model)")
+        self.hidden = named(QSpinBox(), "hiddenSpin", "Hidden width of the MLP denoiser (rebuilds the model)")
         self.hidden.setRange(8, 1024)
         self.hidden.setSingleStep(16)
         self.hidden.setValue(ModelConfig.hidden)
-        self.lr = _named(QDoubleSpinBox(), "lrSpin", "AdamW learning rate (applies live; a diverging run is "
+        self.lr = named(QDoubleSpinBox(), "lrSpin", "AdamW learning rate (applies live; a diverging run is "
                                                      "rolled back and the rate halved)")
         self.lr.setDecimals(5)
         self.lr.setRange(1e-5, 100.0)
         self.lr.setSingleStep(1e-3)
         self.lr.setValue(TrainConfig.lr)
-        self.batch = _named(QSpinBox(), "batchSpin", "Training batch size (applies live)")
+        self.batch = named(QSpinBox(), "batchSpin", "Training batch size (applies live)")
         self.batch.setRange(16, 65536)
         self.batch.setSingleStep(256)
         self.batch.setValue(1024)
@@ -78,9 +79,9 @@ class ControlsPanel(QWidget):
         form.addRow("Learning rate", self.lr)
         form.addRow("Batch", self.batch)
         row = QHBoxLayout()
-        self.train = _named(QPushButton("Train"), "trainButton", "Train the denoiser while pressed (T)")
+        self.train = named(QPushButton("Train"), "trainButton", "Train the denoiser while pressed (T)")
         self.train.setCheckable(True)
-        self.reset = _named(QPushButton("Reset"), "resetButton", "Fresh weights and optimiser (R)")
+        self.reset = named(QPushButton("Reset"), "resetButton", "Fresh weights and optimiser (R)")
         row.addWidget(self.train)
         row.addWidget(self.reset)
         form.addRow(row)
@@ -89,26 +90,26 @@ class ControlsPanel(QWidget):
         # --- sampling
         box = QGroupBox("Sampling")
         form = QFormLayout(box)
-        self.sampler = _named(QComboBox(), "samplerCombo", "Sampler used by Sample")
+        self.sampler = named(QComboBox(), "samplerCombo", "Sampler used by Sample")
         for name in SAMPLERS:
             self.sampler.addItem(name, name)
             self.sampler.setItemData(self.sampler.count() - 1, sampler_tooltip(name), 3)
         self.sampler.setCurrentIndex(self.sampler.findData(DEFAULT_SAMPLER))
-        self.steps = _named(QSpinBox(), "stepsSpin", "Number of sampler steps (noise levels)")
+        self.steps = named(QSpinBox(), "stepsSpin", "Number of sampler steps (noise levels)")
         self.steps.setRange(1, 1000)
         self.steps.setValue(DEFAULT_STEPS)
-        self.particles = _named(QSpinBox(), "particlesSpin",
+        self.particles = named(QSpinBox(), "particlesSpin",
                                 f"Number of particles (density view above {DENSITY_AUTO_PARTICLES})")
         self.particles.setRange(1, 200_000)
         self.particles.setSingleStep(500)
         self.particles.setValue(DEFAULT_PARTICLES)
-        self.seed = _named(QSpinBox(), "seedSpin", "Seed of the initial noise (same seed: same start for every sampler)")
+        self.seed = named(QSpinBox(), "seedSpin", "Seed of the initial noise (same seed: same start for every sampler)")
         self.seed.setRange(0, 2**31 - 1)
-        self.speed = _named(QSpinBox(), "speedSpin", "Animation speed in frames per second")
+        self.speed = named(QSpinBox(), "speedSpin", "Animation speed in frames per second")
         self.speed.setRange(1, 120)
         self.speed.setValue(30)
         self.speed.setSuffix(" fps")
-        self.density = _named(QCheckBox("Density view"), "densityCheck",
+        self.density = named(QCheckBox("Density view"), "densityCheck",
                               "Show a 2D histogram instead of points (automatic for many particles)")
         form.addRow("Sampler", self.sampler)
         form.addRow("Steps", self.steps)
@@ -116,13 +117,13 @@ class ControlsPanel(QWidget):
         form.addRow("Seed", self.seed)
         form.addRow("Speed", self.speed)
         form.addRow(self.density)
-        self.sample = _named(QPushButton("Sample"), "sampleButton", "Run the sampler on a snapshot of the model (S)")
+        self.sample = named(QPushButton("Sample"), "sampleButton", "Run the sampler on a snapshot of the model (S)")
         form.addRow(self.sample)
         outer.addWidget(box)
 
         # --- score field toggles (laid out by the window under the field view)
-        self.exact = _named(QCheckBox("Exact score"), "exactCheck", "Overlay the exact score of the noised target (grey)")
-        self.error = _named(QCheckBox("Error heatmap"), "errorCheck",
+        self.exact = named(QCheckBox("Exact score"), "exactCheck", "Overlay the exact score of the noised target (grey)")
+        self.error = named(QCheckBox("Error heatmap"), "errorCheck",
                             "|learned − exact| / |exact|, weighted by the noised density")
         self.field_info = QLabel("")
         self.field_info.setObjectName("fieldInfo")

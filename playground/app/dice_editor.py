@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (QDockWidget, QGridLayout, QHBoxLayout, QLabel, QP
                                QVBoxLayout, QWidget)
 
 from ..presets import load_preset, preset_from_json
+from .controls import named
 from .weights_chart import WeightsChart
 
 DEBOUNCE_MS = 150            # a slider drag applies at most this often (and always at its final value)
@@ -21,12 +22,6 @@ DEFAULT_RADIUS, DEFAULT_STD = 2.2, 0.3
 ZERO_FACE = 1e-6             # a face at 0 keeps a negligible weight: every mixture weight must be > 0
 MAX_DATASET = 100_000
 MAX_CLASSIFY = 20_000        # sampled particles classified for the chart (a fixed subsample above this)
-
-
-def _named(widget, name: str, tip: str):
-    widget.setObjectName(name)
-    widget.setToolTip(tip)
-    return widget
 
 
 def class_weights(target, x, max_points: int = MAX_CLASSIFY, max_cells: int = 2_000_000) -> np.ndarray:
@@ -37,11 +32,7 @@ def class_weights(target, x, max_points: int = MAX_CLASSIFY, max_cells: int = 2_
         return np.ones(1) if target.n_groups == 1 else np.zeros(target.n_groups)
     if len(x) > max_points:
         x = x[np.random.default_rng(0).choice(len(x), max_points, replace=False)]
-    chunk = max(1, max_cells // max(len(target.mixture), 1))
-    counts = np.zeros(target.n_groups)
-    for a in range(0, len(x), chunk):
-        counts += np.bincount(target.classify(x[a:a + chunk]), minlength=target.n_groups)
-    return counts / len(x)
+    return target.empirical_weights(x, max_cells=max_cells)
 
 
 class DiceEditor(QObject):
@@ -62,11 +53,11 @@ class DiceEditor(QObject):
         grid.setContentsMargins(0, 0, 0, 0)
         grid.setVerticalSpacing(2)
         for k in range(1, 7):
-            s = _named(QSlider(Qt.Orientation.Horizontal), f"faceSlider{k}",
+            s = named(QSlider(Qt.Orientation.Horizontal), f"faceSlider{k}",
                        f"Weight of face {k} (0-100); probabilities are the weights over their sum")
             s.setRange(0, 100)
             s.setValue(100)
-            lab = _named(QLabel("0.17"), f"faceProb{k}", f"Probability of face {k} (normalised)")
+            lab = named(QLabel("0.17"), f"faceProb{k}", f"Probability of face {k} (normalised)")
             lab.setMinimumWidth(34)
             lab.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             grid.addWidget(QLabel(f"face {k}"), k - 1, 0)
@@ -77,8 +68,8 @@ class DiceEditor(QObject):
             self.sliders.append(s)
             self.prob_labels.append(lab)
 
-        self.fair_button = _named(QPushButton("Fair"), "fairDiceButton", "Six equally likely faces")
-        self.loaded_button = _named(QPushButton("Loaded"), "loadedDiceButton",
+        self.fair_button = named(QPushButton("Fair"), "fairDiceButton", "Six equally likely faces")
+        self.loaded_button = named(QPushButton("Loaded"), "loadedDiceButton",
                                     "The weights of the built-in loaded die (presets/loaded_dice.json)")
         self.fair_button.clicked.connect(lambda *_: self.set_weights(np.ones(6)))
         self.loaded_button.clicked.connect(lambda *_: self._load_loaded())
@@ -86,7 +77,7 @@ class DiceEditor(QObject):
         buttons.addWidget(self.fair_button)
         buttons.addWidget(self.loaded_button)
 
-        self.dataset_spin = _named(QSpinBox(), "datasetSizeSpin",
+        self.dataset_spin = named(QSpinBox(), "datasetSizeSpin",
                                    "Roll the dice N times: train on N fixed samples of the target instead of "
                                    "fresh samples every step. A small N (e.g. 10) is memorised: the sampled "
                                    "frequencies then follow the training set, not the true odds")

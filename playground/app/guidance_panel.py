@@ -15,20 +15,14 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QCheckBox, QComboBox, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout
 
 from ..guidance import ExactGuidedSource, GuidedSource, conditional_target
+from .controls import named
 from .particle_item import density_image
 
 SLIDER_STEPS = 10            # slider units per unit of w: 0..10 in steps of 0.1
 MAX_SCALE = 10
 DEFAULT_SCALE = 1.0
-CLASSIFY_CHUNK = 50_000      # points per classify call (it holds an (n, K) responsibility table)
 UNCONDITIONAL_MESSAGE = ("the model is unconditional: train a conditional model first (tick “Train a "
                          "conditional model” and train), or tick “Exact guided score”")
-
-
-def _named(widget, name: str, tip: str):
-    widget.setObjectName(name)
-    widget.setToolTip(tip)
-    return widget
 
 
 def _overlay_lut(rgb=(255, 150, 40)) -> np.ndarray:
@@ -40,11 +34,7 @@ def _overlay_lut(rgb=(255, 150, 40)) -> np.ndarray:
 
 def class_fraction(target, x: np.ndarray, label: int) -> float:
     """Fraction of points whose most probable class under the clean target is `label`."""
-    if len(x) == 0:
-        return float("nan")
-    hits = sum(int((target.classify(x[a:a + CLASSIFY_CHUNK]) == label).sum())
-               for a in range(0, len(x), CLASSIFY_CHUNK))
-    return hits / len(x)
+    return float(target.empirical_weights(x)[label]) if len(x) else float("nan")
 
 
 class GuidancePanel(QObject):
@@ -57,29 +47,29 @@ class GuidancePanel(QObject):
 
         self.box = QGroupBox("Guidance")
         self.box.setObjectName("guidanceBox")
-        self.conditional_check = _named(QCheckBox("Train a conditional model (labels = classes)"),
+        self.conditional_check = named(QCheckBox("Train a conditional model (labels = classes)"),
                                         "conditionalCheck",
                                         "Rebuild the model so it also learns D(x, σ, class): each training sample "
                                         "carries its class (dice face, component), dropped to “no label” 10% of the "
                                         "time so the same network stays unconditional too (classifier-free guidance)")
-        self.class_combo = _named(QComboBox(), "classCombo", "Class to sample (the target's classes: dice faces, "
+        self.class_combo = named(QComboBox(), "classCombo", "Class to sample (the target's classes: dice faces, "
                                                              "components, arms ...)")
-        self.guidance_slider = _named(QSlider(Qt.Orientation.Horizontal), "guidanceSlider",
+        self.guidance_slider = named(QSlider(Qt.Orientation.Horizontal), "guidanceSlider",
                                       "Guidance scale w in D = D_uncond + w·(D_cond − D_uncond): 0 = unconditional, "
                                       "1 = exactly conditional, > 1 sharper and pushed away from the other classes")
         self.guidance_slider.setRange(0, MAX_SCALE * SLIDER_STEPS)
         self.guidance_slider.setValue(int(DEFAULT_SCALE * SLIDER_STEPS))
-        self.guidance_label = _named(QLabel(), "guidanceLabel", "Current guidance scale w")
+        self.guidance_label = named(QLabel(), "guidanceLabel", "Current guidance scale w")
         self.guidance_label.setMinimumWidth(52)
-        self.exact_check = _named(QCheckBox("Exact guided score"), "exactGuidedCheck",
+        self.exact_check = named(QCheckBox("Exact guided score"), "exactGuidedCheck",
                                   "Use the target's exact unconditional and class scores instead of the learned "
                                   "model (no training needed)")
-        self.overlay_check = _named(QCheckBox("Show the class's exact density"), "conditionalOverlayCheck",
+        self.overlay_check = named(QCheckBox("Show the class's exact density"), "conditionalOverlayCheck",
                                     "Overlay the exact conditional density p(x | class) on the particles (orange)")
-        self.sample_button = _named(QPushButton("Guided sample"), "guidedSampleButton",
+        self.sample_button = named(QPushButton("Guided sample"), "guidedSampleButton",
                                     "Sample the chosen class with the chosen scale, using the current sampler, "
                                     "steps, particles and seed (2 evaluations per step)")
-        self.result_label = _named(QLabel(""), "guidanceResultLabel",
+        self.result_label = named(QLabel(""), "guidanceResultLabel",
                                    "Fraction of the guided particles in the chosen class, against the exact "
                                    "conditional law (all of them)")
         self.result_label.setWordWrap(True)

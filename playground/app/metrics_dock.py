@@ -19,6 +19,7 @@ from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 from PySide6.QtWidgets import QDockWidget, QFormLayout, QHBoxLayout, QLabel, QWidget
 
 from ..metrics import energy_distance, noise_floor, off_support_fraction, sliced_w2
+from .controls import named
 from .threads import release_worker, stop_thread
 from .weights_chart import WeightsChart
 
@@ -33,12 +34,6 @@ THROTTLE_MS = 60
 
 def _sw2(x, y) -> float:
     return sliced_w2(x, y, n_directions=SW2_DIRECTIONS, trim=SW2_TRIM)
-
-
-def _named(widget, name: str, tip: str):
-    widget.setObjectName(name)
-    widget.setToolTip(tip)
-    return widget
 
 
 class MetricsWorker(QObject):
@@ -146,12 +141,12 @@ class MetricsDock(QObject):
                                          "the best any sampler can show at this N"),
                 ("NFE", "NFE", "Score (network or oracle) evaluations used up to this frame"),
                 ("OffSupport", "Off support", "Fraction of particles where the target density is negligible")):
-            lab = _named(QLabel("–"), f"metric{key}", tip)
+            lab = named(QLabel("–"), f"metric{key}", tip)
             lab.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             form.addRow(title, lab)
             self.labels[key] = lab
         lay.addLayout(form)
-        self.plot = _named(pg.PlotWidget(), "metricsPlot",
+        self.plot = named(pg.PlotWidget(), "metricsPlot",
                            "Sliced W2 to the target at each sampler step shown so far; dashed: the noise floor")
         self.plot.setLogMode(x=False, y=True)
         self.plot.setLabel("bottom", "sampler step")

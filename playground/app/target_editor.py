@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (QButtonGroup, QDoubleSpinBox, QFormLayout, QGridL
                                QPushButton)
 
 from ..drawing import DEFAULT_STD, MAX_SKETCH_POINTS, BrushStroke, SketchDocument
+from .controls import named
 from .features import add_menu_action
 
 HIT_PX = 9                  # how close (pixels) a press must be to a handle to grab it
@@ -36,12 +37,6 @@ ELLIPSE_SEGMENTS = 48
 
 _MOUSE = {QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonDblClick, QEvent.Type.MouseMove,
           QEvent.Type.MouseButtonRelease, QEvent.Type.Wheel}
-
-
-def _named(widget, name: str, tip: str):
-    widget.setObjectName(name)
-    widget.setToolTip(tip)
-    return widget
 
 
 def _reported(fn):
@@ -103,7 +98,7 @@ class TargetEditor(QObject):
         box = QGroupBox("Draw / edit")
         box.setObjectName("drawEditBox")
         lay = QFormLayout(box)
-        self.edit_button = _named(QPushButton("Edit mode"), "editModeButton",
+        self.edit_button = named(QPushButton("Edit mode"), "editModeButton",
                                   "Draw on the particle view: brush points, erase, place and shape Gaussians. "
                                   "Training continues from the current weights after each edit.")
         self.edit_button.setCheckable(True)
@@ -120,7 +115,7 @@ class TargetEditor(QObject):
                 ("gaussian", "Gaussian", "gaussianToolButton",
                  "Click empty space to place a Gaussian; drag its centre to move it, the square handles to "
                  "stretch an axis, the round outer handle to rotate; wheel over it changes its weight")):
-            b = _named(QPushButton(text), name, tip)
+            b = named(QPushButton(text), name, tip)
             b.setCheckable(True)
             self.tool_group.addButton(b)
             self.tool_buttons[key] = b
@@ -129,7 +124,7 @@ class TargetEditor(QObject):
         lay.addRow(tools)
 
         def spin(name, tip, lo, hi, value, step, decimals, suffix=""):
-            s = _named(QDoubleSpinBox(), name, tip)
+            s = named(QDoubleSpinBox(), name, tip)
             s.setRange(lo, hi)
             s.setDecimals(decimals)
             s.setSingleStep(step)
@@ -152,10 +147,10 @@ class TargetEditor(QObject):
         lay.addRow("Gaussian weight", self.weight_spin)
 
         grid = QGridLayout()
-        self.delete_button = _named(QPushButton("Delete"), "deleteButton", "Delete the selected Gaussian (Delete)")
-        self.clear_button = _named(QPushButton("Clear"), "clearButton", "Remove every point and Gaussian (undoable)")
-        self.undo_button = _named(QPushButton("Undo"), "undoButton", "Undo the last edit (Ctrl+Z)")
-        self.redo_button = _named(QPushButton("Redo"), "redoButton", "Redo the undone edit (Ctrl+Shift+Z)")
+        self.delete_button = named(QPushButton("Delete"), "deleteButton", "Delete the selected Gaussian (Delete)")
+        self.clear_button = named(QPushButton("Clear"), "clearButton", "Remove every point and Gaussian (undoable)")
+        self.undo_button = named(QPushButton("Undo"), "undoButton", "Undo the last edit (Ctrl+Z)")
+        self.redo_button = named(QPushButton("Redo"), "redoButton", "Redo the undone edit (Ctrl+Shift+Z)")
         self.delete_button.clicked.connect(lambda *_: self.delete_selected())
         self.clear_button.clicked.connect(lambda *_: self.clear())
         self.undo_button.clicked.connect(lambda *_: self.undo())

@@ -111,7 +111,7 @@ class TrainingWorker(QObject):
         weights = None
         if tr.dataset is not None:
             try:
-                weights = _empirical_weights(tr.target, tr.dataset.detach().cpu())
+                weights = tr.target.empirical_weights(tr.dataset.detach().cpu())
             except Exception as exc:  # noqa: BLE001
                 self.failed.emit(f"could not classify the training set: {exc}")
         self.datasetReady.emit(tr.target, weights, self.generation)
@@ -230,19 +230,6 @@ class TrainingWorker(QObject):
         for msg in events[self._events_seen:]:
             self.eventRaised.emit(msg)
         self._events_seen = len(events)
-
-
-def _empirical_weights(target, x: torch.Tensor, max_cells: int = 2_000_000) -> np.ndarray:
-    """target.empirical_weights(x) in chunks: classifying holds an (n, components) matrix, which for
-    100 000 rolls of a 2 000-component image target would need gigabytes at once."""
-    if target.n_groups == 1:
-        return np.ones(1)
-    chunk = max(1, max_cells // max(len(target.mixture), 1))
-    counts = np.zeros(target.n_groups)
-    for a in range(0, len(x), chunk):
-        part = x[a:a + chunk]
-        counts += target.empirical_weights(part) * len(part)
-    return counts / max(len(x), 1)
 
 
 def _cpu_copy(obj):
