@@ -31,3 +31,29 @@ def child(w, cls, name):
     found = w.findChild(cls, name)
     assert found is not None, name
     return found
+
+
+def pick(combo, text):
+    """Choose the combo box entry with that text; fails the test when there is none."""
+    i = combo.findText(text)
+    assert i >= 0, text
+    combo.setCurrentIndex(i)
+
+
+def bright_pixels(view, centre, half_width=0.6):
+    """Painted particle pixels (max channel >= 230; the density images stay darker) in a
+    data-space box of half_width around centre, counted on view.grab()."""
+    from PySide6.QtCore import QPointF
+    from PySide6.QtGui import QColor
+    img = view.grab().toImage()
+    vb = view.getPlotItem().vb
+
+    def to_px(x, y):
+        p = view.mapFromScene(vb.mapViewToScene(QPointF(x, y)))
+        return p.x(), p.y()
+
+    x0, y0 = to_px(centre[0] - half_width, centre[1] + half_width)
+    x1, y1 = to_px(centre[0] + half_width, centre[1] - half_width)
+    dpr = img.devicePixelRatio()
+    return sum(max(QColor(img.pixel(px, py)).getRgb()[:3]) >= 230
+               for px in range(int(x0 * dpr), int(x1 * dpr)) for py in range(int(y0 * dpr), int(y1 * dpr)))

@@ -9,11 +9,10 @@ import pytest
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QPointF, Qt, QTimer  # noqa: E402
-from PySide6.QtGui import QColor  # noqa: E402
+from PySide6.QtCore import Qt, QTimer  # noqa: E402
 from PySide6.QtWidgets import QComboBox, QPushButton, QSpinBox  # noqa: E402
 
-from helpers import child, shown_window  # noqa: E402
+from helpers import bright_pixels, child, pick, shown_window  # noqa: E402
 from playground.app import MainWindow  # noqa: E402
 from playground.presets import Preset  # noqa: E402
 from playground.targets import dice_layout  # noqa: E402
@@ -24,12 +23,6 @@ def window(qtbot):
     w = shown_window(qtbot)
     yield w
     w.close()
-
-
-def pick(combo: QComboBox, text: str) -> None:
-    i = combo.findText(text)
-    assert i >= 0, text
-    combo.setCurrentIndex(i)
 
 
 def train_until(qtbot, w, min_steps, timeout=60_000):
@@ -45,27 +38,6 @@ def sample_and_wait(qtbot, w, timeout=30_000):
     qtbot.mouseClick(child(w, QPushButton, "sampleButton"), Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: w.current_frames() is not None and w.current_frames() is not before, timeout=timeout)
     return w.current_frames()
-
-
-def particle_pixels(view, centre, half_width):
-    """Number of bright particle pixels (max channel >= 230) in a data-space box around centre."""
-    img = view.grab().toImage()
-    vb = view.getPlotItem().vb
-
-    def to_px(x, y):
-        p = view.mapFromScene(vb.mapViewToScene(QPointF(x, y)))
-        return p.x(), p.y()
-
-    x0, y0 = to_px(centre[0] - half_width, centre[1] + half_width)
-    x1, y1 = to_px(centre[0] + half_width, centre[1] - half_width)
-    dpr = img.devicePixelRatio()
-    count = 0
-    for px in range(int(x0 * dpr), int(x1 * dpr)):
-        for py in range(int(y0 * dpr), int(y1 * dpr)):
-            c = QColor(img.pixel(px, py))
-            if max(c.red(), c.green(), c.blue()) >= 230:
-                count += 1
-    return count
 
 
 def test_required_widgets_and_defaults(window):
@@ -108,10 +80,10 @@ def test_train_sample_paints_where_the_target_has_mass(qtbot, window):
     weights = window.current_preset().target.group_weights()
     heavy, light = faces[int(np.argmax(weights))], faces[int(np.argmin(weights))]
     view = window.particle_view
-    n_heavy = particle_pixels(view, heavy, 0.45)
-    n_light = particle_pixels(view, light, 0.45)
-    n_centre = particle_pixels(view, (0.0, 0.0), 0.45)
-    n_corner = particle_pixels(view, (3.3, -3.3), 0.45)
+    n_heavy = bright_pixels(view, heavy, 0.45)
+    n_light = bright_pixels(view, light, 0.45)
+    n_centre = bright_pixels(view, (0.0, 0.0), 0.45)
+    n_corner = bright_pixels(view, (3.3, -3.3), 0.45)
     print(f"particle pixels: heavy face {n_heavy}, light face {n_light}, centre {n_centre}, corner {n_corner}")
     assert n_heavy > 200, (n_heavy, n_light, n_centre)
     assert n_heavy > 1.3 * n_light, (n_heavy, n_light)

@@ -15,7 +15,7 @@ from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtGui import QColor  # noqa: E402
 from PySide6.QtWidgets import QComboBox, QDockWidget, QLabel, QPushButton, QSlider, QSpinBox  # noqa: E402
 
-from helpers import child, shown_window  # noqa: E402
+from helpers import child, pick, shown_window  # noqa: E402
 from playground.app.sampling_worker import SamplingJob, SamplingWorker  # noqa: E402
 from playground.sources import ExactSource  # noqa: E402
 
@@ -25,12 +25,6 @@ def window(qtbot):
     w = shown_window(qtbot)
     yield w
     w.shutdown()
-
-
-def pick(combo: QComboBox, text: str) -> None:
-    i = combo.findText(text)
-    assert i >= 0, text
-    combo.setCurrentIndex(i)
 
 
 def configure(w, i, sampler, steps, score):

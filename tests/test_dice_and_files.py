@@ -14,7 +14,7 @@ from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, Qt, QUrl  # noqa:
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence, QMouseEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication, QLabel, QPushButton, QSlider, QSpinBox, QStyle  # noqa: E402
 
-from helpers import child, shown_window  # noqa: E402
+from helpers import child, pick, shown_window  # noqa: E402
 from playground.app.dice_editor import class_weights  # noqa: E402
 from playground.targets import dice_layout  # noqa: E402
 from playground.presets import MAX_FILE_BYTES, load_preset  # noqa: E402
@@ -29,12 +29,6 @@ def window(qtbot):
     yield w
     w.shutdown()
     w.close()
-
-
-def pick(combo, text):
-    i = combo.findText(text)
-    assert i >= 0, text
-    combo.setCurrentIndex(i)
 
 
 def face_weights(w):

@@ -7,11 +7,10 @@ import pytest
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QPoint, QPointF, Qt  # noqa: E402
-from PySide6.QtGui import QColor  # noqa: E402
+from PySide6.QtCore import QPoint, Qt  # noqa: E402
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QPushButton, QSlider, QSpinBox  # noqa: E402
 
-from helpers import child, shown_window  # noqa: E402
+from helpers import bright_pixels, child, shown_window  # noqa: E402
 from playground.guidance import ExactGuidedSource, GuidedSource  # noqa: E402
 from playground.targets import dice_layout  # noqa: E402
 
@@ -40,22 +39,6 @@ def wait_for_guided_frames(qtbot, w, kind, timeout=60_000):
     qtbot.waitUntil(lambda: isinstance(w.last_sampling_source, kind) and w.current_frames() is not None
                     and w.guidance_panel.last_result is not None, timeout=timeout)
     return w.current_frames()
-
-
-def bright_pixels(view, centre, half_width=0.6):
-    """Particle pixels (max channel >= 230; the density images stay darker) in a data-space box."""
-    img = view.grab().toImage()
-    vb = view.getPlotItem().vb
-
-    def to_px(x, y):
-        p = view.mapFromScene(vb.mapViewToScene(QPointF(x, y)))
-        return p.x(), p.y()
-
-    x0, y0 = to_px(centre[0] - half_width, centre[1] + half_width)
-    x1, y1 = to_px(centre[0] + half_width, centre[1] - half_width)
-    dpr = img.devicePixelRatio()
-    return sum(max(QColor(img.pixel(px, py)).getRgb()[:3]) >= 230
-               for px in range(int(x0 * dpr), int(x1 * dpr)) for py in range(int(y0 * dpr), int(y1 * dpr)))
 
 
 def test_class_combo_lists_the_dice_faces_and_slider_shows_w(window, qtbot):
