@@ -1,7 +1,7 @@
 """Shared statistical yardsticks for the tests."""
 import numpy as np
 
-from playground.metrics import sliced_w2
+from playground.maths.metrics import sliced_w2
 
 
 def floor_and_distance(target, make_samples, n=4000, seeds=tuple(range(8))):

@@ -5,14 +5,14 @@ import pytest
 import torch
 
 from playground import load_preset
-from playground.compare import Cancelled, quality_vs_steps
-from playground.explanations import EXPLANATIONS, explain, explain_html
-from playground.forward import check, forward_frames, schedule_curves, terminal_gap
-from playground.likelihood import density_grids, grid_points, log_density
-from playground.samplers import SAMPLERS
-from playground.schedules import SCHEDULES, get_schedule
-from playground.sources import ExactSource
-from playground.trainer import TrainConfig, Trainer
+from playground.tools.compare import Cancelled, quality_vs_steps
+from playground.tools.explanations import EXPLANATIONS, explain, explain_html
+from playground.maths.forward import check, forward_frames, schedule_curves, terminal_gap
+from playground.maths.likelihood import density_grids, grid_points, log_density
+from playground.maths.samplers import SAMPLERS
+from playground.maths.schedules import SCHEDULES, get_schedule
+from playground.maths.sources import ExactSource
+from playground.learning.trainer import TrainConfig, Trainer
 
 
 @pytest.fixture(scope="module")

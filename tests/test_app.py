@@ -14,8 +14,8 @@ from PySide6.QtWidgets import QComboBox, QPushButton, QSpinBox  # noqa: E402
 
 from helpers import bright_pixels, child, pick, shown_window  # noqa: E402
 from playground.app import MainWindow  # noqa: E402
-from playground.presets import Preset  # noqa: E402
-from playground.targets import dice_layout  # noqa: E402
+from playground.formats.presets import Preset  # noqa: E402
+from playground.maths.targets import dice_layout  # noqa: E402
 
 
 @pytest.fixture
@@ -216,7 +216,7 @@ def test_shortcuts_reset_and_hidden_width_rebuild(qtbot, window):
 @pytest.mark.parametrize("schedule", ["edm", "vp-cosine"])
 def test_every_sampler_runs_in_the_window(qtbot, window, schedule):
     """Untrained model, tiny runs: every sampler records frames and the slider spans them."""
-    from playground.samplers import SAMPLERS
+    from playground.maths.samplers import SAMPLERS
     schedule_combo = window.controls.schedule
     schedule_combo.setCurrentIndex(schedule_combo.findData(schedule))
     child(window, QSpinBox, "particlesSpin").setValue(200)

@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 import torch
 
-from playground.bench import QUALITY_N, quality_reached, startup_s, time_to_quality_s
-from playground.metrics import sliced_w2
-from playground.presets import load_preset
-from playground.reference import BATCH, ReferenceTrainer, reference_schedule
-from playground.sources import ExactSource
-from playground.trainer import TrainConfig, Trainer
+from playground.tools.bench import QUALITY_N, quality_reached, startup_s, time_to_quality_s
+from playground.maths.metrics import sliced_w2
+from playground.formats.presets import load_preset
+from playground.learning.reference import BATCH, ReferenceTrainer, reference_schedule
+from playground.maths.sources import ExactSource
+from playground.learning.trainer import TrainConfig, Trainer
 
 EIGHT = load_preset("eight_gaussians").target
 

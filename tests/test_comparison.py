@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QComboBox, QDockWidget, QLabel, QPushButton, QSlid
 
 from helpers import child, pick, shown_window  # noqa: E402
 from playground.app.sampling_worker import SamplingJob, SamplingWorker  # noqa: E402
-from playground.sources import ExactSource  # noqa: E402
+from playground.maths.sources import ExactSource  # noqa: E402
 
 
 @pytest.fixture

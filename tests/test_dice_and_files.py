@@ -16,8 +16,8 @@ from PySide6.QtWidgets import QApplication, QLabel, QPushButton, QSlider, QSpinB
 
 from helpers import child, pick, shown_window  # noqa: E402
 from playground.app.dice_editor import class_weights  # noqa: E402
-from playground.targets import dice_layout  # noqa: E402
-from playground.presets import MAX_FILE_BYTES, load_preset  # noqa: E402
+from playground.maths.targets import dice_layout  # noqa: E402
+from playground.formats.presets import MAX_FILE_BYTES, load_preset  # noqa: E402
 
 LOADED = np.array(load_preset("loaded_dice").spec["weights"], dtype=float)
 

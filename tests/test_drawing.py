@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from playground.drawing import (MAX_EDITABLE_COMPONENTS, BrushStroke, Gaussian, SketchDocument)
-from playground.presets import Preset, load_preset, preset_from_json, save_preset
+from playground.formats.drawing import (MAX_EDITABLE_COMPONENTS, BrushStroke, Gaussian, SketchDocument)
+from playground.formats.presets import Preset, load_preset, preset_from_json, save_preset
 
 
 def seg_dist(p, a, b):
@@ -226,7 +226,7 @@ def test_gaussian_from_axes_matches_mahalanobis():
 
 
 def test_sketch_point_weights_are_validated_with_the_field_name():
-    from playground.presets import PresetError
+    from playground.formats.presets import PresetError
     spec = {"kind": "sketch", "points": [[0, 0], [1, 1]], "weights": [1.0], "bandwidth": 0.2}
     with pytest.raises(PresetError, match=r"target\.weights"):
         preset_from_json({"target": spec})

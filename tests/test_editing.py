@@ -14,7 +14,7 @@ from PySide6.QtGui import QColor, QWheelEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication, QDoubleSpinBox, QPushButton  # noqa: E402
 
 from helpers import child, shown_window  # noqa: E402
-from playground.presets import load_preset, save_preset  # noqa: E402
+from playground.formats.presets import load_preset, save_preset  # noqa: E402
 
 LEFT = Qt.MouseButton.LeftButton
 NOMOD = Qt.KeyboardModifier.NoModifier
@@ -130,7 +130,7 @@ def test_loaded_dice_is_edited_exactly_face_by_face(qtbot, window):
 
 
 def test_large_anisotropic_target_shows_handles_only_for_the_selection(qtbot, window):
-    from playground.presets import preset_from_json
+    from playground.formats.presets import preset_from_json
     rng = np.random.default_rng(0)
     comps = [{"weight": 1.0, "mean": rng.uniform(-3, 3, 2).tolist(), "cov": [[0.05, 0.01], [0.01, 0.02]]}
              for _ in range(40)]

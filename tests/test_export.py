@@ -106,9 +106,9 @@ def test_samples_and_trajectories(qtbot, window, tmp_path):
 
 
 def test_checkpoint_reproduces_the_window_samples(qtbot, window, tmp_path):
-    from playground.checkpoint import load_model, read_checkpoint
-    from playground.samplers import sample
-    from playground.sources import ModelSource
+    from playground.formats.checkpoint import load_model, read_checkpoint
+    from playground.maths.samplers import sample
+    from playground.maths.sources import ModelSource
     frames = run_sampler(qtbot, window)
     path = tmp_path / "m.pt"
     assert window.exporter.export_checkpoint(path) == path

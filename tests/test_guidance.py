@@ -12,13 +12,13 @@ import pytest
 import torch
 
 from playground import load_preset
-from playground.checkpoint import load_model, save_checkpoint
-from playground.guidance import ExactGuidedSource, GuidedSource, conditional_target, parse_class
-from playground.metrics import sliced_w2
-from playground.model import Denoiser, ModelConfig, build_model
-from playground.samplers import SAMPLERS, sample
-from playground.sources import ExactSource, ModelSource
-from playground.trainer import TrainConfig, Trainer
+from playground.formats.checkpoint import load_model, save_checkpoint
+from playground.maths.guidance import ExactGuidedSource, GuidedSource, conditional_target, parse_class
+from playground.maths.metrics import sliced_w2
+from playground.learning.model import Denoiser, ModelConfig, build_model
+from playground.maths.samplers import SAMPLERS, sample
+from playground.maths.sources import ExactSource, ModelSource
+from playground.learning.trainer import TrainConfig, Trainer
 
 DICE = load_preset("loaded_dice").target
 OLD_KEYS = ['noise_basis', 'x_octaves', 'net.0.weight', 'net.0.bias', 'net.2.weight', 'net.2.bias',
@@ -256,7 +256,7 @@ def test_conditional_checkpoint_round_trip(tmp_path):
 # ----- command line --------------------------------------------------------------------------------------
 
 def test_cli_class_and_guidance(tmp_path, capsys):
-    from playground.cli import main
+    from playground.tools.cli import main
 
     def _cli(*args):
         code = main([str(a) for a in args])

@@ -5,9 +5,9 @@ import numpy as np
 import torch
 
 from playground import load_preset
-from playground.compare import quality_vs_steps
-from playground.metrics import energy_distance, noise_floor, off_support_fraction, sliced_w2
-from playground.sources import ExactSource
+from playground.tools.compare import quality_vs_steps
+from playground.maths.metrics import energy_distance, noise_floor, off_support_fraction, sliced_w2
+from playground.maths.sources import ExactSource
 
 
 def test_identical_sets_are_at_distance_zero():
@@ -53,7 +53,7 @@ def test_quality_with_the_exact_score_improves_with_steps_for_every_sampler():
 
 
 def test_score_error_is_zero_for_the_exact_source_and_large_for_a_wrong_one():
-    from playground.metrics import score_error
+    from playground.maths.metrics import score_error
     t = load_preset("loaded_dice").target
     x = t.sample(300, seed=0) * 1.1
     rel, w, mean = score_error(t, ExactSource(t), x, 0.9, 0.4)

@@ -6,10 +6,10 @@ import pytest
 import torch
 
 from playground import load_preset
-from playground.paths import path_lengths, path_summary, straightness
-from playground.samplers import BrownianPath, NoiseStream, initial_noise, sample
-from playground.schedules import get_schedule
-from playground.sources import ExactSource
+from playground.maths.paths import path_lengths, path_summary, straightness
+from playground.maths.samplers import BrownianPath, NoiseStream, initial_noise, sample
+from playground.maths.schedules import get_schedule
+from playground.maths.sources import ExactSource
 
 
 # ----- paths -----------------------------------------------------------------------------------

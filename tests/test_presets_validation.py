@@ -60,7 +60,7 @@ def test_cli_refuses_broken_files_with_one_line_and_exit_2(tmp_path):
 
 
 def test_a_preset_saved_as_json_loads_back_identically(tmp_path):
-    from playground.presets import save_preset
+    from playground.formats.presets import save_preset
     p = load_preset("loaded_dice")
     save_preset(p, tmp_path / "copy.json")
     q = load_preset(tmp_path / "copy.json")

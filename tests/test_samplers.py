@@ -5,8 +5,8 @@ import torch
 
 from helpers import floor_and_distance
 from playground import load_preset
-from playground.samplers import SAMPLERS, initial_noise, sample, sample_steps
-from playground.sources import ExactSource
+from playground.maths.samplers import SAMPLERS, initial_noise, sample, sample_steps
+from playground.maths.sources import ExactSource
 
 N = 4000
 DIFFUSION_SAMPLERS = [s for s in SAMPLERS if s != "langevin"]
@@ -76,7 +76,7 @@ def test_ddim_with_eta_one_matches_ddpm_in_distribution():
     t = load_preset("eight_gaussians").target
     a = sample("ddim", ExactSource(t), N, seed=1, steps=100, eta=1.0)
     b = sample("ddpm", ExactSource(t), N, seed=2, steps=100)
-    from playground.metrics import sliced_w2
+    from playground.maths.metrics import sliced_w2
     floor = sliced_w2(t.sample(N, seed=8), t.sample(N, seed=9))
     assert sliced_w2(a, b) < 1.5 * floor
 
@@ -84,7 +84,7 @@ def test_ddim_with_eta_one_matches_ddpm_in_distribution():
 def test_heun_beats_euler_at_few_steps():
     """Second order pays: at 10 levels Heun is closer to the target than Euler."""
     t = load_preset("two_moons").target
-    from playground.metrics import sliced_w2
+    from playground.maths.metrics import sliced_w2
     ref = t.sample(N, seed=11)
     e = sliced_w2(sample("ode-euler", ExactSource(t), N, seed=0, steps=10), ref)
     h = sliced_w2(sample("ode-heun", ExactSource(t), N, seed=0, steps=10), ref)

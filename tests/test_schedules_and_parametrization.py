@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from playground import parametrization as P
-from playground.schedules import SCHEDULES, get_schedule
+from playground.maths import parametrization as P
+from playground.maths.schedules import SCHEDULES, get_schedule
 
 
 @pytest.mark.parametrize("name", list(SCHEDULES))

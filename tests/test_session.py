@@ -13,11 +13,11 @@ import pytest
 import torch
 
 from helpers import shown_window  # noqa: E402
-from playground.presets import load_preset
-from playground.session import (FORMAT, VERSION, SessionError, autosave_path, marker_path, read_session,
+from playground.formats.presets import load_preset
+from playground.formats.session import (FORMAT, VERSION, SessionError, autosave_path, marker_path, read_session,
                                 session_json, write_session)
-from playground.trainer import TrainConfig, Trainer
-from playground.model import ModelConfig
+from playground.learning.trainer import TrainConfig, Trainer
+from playground.learning.model import ModelConfig
 
 
 @pytest.fixture(autouse=True)
@@ -370,7 +370,7 @@ def test_autosave_on_close_and_marker_of_a_live_process_is_not_a_crash(qtbot, st
 
 
 def test_gui_session_command_line(qapp, tmp_path, capsys, window):
-    from playground.cli import main
+    from playground.tools.cli import main
     window.set_preset("eight_gaussians")
     good = tmp_path / "good.dpsession"
     assert window.save_session(good)

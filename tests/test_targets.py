@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from playground import load_preset
-from playground.presets import builtin_names
-from playground.mixture import GaussianMixture
+from playground.formats.presets import builtin_names
+from playground.maths.mixture import GaussianMixture
 
 NON_EMPTY = [n for n in builtin_names() if n != "blank"]
 

@@ -7,11 +7,11 @@ import torch
 
 from helpers import floor_and_distance
 from playground import load_preset
-from playground.checkpoint import CheckpointError, load_model, save_checkpoint
-from playground.likelihood import nll
-from playground.samplers import sample
-from playground.sources import ExactSource
-from playground.trainer import TrainConfig, Trainer
+from playground.formats.checkpoint import CheckpointError, load_model, save_checkpoint
+from playground.maths.likelihood import nll
+from playground.maths.samplers import sample
+from playground.maths.sources import ExactSource
+from playground.learning.trainer import TrainConfig, Trainer
 
 
 @pytest.mark.parametrize("name", ["loaded_dice", "spiral", "two_moons"])

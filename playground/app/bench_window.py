@@ -15,8 +15,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
 def _frames(n: int, n_frames: int = 100):
-    from ..presets import load_preset
-    from ..schedules import get_schedule
+    from playground.formats.presets import load_preset
+    from playground.maths.schedules import get_schedule
     from .sampling_worker import Frames
     target = load_preset("swiss_roll").target
     x0 = target.sample(n, seed=0).numpy()

@@ -17,9 +17,9 @@ from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal
 from PySide6.QtWidgets import (QComboBox, QDockWidget, QGridLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton,
                                QSlider, QSpinBox, QVBoxLayout, QWidget)
 
-from ..paths import path_summary
-from ..samplers import SAMPLERS
-from ..sources import ExactSource
+from playground.maths.paths import path_summary
+from playground.maths.samplers import SAMPLERS
+from playground.maths.sources import ExactSource
 from .controls import named, show_toggle
 from .particle_item import ParticleItem, density_image, start_colour_bins
 from .sampling_worker import Frames, record_frames, sampler_tooltip

@@ -8,11 +8,11 @@ from __future__ import annotations
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout,
                                QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
-from ..model import ModelConfig
-from ..presets import builtin_names
-from ..samplers import SAMPLERS
-from ..schedules import DEFAULT_SCHEDULE, SCHEDULES
-from ..trainer import TrainConfig
+from playground.learning.model import ModelConfig
+from playground.formats.presets import builtin_names
+from playground.maths.samplers import SAMPLERS
+from playground.maths.schedules import DEFAULT_SCHEDULE, SCHEDULES
+from playground.learning.trainer import TrainConfig
 from .sampling_worker import sampler_tooltip
 
 DEFAULT_PRESET = "loaded_dice"

@@ -13,7 +13,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QDockWidget, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSlider, QSpinBox,
                                QVBoxLayout, QWidget)
 
-from ..presets import load_preset, preset_from_json
+from playground.formats.presets import load_preset, preset_from_json
 from .controls import named
 from .weights_chart import WeightsChart
 

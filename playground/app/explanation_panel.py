@@ -1,12 +1,12 @@
 """The explanation panel: the selected sampler's update rule and what to look for
-(text from playground.explanations, so the CLI and tests read the same words)."""
+(text from playground.tools.explanations, so the CLI and tests read the same words)."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QLabel, QScrollArea
 
-from ..explanations import explain, explain_html
-from ..samplers import SAMPLERS
+from playground.tools.explanations import explain, explain_html
+from playground.maths.samplers import SAMPLERS
 
 
 class ExplanationPanel(QScrollArea):

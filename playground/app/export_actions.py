@@ -20,9 +20,9 @@ import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QFileDialog, QProgressDialog
 
-from .. import render
-from ..checkpoint import save_checkpoint
-from ..io_utils import atomic_path, atomic_write_bytes, atomic_write_text
+from playground.formats import render
+from playground.formats.checkpoint import save_checkpoint
+from playground.formats.io_utils import atomic_path, atomic_write_bytes, atomic_write_text
 from .features import add_menu_action
 
 POLL_MS = 100

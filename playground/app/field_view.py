@@ -16,7 +16,7 @@ import numpy as np
 import pyqtgraph as pg
 import torch
 
-from ..metrics import score_error
+from playground.maths.metrics import score_error
 from .particle_item import grid_image
 
 ARROW_GRID = 32

@@ -1,6 +1,6 @@
 """File menu: open a preset, import an image or a point cloud, export the target; drag and drop.
 
-Every file goes through the same validators as the command line (`playground.presets`), and a
+Every file goes through the same validators as the command line (`playground.formats.presets`), and a
 refusal is one line in the window's banner: the current target and the trained model are only
 replaced once a file has been read and compiled completely. Dialogs are used only to choose a
 file (and the bandwidth of imported points); errors never open a modal box.
@@ -14,7 +14,7 @@ from PySide6.QtCore import QEvent, QObject
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QFileDialog, QInputDialog
 
-from ..presets import (DEFAULT_VIEW, IMAGE_SUFFIXES, POINT_SUFFIXES, PresetError, default_bandwidth,
+from playground.formats.presets import (DEFAULT_VIEW, IMAGE_SUFFIXES, POINT_SUFFIXES, PresetError, default_bandwidth,
                        image_preset, points_preset, read_image_file, read_points_file, read_preset_file,
                        save_preset)
 from .features import add_menu_action

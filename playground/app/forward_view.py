@@ -14,8 +14,8 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDockWidget, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel,
                                QPushButton, QSlider, QSpinBox, QWidget)
 
-from ..forward import check, forward_frames, schedule_curves
-from ..schedules import SCHEDULES, SIGMA_MAX, get_schedule
+from playground.maths.forward import check, forward_frames, schedule_curves
+from playground.maths.schedules import SCHEDULES, SIGMA_MAX, get_schedule
 from .controls import show_toggle
 
 N_POINTS = 2000

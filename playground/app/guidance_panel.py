@@ -14,7 +14,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QCheckBox, QComboBox, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout
 
-from ..guidance import ExactGuidedSource, GuidedSource, conditional_target
+from playground.maths.guidance import ExactGuidedSource, GuidedSource, conditional_target
 from .controls import named
 from .particle_item import density_image
 

@@ -27,7 +27,7 @@ def run_gui(preset: str | None = None, device: str = "auto", screenshot: str | N
 
     saved = None
     if session:
-        from ..session import SessionError, read_session
+        from playground.formats.session import SessionError, read_session
         try:
             saved = read_session(session)           # checked before any window exists
         except SessionError as exc:
@@ -48,7 +48,7 @@ def run_gui(preset: str | None = None, device: str = "auto", screenshot: str | N
         return 2
     window.device_combo.setCurrentIndex(i)
     if preset:
-        from ..presets import PresetError, load_preset
+        from playground.formats.presets import PresetError, load_preset
         try:
             load_preset(preset)
         except (PresetError, OSError, ValueError) as exc:

@@ -13,9 +13,9 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtWidgets import (QCheckBox, QDockWidget, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox,
                                QVBoxLayout, QWidget)
 
-from ..compare import Cancelled
-from ..likelihood import density_grids
-from ..sources import ExactSource
+from playground.tools.compare import Cancelled
+from playground.maths.likelihood import density_grids
+from playground.maths.sources import ExactSource
 from .task_panel import TaskPanel, cpu_copy
 
 CLIP_NATS = 12.0

@@ -22,9 +22,9 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QDockWidget, QHBoxLayout, QLabel, QMainWindow, QPushButton, QScrollArea, QSlider,
                                QVBoxLayout, QWidget)
 
-from ..model import ModelConfig
-from ..presets import Preset, load_preset
-from ..trainer import TrainConfig
+from playground.learning.model import ModelConfig
+from playground.formats.presets import Preset, load_preset
+from playground.learning.trainer import TrainConfig
 from .backdrop import BackdropPlotWidget
 from .controls import DENSITY_AUTO_PARTICLES, ControlsPanel, show_toggle
 from .field_view import FieldLayer

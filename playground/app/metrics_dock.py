@@ -18,7 +18,7 @@ import torch
 from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 from PySide6.QtWidgets import QDockWidget, QFormLayout, QHBoxLayout, QLabel, QWidget
 
-from ..metrics import energy_distance, noise_floor, off_support_fraction, sliced_w2
+from playground.maths.metrics import energy_distance, noise_floor, off_support_fraction, sliced_w2
 from .controls import named
 from .threads import release_worker, stop_thread
 from .weights_chart import WeightsChart

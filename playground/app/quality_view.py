@@ -17,10 +17,10 @@ from PySide6.QtWidgets import (QCheckBox, QDockWidget, QFileDialog, QFormLayout,
                                QListWidget, QListWidgetItem, QProgressBar, QPushButton, QSpinBox,
                                QWidget)
 
-from ..compare import Cancelled, quality_vs_steps
-from ..io_utils import atomic_write_text
-from ..samplers import SAMPLERS
-from ..sources import ExactSource, Source
+from playground.tools.compare import Cancelled, quality_vs_steps
+from playground.formats.io_utils import atomic_write_text
+from playground.maths.samplers import SAMPLERS
+from playground.maths.sources import ExactSource, Source
 from .task_panel import TaskPanel, cpu_copy
 
 DEFAULT_STEPS_TEXT = "1,2,5,10,20,50,100,200"

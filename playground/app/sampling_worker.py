@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from ..samplers import SAMPLERS, sample_steps
+from playground.maths.samplers import SAMPLERS, sample_steps
 from .threads import JobWorker
 
 MAX_FRAME_BYTES = 512 * 1024 * 1024   # beyond this, keep every k-th frame (always the first and last)

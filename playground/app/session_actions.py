@@ -26,11 +26,11 @@ from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, QTimer, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel, QPushButton, QToolBar
 
-from ..io_utils import atomic_write_text
-from ..presets import PresetError, builtin_names, load_preset
-from ..session import (SUFFIX, Session, SessionError, autosave_path, marker_path, read_session, session_json,
+from playground.formats.io_utils import atomic_write_text
+from playground.formats.presets import PresetError, builtin_names, load_preset
+from playground.formats.session import (SUFFIX, Session, SessionError, autosave_path, marker_path, read_session, session_json,
                        state_dir, write_session)
-from ..trainer import TrainConfig
+from playground.learning.trainer import TrainConfig
 from .features import add_menu_action
 
 AUTOSAVE_MS = 3 * 60 * 1000

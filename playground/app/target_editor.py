@@ -22,7 +22,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QButtonGroup, QDoubleSpinBox, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout,
                                QPushButton)
 
-from ..drawing import DEFAULT_STD, MAX_SKETCH_POINTS, BrushStroke, SketchDocument
+from playground.formats.drawing import DEFAULT_STD, MAX_SKETCH_POINTS, BrushStroke, SketchDocument
 from .controls import named
 from .features import add_menu_action
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QWidget
 
-from ..sources import ModelSource
+from playground.maths.sources import ModelSource
 from .threads import TaskRunner
 
 

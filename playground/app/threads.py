@@ -12,7 +12,7 @@ import threading
 import torch
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
-from ..compare import Cancelled
+from playground.tools.compare import Cancelled
 
 
 def release_worker(worker: QObject) -> None:

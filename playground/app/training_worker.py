@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from ..trainer import Trainer
+from playground.learning.trainer import Trainer
 from .threads import release_worker
 
 CHUNK_SECONDS = 0.03     # short enough that pause/snapshot requests are answered within ~30 ms

@@ -33,6 +33,6 @@ def density_background(target, xlim, ylim, size: int = 256) -> np.ndarray:
 
 def write_gif(path, frames: list[np.ndarray], fps: float = 20.0) -> None:
     import imageio.v3 as iio
-    from .io_utils import atomic_path
+    from playground.formats.io_utils import atomic_path
     with atomic_path(path) as tmp:
         iio.imwrite(tmp, np.stack(frames), extension=".gif", duration=1000.0 / fps, loop=0)

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch.func import jvp
 
-from .sources import ExactSource, Source
+from playground.maths.sources import ExactSource, Source
 
 S_START = 1e-3     # the ODE starts here: log p_{1e-3} differs from log p_0 by far less than 0.01 nats
 S_END = 80.0
@@ -69,7 +69,7 @@ def log_density(source: Source, x, batch: int = 400, progress=None, rtol: float 
     One adaptive solve per batch: its step size is set by that batch's stiffest point only, and
     `progress(fraction)` between batches may return False to stop (compare.Cancelled is raised).
     """
-    from .compare import Cancelled
+    from playground.tools.compare import Cancelled
 
     x = torch.as_tensor(x)
     out = np.empty(len(x))
@@ -98,7 +98,7 @@ def density_grids(target, source: Source, view: dict, res: int, seed: int, progr
 
     rtol 1e-4 rather than 1e-5 on the grid: ~2x faster, and the error stays ~0.01 nats.
     """
-    from .compare import Cancelled
+    from playground.tools.compare import Cancelled
 
     x = torch.as_tensor(grid_points(view, res))
     exact_source = isinstance(source, ExactSource)

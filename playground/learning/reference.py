@@ -14,8 +14,8 @@ import math
 import torch
 from torch import nn
 
-from .schedules import get_schedule
-from .sources import Source
+from playground.maths.schedules import get_schedule
+from playground.maths.sources import Source
 
 SIGMA_MIN, SIGMA_MAX, N_LEVELS = 0.005, 10.0, 200
 HIDDEN = (16, 128, 128, 128, 128, 16)

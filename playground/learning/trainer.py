@@ -18,8 +18,8 @@ from dataclasses import asdict, dataclass, field
 
 import torch
 
-from .model import ModelConfig, build_model
-from .sources import ModelSource
+from playground.learning.model import ModelConfig, build_model
+from playground.maths.sources import ModelSource
 
 GOOD_SNAPSHOT_EVERY = 25
 DIVERGED_LOSS = 1e6

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .presets import DEFAULT_VIEW, Preset, preset_from_json
+from playground.formats.presets import DEFAULT_VIEW, Preset, preset_from_json
 
 MAX_SKETCH_POINTS = 4000        # same budget as an imported point cloud
 MAX_EDITABLE_COMPONENTS = 32    # a loaded target with more becomes points (when that is exact)

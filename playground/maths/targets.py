@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .mixture import GaussianMixture
+from playground.maths.mixture import GaussianMixture
 
 
 @dataclass

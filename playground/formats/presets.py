@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .targets import (Target, checkerboard_mixture, concat_mixtures, curve_mixture, dice_mixture,
+from playground.maths.targets import (Target, checkerboard_mixture, concat_mixtures, curve_mixture, dice_mixture,
                       image_mixture, mixture_from_components, moons_xy, points_mixture, spiral_xy)
 
-PRESET_DIR = Path(__file__).resolve().parent.parent / "presets"
+PRESET_DIR = Path(__file__).resolve().parent.parent.parent / "presets"
 DEFAULT_VIEW = {"xlim": [-4.0, 4.0], "ylim": [-4.0, 4.0]}
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_POINTS = 4000          # components of a points target; more are thinned (and the description says so)
@@ -428,5 +428,5 @@ def load_preset(name_or_path) -> Preset:
 
 
 def save_preset(preset: Preset, path) -> None:
-    from .io_utils import atomic_write_text
+    from playground.formats.io_utils import atomic_write_text
     atomic_write_text(path, json.dumps(preset.to_json(), indent=1))

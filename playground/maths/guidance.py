@@ -19,8 +19,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .sources import ModelSource, Source
-from .targets import Target
+from playground.maths.sources import ModelSource, Source
+from playground.maths.targets import Target
 
 
 def conditional_target(target: Target, label: int) -> Target:
@@ -35,7 +35,7 @@ def conditional_target(target: Target, label: int) -> Target:
         raise ValueError(f"class {target.group_names[label]!r} has no components")
     mix = target.mixture
     idx = torch.as_tensor(keep)
-    from .mixture import GaussianMixture
+    from playground.maths.mixture import GaussianMixture
     sub = GaussianMixture(mix.weights[idx], mix.means[idx], mix.covs[idx])
     spec = {"kind": "conditional", "class": int(label), "of": target.spec}
     return Target(sub, spec, groups=np.full(len(keep), label), group_names=list(target.group_names))

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import torch
 
-from .io_utils import atomic_path
-from .model import Denoiser, build_model
+from playground.formats.io_utils import atomic_path
+from playground.learning.model import Denoiser, build_model
 
 
 class CheckpointError(ValueError):

@@ -14,10 +14,10 @@ import time
 import numpy as np
 import torch
 
-from .metrics import sliced_w2
-from .presets import load_preset
-from .samplers import sample
-from .trainer import TrainConfig, Trainer
+from playground.maths.metrics import sliced_w2
+from playground.formats.presets import load_preset
+from playground.maths.samplers import sample
+from playground.learning.trainer import TrainConfig, Trainer
 
 QUALITY_FACTOR = 1.5
 QUALITY_N = 4000
@@ -50,7 +50,7 @@ def time_to_quality_s(target, seed: int = 0, budget_s: float = 120.0, check_ever
                            for i in range(4)]))
     refs = [target.sample(QUALITY_N, seed=700 + i) for i in range(2)]
     if reference:
-        from .reference import ReferenceTrainer, reference_schedule
+        from playground.learning.reference import ReferenceTrainer, reference_schedule
         trainer, schedule, chunk = ReferenceTrainer(target, seed=seed), reference_schedule(), 5
     else:
         trainer, schedule, chunk = Trainer(target, TrainConfig(seed=seed)), "edm", 25
@@ -109,7 +109,7 @@ def run_bench(json_path: str | None = None, quick: bool = False, reference: bool
         print(f"{'time_to_quality_ratio':22s} {figures['time_to_quality_ratio']:10.3f}   (reference / ours)")
     median("sample_10k_100_s", lambda: sample_10k_100_s(swiss))
     try:
-        from .app.bench_window import fps_density_200k, fps_particles_10k
+        from playground.app.bench_window import fps_density_200k, fps_particles_10k
         median("fps_particles_10k", fps_particles_10k)
         median("fps_density_200k", fps_density_200k)
         median("startup_s", startup_s)
@@ -118,6 +118,6 @@ def run_bench(json_path: str | None = None, quick: bool = False, reference: bool
     figures["device"] = "cpu"
     figures["torch_threads"] = torch.get_num_threads()
     if json_path:
-        from .io_utils import atomic_write_text
+        from playground.formats.io_utils import atomic_write_text
         atomic_write_text(json_path, json.dumps(figures, indent=1))
     return 0

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .metrics import sliced_w2
-from .schedules import Schedule, get_schedule
+from playground.maths.metrics import sliced_w2
+from playground.maths.schedules import Schedule, get_schedule
 
 GAP_TOLERANCE = 0.05     # SW2 above the two-sample floor, in units of the noise std, still "close"
 

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import torch
 
-from .io_utils import atomic_path
-from .presets import Preset, PresetError, preset_from_json
+from playground.formats.io_utils import atomic_path
+from playground.formats.presets import Preset, PresetError, preset_from_json
 
 FORMAT = "diffusion-playground/session"
 VERSION = 1
@@ -70,8 +70,8 @@ def _one_of(names):
 
 
 def _settings_rules() -> dict:
-    from .samplers import SAMPLERS
-    from .schedules import SCHEDULES
+    from playground.maths.samplers import SAMPLERS
+    from playground.maths.schedules import SCHEDULES
     return {"preset": lambda v: isinstance(v, str), "device": _one_of(("auto", "cpu", "cuda")),
             "schedule": _one_of(tuple(SCHEDULES)), "hidden": _int_in(1, 1 << 16), "lr": _positive_float,
             "batch": _int_in(1, 1_000_000), "sampler": _one_of(tuple(SAMPLERS)), "steps": _int_in(1, 100_000),
@@ -194,8 +194,8 @@ def _load_weights(blob: bytes, name: str) -> dict:
 
 def _check_trainer(trainer, weights: dict, name: str) -> None:
     """The weights must fit the stored config: build the model and optimiser and load them."""
-    from .model import build_model
-    from .trainer import TrainConfig, make_optimizer
+    from playground.learning.model import build_model
+    from playground.learning.trainer import TrainConfig, make_optimizer
     if not isinstance(trainer, dict) or not isinstance(trainer.get("config"), dict):
         raise SessionError(f"{name}: session.json: 'trainer' must be an object with a config")
     step, lr = trainer.get("step"), trainer.get("lr")

@@ -16,8 +16,8 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 
-from .schedules import DEFAULT_SCHEDULE, Levels, Schedule, get_schedule
-from .sources import Source
+from playground.maths.schedules import DEFAULT_SCHEDULE, Levels, Schedule, get_schedule
+from playground.maths.sources import Source
 
 
 @dataclass

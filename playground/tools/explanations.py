@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .samplers import SAMPLERS
+from playground.maths.samplers import SAMPLERS
 
 NOTATION = ("y = x/α = x₀ + s·ε,  s = σ/α;  D = D(y, s) ≈ E[x₀ | y];  score = (D − y)/s²;  "
             "s → s' one step down;  z ~ N(0, I) fresh each step")

@@ -10,7 +10,7 @@ import copy
 
 import torch
 
-from .parametrization import score_from_x0
+from playground.maths.parametrization import score_from_x0
 
 
 class Source:

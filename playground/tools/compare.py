@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Callable
 
-from .metrics import noise_floor, sliced_w2
-from .samplers import SAMPLERS, sample
-from .sources import Source
+from playground.maths.metrics import noise_floor, sliced_w2
+from playground.maths.samplers import SAMPLERS, sample
+from playground.maths.sources import Source
 
 
 class Cancelled(Exception):

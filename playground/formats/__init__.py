@@ -1,0 +1,1 @@
+"""Files in and out: presets, checkpoints, sessions, drawings, GIF frames, atomic writes."""

@@ -1,0 +1,1 @@
+"""GUI-free maths: exact Gaussian-mixture targets, schedules, samplers, likelihood and metrics."""
