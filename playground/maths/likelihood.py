@@ -38,8 +38,9 @@ def divergence_and_drift(source: Source, y: torch.Tensor, s: float) -> tuple[tor
     return y - d, 2.0 - (j0[:, 0] + j1[:, 1])
 
 
-def nll(source: Source, x, rtol: float = 1e-5, atol: float = 1e-5) -> np.ndarray:
-    """-log p(x) in nats for each point, under the density the source's ODE defines."""
+def nll(source: Source, x, rtol: float = 1e-5, atol: float = 1e-5, s_start: float = S_START) -> np.ndarray:
+    """-log p(x) in nats for each point, under the density the source's ODE defines; with s_start
+    above S_START, of the noised law p_s of y = x0 + s_start*eps (the ODE then starts there)."""
     from scipy.integrate import solve_ivp
 
     dtype = torch.float64 if isinstance(source, ExactSource) else torch.float32
@@ -53,7 +54,7 @@ def nll(source: Source, x, rtol: float = 1e-5, atol: float = 1e-5) -> np.ndarray
         return np.concatenate([drift.double().cpu().numpy().ravel(), div.double().cpu().numpy()])
 
     state0 = np.concatenate([x.double().numpy().ravel(), np.zeros(n)])
-    sol = solve_ivp(rhs, (math.log(S_START), math.log(S_END)), state0, method="RK45", rtol=rtol, atol=atol)
+    sol = solve_ivp(rhs, (math.log(max(s_start, S_START)), math.log(S_END)), state0, method="RK45", rtol=rtol, atol=atol)
     if not sol.success:
         raise RuntimeError(f"likelihood ODE failed: {sol.message}")
     end = sol.y[:, -1]
@@ -63,7 +64,7 @@ def nll(source: Source, x, rtol: float = 1e-5, atol: float = 1e-5) -> np.ndarray
 
 
 def log_density(source: Source, x, batch: int = 400, progress=None, rtol: float = 1e-5,
-                atol: float = 1e-5) -> np.ndarray:
+                atol: float = 1e-5, s_start: float = S_START) -> np.ndarray:
     """log p(x) under the source's ODE density at arbitrary points (a grid, say), batch by batch.
 
     One adaptive solve per batch: its step size is set by that batch's stiffest point only, and
@@ -76,7 +77,7 @@ def log_density(source: Source, x, batch: int = 400, progress=None, rtol: float 
     for a in range(0, len(x), batch):
         if progress is not None and progress(a / len(x)) is False:
             raise Cancelled()
-        out[a:a + batch] = -nll(source, x[a:a + batch], rtol=rtol, atol=atol)
+        out[a:a + batch] = -nll(source, x[a:a + batch], rtol=rtol, atol=atol, s_start=s_start)
     if progress is not None and progress(1.0) is False:
         raise Cancelled()
     return out
