@@ -1,0 +1,153 @@
+"""The watch-it-move views paint what they are given: flow-time heatmap and paths, commitment
+curves, x̂₀ overlay and mesh (pytest-qt, real painting counted on grab())."""
+import numpy as np
+import pyqtgraph as pg
+import pytest
+from PySide6.QtCore import QPointF
+
+from playground import load_preset
+from playground.app.commit_view import CommitView
+from playground.app.flow_time_view import MAX_PATHS, FlowTimeView
+from playground.app.overlay_items import DenoisedOverlayItem, MeshItem
+from playground.maths.commitment import commitment
+from playground.maths.projection import direction, project, projected_density
+from playground.maths.samplers import sample_steps
+from playground.maths.sources import ExactSource
+
+
+def grab_array(widget) -> np.ndarray:
+    """The widget as painted now, (height, width, 3) int16 RGB."""
+    from PySide6.QtGui import QImage
+    img = widget.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
+    rows = np.frombuffer(img.constBits(), np.uint8, img.sizeInBytes()).reshape(img.height(), img.bytesPerLine())
+    return rows[:, :img.width() * 4].reshape(img.height(), img.width(), 4)[..., 2::-1].astype(np.int16)
+
+
+def changed(a, b, tol=30) -> int:
+    return int((np.abs(a - b).max(-1) > tol).sum())
+
+
+def shown(qtbot, widget, size=(640, 420)):
+    qtbot.addWidget(widget)
+    widget.resize(*size)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget
+
+
+@pytest.fixture(scope="module")
+def dice_run():
+    p = load_preset("loaded_dice")
+    frames = list(sample_steps("ddim", ExactSource(p.target), 600, 0, steps=25))
+    return p, [f.alpha for f in frames], [f.sigma for f in frames], [f.x.numpy() for f in frames]
+
+
+def test_flow_time_view_shows_the_density_alone_then_the_runs_paths(qtbot, dice_run):
+    p, alphas, sigmas, states = dice_run
+    v = shown(qtbot, FlowTimeView())
+    assert v.objectName() == "flowTimeView"
+    blank = grab_array(v.plot)
+    v.set_target(p.target, "edm", p.view)
+    qtbot.wait(10)
+    density_only = grab_array(v.plot)
+    assert changed(blank, density_only) > 20_000          # the heatmap fills the plot
+    assert not v.has_run() and v.paths.segment_count() == 0
+    clean = v.density_image()[0]                            # the t = 0 column: the clean target's projection
+    z = np.linspace(-v._extent(direction(0)), v._extent(direction(0)), len(clean))
+    expect = projected_density(p.target.mixture, direction(0), [1.0], [0.0], z)[0]
+    np.testing.assert_allclose(clean, expect / expect.max(), atol=1e-9)
+
+    v.set_run(alphas, sigmas, states)
+    qtbot.wait(10)
+    with_paths = grab_array(v.plot)
+    assert changed(density_only, with_paths) > 2_000
+    seg = v.paths.segments()
+    assert len(seg) == MAX_PATHS * (len(states) - 1)
+    np.testing.assert_allclose(seg[:MAX_PATHS, 3], project(states[1][:MAX_PATHS], direction(0)), atol=1e-9)
+
+    v.set_angle(90.0)                                       # y: another picture of the same run
+    qtbot.wait(10)
+    assert v.direction_combo.currentText() == "y"
+    assert changed(with_paths, grab_array(v.plot)) > 5_000
+    v.clear_run()
+    assert v.paths.segment_count() == 0
+
+
+def test_commit_view_draws_one_line_per_class_and_the_committed_fraction(qtbot, dice_run):
+    p, alphas, sigmas, states = dice_run
+    v = shown(qtbot, CommitView())
+    assert v.objectName() == "commitView"
+    v.set_target(p.target)
+    qtbot.wait(10)
+    before = grab_array(v.plot)
+    assert "Run a sampler" in v.note.text()
+    v.set_run(alphas, sigmas, states)
+    qtbot.wait(10)
+    after = grab_array(v.plot)
+    assert changed(before, after) > 1_500
+    assert len(v._curves) == p.target.n_groups + 1
+    expect = commitment(p.target, states, alphas, sigmas)
+    np.testing.assert_allclose(v.commitment().committed, expect.committed)
+    x, y = v._curves[-1].getData()
+    assert y[0] < 0.05 and y[-1] > 0.95                    # nobody at the start, everybody at the end
+
+
+def test_commit_view_says_so_for_a_one_class_target(qtbot):
+    spiral = load_preset("spiral").target
+    frames = list(sample_steps("ddim", ExactSource(spiral), 50, 0, steps=4))
+    v = shown(qtbot, CommitView())
+    v.set_target(spiral)
+    v.set_run([f.alpha for f in frames], [f.sigma for f in frames], [f.x.numpy() for f in frames])
+    assert "one class" in v.note.text() and v.commitment() is None and v._curves == []
+
+
+def plot_with(qtbot, item):
+    w = shown(qtbot, pg.PlotWidget(), (500, 500))
+    w.setXRange(-4, 4, padding=0)
+    w.setYRange(-4, 4, padding=0)
+    w.addItem(item)
+    qtbot.wait(10)
+    return w
+
+
+def box(img, w, centre, half=0.25):
+    """The pixels of a data-space box around centre."""
+    vb = w.getPlotItem().vb
+    a = w.mapFromScene(vb.mapViewToScene(QPointF(centre[0] - half, centre[1] + half)))
+    b = w.mapFromScene(vb.mapViewToScene(QPointF(centre[0] + half, centre[1] - half)))
+    return img[a.y():b.y(), a.x():b.x()]
+
+
+def test_denoised_overlay_draws_a_line_from_each_particle_to_its_estimate(qtbot):
+    item = DenoisedOverlayItem()
+    w = plot_with(qtbot, item)
+    empty = grab_array(w)
+    x = np.array([[-3.0, 2.0], [-3.0, -2.0]])
+    item.set_frame(x, np.array([[3.0, 2.0], [3.0, -2.0]]))
+    qtbot.wait(10)
+    drawn = grab_array(w)
+    for on_line in [(0.0, 2.0), (0.0, -2.0), (-1.5, 2.0), (1.5, -2.0)]:
+        assert changed(box(empty, w, on_line), box(drawn, w, on_line), tol=10) >= 5
+    for off_line in [(0.0, 0.0), (0.0, 3.2), (-3.5, 0.0)]:
+        assert changed(box(empty, w, off_line), box(drawn, w, off_line), tol=10) == 0
+    assert item.segment_count() == 2 and item.point_count() == 2
+    item.set_frame(np.array([[np.nan, 0.0], [1.0, 1.0]]), np.array([[0.0, 0.0], [2.0, 2.0]]))
+    assert item.segment_count() == 1               # a non-finite particle is skipped, not drawn to the origin
+
+
+def test_mesh_item_joins_neighbouring_grid_points(qtbot):
+    item = MeshItem()
+    w = plot_with(qtbot, item)
+    empty = grab_array(w)
+    g = np.linspace(-3, 3, 3)
+    states = np.stack(np.meshgrid(g, g, indexing="xy"), -1).reshape(-1, 2)
+    item.set_mesh(states, 3)
+    qtbot.wait(10)
+    drawn = grab_array(w)
+    assert item.segment_count() == 12
+    for on_edge in [(-1.5, -3.0), (1.5, 0.0), (0.0, 1.5), (3.0, -1.5)]:
+        assert changed(box(empty, w, on_edge), box(drawn, w, on_edge), tol=10) >= 5
+    for in_cell in [(-1.5, -1.5), (1.5, 1.5)]:
+        assert changed(box(empty, w, in_cell), box(drawn, w, in_cell), tol=10) == 0
+    with pytest.raises(ValueError):
+        item.set_mesh(states, 4)
