@@ -151,3 +151,49 @@ def test_mesh_item_joins_neighbouring_grid_points(qtbot):
         assert changed(box(empty, w, in_cell), box(drawn, w, in_cell), tol=10) == 0
     with pytest.raises(ValueError):
         item.set_mesh(states, 4)
+
+
+def test_the_pt_exact_backdrop_is_the_noised_density_and_follows_the_frame(qtbot):
+    import torch
+    from playground.app.backdrop import BackdropPlotWidget
+    from playground.app.pt_backdrop import PtBackdrop
+    from playground.maths.likelihood import grid_points
+    p = load_preset("loaded_dice")
+    backdrops = PtBackdrop()
+    early, late = (0.9, 1.2), (1.0, 0.0)
+    img, rect, note = backdrops.image_for("exact", p.target, p.view, *early)
+    lp = p.target.log_prob(torch.as_tensor(grid_points(p.view, img.shape[0])), *early).numpy()
+    np.testing.assert_allclose(img.ravel(), np.exp(lp - lp.max()), atol=1e-6)
+    assert "p_t" in note and rect.width() == 8.0
+    w = shown(qtbot, BackdropPlotWidget(), (400, 400))
+    w.setXRange(-4, 4, padding=0)
+    w.setYRange(-4, 4, padding=0)
+    w.set_backdrop(img, rect)
+    qtbot.wait(10)
+    first = grab_array(w)
+    w.set_backdrop(*backdrops.image_for("exact", p.target, p.view, *late)[:2])
+    qtbot.wait(10)
+    assert changed(first, grab_array(w), tol=20) > 5_000     # blurred blob early, six sharp faces at the end
+    assert backdrops.image_for("off", p.target, p.view, *late)[0] is None
+
+
+def test_the_learned_backdrop_is_absent_until_its_ode_solve_is_done(qtbot):
+    from playground.app.pt_backdrop import PtBackdrop
+    from playground.maths.noised_grids import exact_pt_grid, grid_image
+    p = load_preset("loaded_dice")
+    source = ExactSource(p.target)              # any score source; the exact one has a known answer
+    backdrops = PtBackdrop(learned_res=4)
+    assert "absent" in backdrops.image_for("learned", p.target, p.view, 1.0, 0.5, None)[2]
+    with qtbot.waitSignal(backdrops.learnedReady, timeout=120_000):
+        img, rect, note = backdrops.image_for("learned", p.target, p.view, 1.0, 0.5, source)
+        assert img is None and "absent" in note
+    img, rect, note = backdrops.image_for("learned", p.target, p.view, 1.0, 0.5, source)
+    np.testing.assert_allclose(img, grid_image(exact_pt_grid(p.target, 1.0, 0.5, p.view, 4)), atol=0.03)
+    backdrops.shutdown()
+
+    hurried = PtBackdrop(learned_res=4, budget_s=0.0)
+    with qtbot.waitSignal(hurried.learnedReady, timeout=60_000):
+        hurried.image_for("learned", p.target, p.view, 1.0, 0.3, source)
+    img, _, note = hurried.image_for("learned", p.target, p.view, 1.0, 0.3, source)
+    assert img is None and "more than 0 s" in note
+    hurried.shutdown()

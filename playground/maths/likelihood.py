@@ -38,9 +38,11 @@ def divergence_and_drift(source: Source, y: torch.Tensor, s: float) -> tuple[tor
     return y - d, 2.0 - (j0[:, 0] + j1[:, 1])
 
 
-def nll(source: Source, x, rtol: float = 1e-5, atol: float = 1e-5, s_start: float = S_START) -> np.ndarray:
+def nll(source: Source, x, rtol: float = 1e-5, atol: float = 1e-5, s_start: float = S_START,
+        stop=None) -> np.ndarray:
     """-log p(x) in nats for each point, under the density the source's ODE defines; with s_start
-    above S_START, of the noised law p_s of y = x0 + s_start*eps (the ODE then starts there)."""
+    above S_START, of the noised law p_s of y = x0 + s_start*eps (the ODE then starts there).
+    stop() returning True inside the solve raises compare.Cancelled (a caller's time budget)."""
     from scipy.integrate import solve_ivp
 
     dtype = torch.float64 if isinstance(source, ExactSource) else torch.float32
@@ -48,6 +50,9 @@ def nll(source: Source, x, rtol: float = 1e-5, atol: float = 1e-5, s_start: floa
     n = x.shape[0]
 
     def rhs(u, state):
+        if stop is not None and stop():
+            from playground.tools.compare import Cancelled
+            raise Cancelled()
         y = torch.from_numpy(state[: 2 * n].reshape(n, 2)).to(device=source.device, dtype=dtype)
         with torch.no_grad():
             drift, div = divergence_and_drift(source, y, math.exp(u))
@@ -64,7 +69,7 @@ def nll(source: Source, x, rtol: float = 1e-5, atol: float = 1e-5, s_start: floa
 
 
 def log_density(source: Source, x, batch: int = 400, progress=None, rtol: float = 1e-5,
-                atol: float = 1e-5, s_start: float = S_START) -> np.ndarray:
+                atol: float = 1e-5, s_start: float = S_START, stop=None) -> np.ndarray:
     """log p(x) under the source's ODE density at arbitrary points (a grid, say), batch by batch.
 
     One adaptive solve per batch: its step size is set by that batch's stiffest point only, and
@@ -77,7 +82,7 @@ def log_density(source: Source, x, batch: int = 400, progress=None, rtol: float 
     for a in range(0, len(x), batch):
         if progress is not None and progress(a / len(x)) is False:
             raise Cancelled()
-        out[a:a + batch] = -nll(source, x[a:a + batch], rtol=rtol, atol=atol, s_start=s_start)
+        out[a:a + batch] = -nll(source, x[a:a + batch], rtol=rtol, atol=atol, s_start=s_start, stop=stop)
     if progress is not None and progress(1.0) is False:
         raise Cancelled()
     return out

@@ -33,10 +33,10 @@ def exact_pt_grid(target, alpha: float, sigma: float, view: dict, res: int = EXA
 
 
 def learned_pt_grid(source, alpha: float, sigma: float, view: dict, res: int = LEARNED_RES,
-                    progress=None, rtol: float = 1e-4) -> np.ndarray:
+                    stop=None, rtol: float = 1e-4) -> np.ndarray:
     """log p_t of the source's PF-ODE density on grid_points(view, res), (res, res).
 
-    progress(fraction) may return False to give up (compare.Cancelled is raised): the caller's
+    stop() returning True gives up inside the solve (compare.Cancelled is raised): the caller's
     time budget. sigma = 0 gives the ODE's p_0 (the solve starts at S_START)."""
     alpha, sigma = float(alpha), float(sigma)
     pts = grid_points(view, res) / alpha
@@ -45,8 +45,8 @@ def learned_pt_grid(source, alpha: float, sigma: float, view: dict, res: int = L
         lp = -0.5 * (pts**2).sum(1) / S_END**2 - 2 * math.log(S_END) - math.log(2 * math.pi)
     else:
         dtype = torch.float64 if getattr(source, "name", "") == "exact" else torch.float32
-        lp = log_density(source, torch.as_tensor(pts, dtype=dtype), batch=res * res, progress=progress,
-                         rtol=rtol, atol=rtol, s_start=max(s, S_START))
+        lp = log_density(source, torch.as_tensor(pts, dtype=dtype), batch=res * res, rtol=rtol, atol=rtol,
+                         s_start=max(s, S_START), stop=stop)
     return (lp - 2 * math.log(alpha)).reshape(res, res)
 
 
