@@ -102,12 +102,19 @@ def test_commit_view_says_so_for_a_one_class_target(qtbot):
 
 
 def plot_with(qtbot, item):
+    """A 500 px plot of [-4, 4]² holding item, painted until its layout (axis widths) has settled."""
     w = shown(qtbot, pg.PlotWidget(), (500, 500))
     w.setXRange(-4, 4, padding=0)
     w.setYRange(-4, 4, padding=0)
     w.addItem(item)
-    qtbot.wait(10)
-    return w
+    before = grab_array(w)
+    for _ in range(20):
+        qtbot.wait(20)
+        now = grab_array(w)
+        if changed(before, now) == 0:
+            return w
+        before = now
+    raise AssertionError("the plot kept changing with nothing to draw")
 
 
 def box(img, w, centre, half=0.25):

@@ -67,6 +67,8 @@ class FlowTimeView(QWidget):
         self.plot.invertX(True)              # noise on the left, data on the right: the run's order
         self.plot.setLabel("bottom", "time t (noise → data)")
         self.plot.setLabel("left", "position along the direction")
+        for axis in ("bottom", "left"):
+            self.plot.getAxis(axis).enableAutoSIPrefix(False)
         self.heat = pg.ImageItem(axisOrder="col-major")
         self.heat.setColorMap(pg.colormap.get("inferno"))
         self.plot.addItem(self.heat)
