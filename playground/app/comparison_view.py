@@ -22,7 +22,8 @@ from playground.maths.samplers import SAMPLERS
 from playground.maths.sources import ExactSource
 from .controls import named, show_toggle
 from .particle_item import ParticleItem, density_image, start_colour_bins
-from .sampling_worker import Frames, record_frames, sampler_tooltip
+from playground.tools.explanations import tooltip as sampler_tooltip
+from .sampling_worker import Frames, record_frames
 from .threads import JobWorker, stop_thread
 
 MAX_PANELS = 4

@@ -13,7 +13,7 @@ from playground.formats.presets import builtin_names
 from playground.maths.samplers import SAMPLERS
 from playground.maths.schedules import DEFAULT_SCHEDULE, SCHEDULES
 from playground.learning.trainer import TrainConfig
-from .sampling_worker import sampler_tooltip
+from playground.tools.explanations import tooltip as sampler_tooltip
 
 DEFAULT_PRESET = "loaded_dice"
 DEFAULT_SAMPLER = "ode-heun"
@@ -92,7 +92,7 @@ class ControlsPanel(QWidget):
         form = QFormLayout(box)
         self.sampler = named(QComboBox(), "samplerCombo", "Sampler used by Sample")
         for name in SAMPLERS:
-            self.sampler.addItem(name, name)
+            self.sampler.addItem(name, name)      # the name: what the CLI and scripts use
             self.sampler.setItemData(self.sampler.count() - 1, sampler_tooltip(name), 3)
         self.sampler.setCurrentIndex(self.sampler.findData(DEFAULT_SAMPLER))
         self.steps = named(QSpinBox(), "stepsSpin", "Number of sampler steps (noise levels)")

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (QCheckBox, QDockWidget, QFileDialog, QFormLayout,
 from playground.tools.compare import Cancelled, quality_vs_steps
 from playground.formats.io_utils import atomic_write_text
 from playground.maths.samplers import SAMPLERS
+from playground.tools.explanations import label as sampler_label
 from playground.maths.sources import ExactSource, Source
 from .task_panel import TaskPanel, cpu_copy
 
@@ -70,7 +71,7 @@ class QualityPanel(TaskPanel):
         self.samplers = QListWidget(objectName="qualitySamplers")
         self.samplers.setToolTip("Samplers to compare (tick to include)")
         for name in SAMPLERS:
-            item = QListWidgetItem(f"{name}  —  {SAMPLERS[name].label}")
+            item = QListWidgetItem(f"{name}  —  {sampler_label(name)}")
             item.setData(Qt.ItemDataRole.UserRole, name)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Checked if name in DEFAULT_CHECKED else Qt.CheckState.Unchecked)
