@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal
-from PySide6.QtWidgets import (QComboBox, QDockWidget, QGridLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton,
+from PySide6.QtWidgets import (QComboBox, QGridLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton,
                                QSlider, QSpinBox, QVBoxLayout, QWidget)
 
 from playground.maths.paths import path_summary
@@ -199,9 +199,9 @@ class ComparisonView(QObject):
     _sigRun = Signal(object)
     _sigShutdown = Signal()
 
-    def __init__(self, window):
-        super().__init__(window)
-        self.window = window
+    def __init__(self, state, services, ui):
+        super().__init__()
+        self.state, self.services, self.ui = state, services, ui
         self._job_id = 0
         self._awaiting_snapshot = False
         self._running = False
@@ -214,10 +214,9 @@ class ComparisonView(QObject):
         self.panels[0].plot.setAspectLocked(True)     # only one: linked aspect-locked views fight
         self._build_widgets()
         self._build_worker()
-        self._on_target(window.current_preset())
-        window.targetChanged.connect(self._on_target)
-        window.snapshot_handlers["compare"] = self._on_snapshot
-        window.shutdown_hooks.append(self.shutdown)
+        self._on_target(state.preset)
+        state.targetChanged.connect(self._on_target)
+        services.on_shutdown(self.shutdown)
 
     # ----------------------------------------------------------------------------- building
     def _build_widgets(self) -> None:
@@ -280,9 +279,7 @@ class ComparisonView(QObject):
         clock.addWidget(self.clock_label)
         outer.addLayout(clock)
 
-        self.dock = QDockWidget("Compare", self.window)
-        self.dock.setObjectName("comparisonDock")
-        self.dock.setWidget(root)
+        self.root = root
         self.play_timer = QTimer(self)
         self.play_timer.setInterval(int(1000 / CLOCK_FPS))
         self.play_timer.timeout.connect(self._advance_clock)
@@ -337,11 +334,10 @@ class ComparisonView(QObject):
 
     def run(self) -> None:
         """Start a comparison of the visible panels (asynchronous; runFinished when done)."""
-        w = self.window
         try:
             if self._closed:
                 return
-            preset = w.current_preset()
+            preset = self.state.preset
             if preset is None or preset.is_empty:
                 raise ValueError("the current preset is empty: nothing to compare")
             specs = [p.spec() for p in self.panels[:self.panel_count()]]
@@ -350,11 +346,11 @@ class ComparisonView(QObject):
             if any(s.score == "learned" for s in specs):
                 self._awaiting_snapshot = True
                 self._set_busy(True)
-                w.request_snapshot("compare")
+                self.services.model.request_snapshot("compare", self._on_snapshot)
             else:
                 self._launch(None)
         except Exception as exc:  # noqa: BLE001 - bad input goes to the banner
-            w.show_message(f"compare: {exc}", error=True)
+            self.ui.show_message(f"compare: {exc}", error=True)
 
     def cancel(self) -> None:
         self.worker.cancel()
@@ -385,19 +381,18 @@ class ComparisonView(QObject):
         self._awaiting_snapshot = False
         if source is None:
             self._set_busy(False)
-            self.window.show_message("compare: no learned model yet (train one, or use the exact score)", error=True)
+            self.ui.show_message("compare: no learned model yet (train one, or use the exact score)", error=True)
             return
         self._launch(source)
 
     def _launch(self, learned) -> None:
-        w = self.window
-        preset = w.current_preset()
+        preset = self.state.preset
         if preset is None or preset.is_empty:
             self._set_busy(False)
             return
-        c = w.controls
+        s = self.state.settings
         job = CompareJob(self._job_id, [p.spec() for p in self.panels[:self.panel_count()]], preset.target,
-                         learned, int(self.particles_spin.value()), int(c.seed.value()), c.schedule.currentData())
+                         learned, int(self.particles_spin.value()), s.seed, s.schedule)
         self._set_busy(True)
         self._sigRun.emit(job)
 
@@ -411,7 +406,7 @@ class ComparisonView(QObject):
             self._set_busy(False)
             self.progress.setRange(0, 1)
             self.progress.setValue(0)
-            self.window.show_message(msg, error=True)
+            self.ui.show_message(msg, error=True)
 
     def _on_finished(self, job_id: int, results: list) -> None:
         if job_id != self._job_id or self._closed:
@@ -518,9 +513,9 @@ class ComparisonView(QObject):
         stop_thread(self.thread)
 
 
-def install(window) -> None:
-    view = ComparisonView(window)
-    window.comparison = view
-    window.add_dock(view.dock, tabify_with=window.particle_dock)
-    window.particle_dock.raise_()          # the particles stay in front; Compare is one tab away
-    window.register_session_part("comparison", view.get_state, view.set_state)
+def install(state, services, ui) -> ComparisonView:
+    view = ComparisonView(state, services, ui)
+    # Beside the particles (they stay in front; Compare is one tab away).
+    view.dock = ui.add_dock("comparison", "Compare", lambda: view.root, tabify_with="particle").dock
+    services.parts.register("comparison", view.get_state, view.set_state)
+    return view

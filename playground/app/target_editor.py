@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (QButtonGroup, QDoubleSpinBox, QFormLayout, QGridL
 
 from playground.formats.drawing import DEFAULT_STD, MAX_SKETCH_POINTS, BrushStroke, SketchDocument
 from .controls import named
-from .features import add_menu_action
 
 HIT_PX = 9                  # how close (pixels) a press must be to a handle to grab it
 ROTATE_OFFSET_PX = 22       # rotation handle sits this far past the end of the major axis
@@ -46,7 +45,7 @@ def _reported(fn):
         try:
             return fn(self, *args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - user input must never crash the event loop
-            self.window.show_message(f"edit: {exc}", error=True)
+            self.ui.show_message(f"edit: {exc}", error=True)
             return None
     return wrapper
 
@@ -74,10 +73,10 @@ class Drag:
 class TargetEditor(QObject):
     """The "Draw / edit" section, Edit-menu actions and the particle-view editing logic."""
 
-    def __init__(self, window):
-        super().__init__(window)
-        self.window = window
-        self.view = window.particle_view
+    def __init__(self, state, services, ui):
+        super().__init__()
+        self.state, self.services, self.ui = state, services, ui
+        self.view = ui.views["particles"]
         self.vb = self.view.getPlotItem().vb
         self.doc = SketchDocument()
         self.selected: int | None = None
@@ -89,8 +88,8 @@ class TargetEditor(QObject):
         self._build_overlay()
         for obj in (self.view, self.view.viewport()):
             obj.installEventFilter(self)
-        window.preset_combo.currentIndexChanged.connect(lambda *_: self._on_preset_switched())
-        window.register_session_part("target_editor", self.get_state, self.set_state)
+        state.presetChanged.connect(lambda *_: self._on_preset_switched())
+        services.parts.register("target_editor", self.get_state, self.set_state)
         self._sync_widgets()
 
     # ===================================================================== construction
@@ -159,21 +158,20 @@ class TargetEditor(QObject):
             grid.addWidget(b, k // 2, k % 2)
         lay.addRow(grid)
         self.box = box
-        self.window.controls.add_section(box)
+        self.ui.add_section(box)
 
     def _build_actions(self) -> None:
-        menu = self.window.menus["edit"]
+        menu = self.ui.menu("edit")
         self.actions = {}
         for key, text, shortcut, tip, slot in (
                 ("undo", "&Undo edit", "Ctrl+Z", "Undo the last edit of the drawn target", self.undo),
                 ("redo", "&Redo edit", "Ctrl+Shift+Z", "Redo the undone edit", self.redo),
                 ("delete", "&Delete Gaussian", "Delete", "Delete the selected Gaussian", self.delete_selected)):
-            self.actions[key] = add_menu_action(self.window, menu, text, f"{key}EditAction", tip, slot,
-                                                QKeySequence(shortcut))
+            self.actions[key] = self.ui.add_action("edit", text, f"{key}EditAction", tip, slot, QKeySequence(shortcut))
         menu.insertAction(self.actions["undo"], self.edit_action())
 
     def edit_action(self) -> QAction:
-        act = QAction("Edit &target on the particle view", self.window)
+        act = QAction("Edit &target on the particle view", self)
         act.setObjectName("editModeAction")
         act.setCheckable(True)
         act.setToolTip(self.edit_button.toolTip())
@@ -225,14 +223,14 @@ class TargetEditor(QObject):
             return
         self._finish_drag()
         if on:
-            current = self.window.current_preset()
+            current = self.state.preset
             if current is None or current is not self.applied:
                 self._load(current)
             self.view.viewport().setCursor(Qt.CursorShape.CrossCursor)
-            self.window.show_message("Edit mode: draw on the particle view; Ctrl+Z undoes an edit")
+            self.ui.show_message("Edit mode: draw on the particle view; Ctrl+Z undoes an edit")
         else:
             self.view.viewport().unsetCursor()
-            self.window.hide_message()
+            self.ui.hide_message()
         for item in self.overlay:
             item.setVisible(bool(on))
         self.brush_item.setVisible(False)
@@ -246,13 +244,13 @@ class TargetEditor(QObject):
 
     def _on_preset_switched(self) -> None:
         """Another target picked while editing: edit that one from now on."""
-        current = self.window.current_preset()
+        current = self.state.preset
         if self.edit_mode and current is not self.applied and current is not None:
             self._finish_drag()
             try:
                 self._load(current)
             except Exception as exc:  # noqa: BLE001
-                self.window.show_message(f"edit: cannot edit this target: {exc}", error=True)
+                self.ui.show_message(f"edit: cannot edit this target: {exc}", error=True)
                 return
             self.refresh_overlay()
             self._sync_widgets()
@@ -262,15 +260,15 @@ class TargetEditor(QObject):
         """Hand the drawing to the window: the target changes, training continues (warm start)."""
         preset = self.doc.to_preset(PRESET_NAME)
         self.applied = preset
-        self.window.apply_preset(preset, key=PRESET_KEY)
+        self.services.presets.apply(preset, key=PRESET_KEY)
         if preset.is_empty:
-            self.window.show_message("The canvas is empty: draw points or place Gaussians to make a target "
+            self.ui.show_message("The canvas is empty: draw points or place Gaussians to make a target "
                                      "(training and sampling need one)", error=True)
         self.refresh_overlay()
         self._sync_widgets()
 
     def _ours(self) -> bool:
-        current = self.window.current_preset()
+        current = self.state.preset
         return self.edit_mode or (current is not None and current is self.applied)
 
     @_reported
@@ -338,7 +336,7 @@ class TargetEditor(QObject):
                 self.brush_item.setVisible(False)
         except Exception as exc:  # noqa: BLE001 - a bad event must not escape into Qt
             self.drag = None
-            self.window.show_message(f"edit: {exc}", error=True)
+            self.ui.show_message(f"edit: {exc}", error=True)
             return True
         return False
 
@@ -373,7 +371,7 @@ class TargetEditor(QObject):
         self.doc.begin()            # the whole gesture is one undo step
         if tool == "brush":
             if len(self.doc.points) >= MAX_SKETCH_POINTS:
-                self.window.show_message(f"the sketch holds at most {MAX_SKETCH_POINTS} points: erase some first",
+                self.ui.show_message(f"the sketch holds at most {MAX_SKETCH_POINTS} points: erase some first",
                                          error=True)
             self._stroke_seed += 1
             stroke = BrushStroke(self.doc, self.radius_spin.value(), self.density_spin.value(), self._stroke_seed)
@@ -602,5 +600,5 @@ class TargetEditor(QObject):
             self.actions[key].setEnabled(bool(ours and ok))
 
 
-def install(window) -> None:
-    window.target_editor = TargetEditor(window)
+def install(state, services, ui) -> "TargetEditor":
+    return TargetEditor(state, services, ui)

@@ -125,11 +125,11 @@ class TaskRunner(QObject):
         self._worker.finished.connect(self._on_finished)
         self._worker.failed.connect(self._on_failed)
         self._worker.cancelled.connect(self._on_cancelled)
-        self._job, self._stop, self.busy, self._closed = 0, None, False, False
+        self._job, self._stop, self.busy, self.closed = 0, None, False, False
         self._thread.start()
 
     def start(self, fn) -> None:
-        if self._closed:
+        if self.closed:
             return
         self.cancel()
         self._job += 1
@@ -158,9 +158,9 @@ class TaskRunner(QObject):
 
     def shutdown(self) -> None:
         """Cancel the running job (it stops at its next evaluation) and end the thread."""
-        if self._closed:
+        if self.closed:
             return
-        self._closed = True
+        self.closed = True
         self.cancel()
         self._sigShutdown.emit()
         stop_thread(self._thread, 5000)
