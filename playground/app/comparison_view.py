@@ -284,14 +284,16 @@ class ComparisonView(QObject):
         self.play_timer.setInterval(int(1000 / CLOCK_FPS))
         self.play_timer.timeout.connect(self._advance_clock)
 
-        self.count_spin.valueChanged.connect(lambda *_: self._apply_count())
+        self.count_spin.valueChanged.connect(lambda *_: self.apply_count())
         self.learned_exact_button.clicked.connect(lambda *_: self.learned_vs_exact())
         self.run_button.clicked.connect(lambda *_: self.run())
         self.cancel_button.clicked.connect(lambda *_: self.cancel())
         self.clock.valueChanged.connect(lambda *_: self.update_clock())
         self.clock_mode.currentIndexChanged.connect(lambda *_: self.update_clock())
         self.play_button.toggled.connect(self.set_playing)
-        self._apply_count()
+        # Room for two rows of panels even while only one row is shown: showing more does not resize the window.
+        root.setMinimumHeight(root.minimumSizeHint().height())
+        self.apply_count()
 
     def _build_worker(self) -> None:
         self.thread = QThread()
@@ -466,7 +468,7 @@ class ComparisonView(QObject):
             self.set_playing(False)
 
     # ----------------------------------------------------------------------------- target, layout
-    def _apply_count(self) -> None:
+    def apply_count(self) -> None:
         n = self.panel_count()
         for i, p in enumerate(self.panels):
             p.widget.setVisible(i < n)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 LOSS_EMA = 0.98
-LAST_WINDOW = 20           # the status line shows the mean of the last 20 finite losses
+LAST_WINDOW = 20           # the status line shows the mean of the latest chunk's last 20 finite losses
 
 
 def ema(y: np.ndarray, decay: float, carry=None) -> tuple[np.ndarray, np.ndarray]:
