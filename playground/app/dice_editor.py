@@ -38,7 +38,7 @@ def class_weights(target, x, max_points: int = MAX_CLASSIFY, max_cells: int = 2_
 class DiceEditor(QObject):
 
     def __init__(self, state, services, ui):
-        super().__init__()
+        super().__init__(services)          # lives and dies with the window
         self.state, self.services, self.ui = state, services, ui
         self._weights = np.ones(6) * 100.0      # slider units; probabilities are these over their sum
         self._shape = {"radius": DEFAULT_RADIUS, "std": DEFAULT_STD}

@@ -38,7 +38,7 @@ class Exporter(QObject):
     exportFailed = Signal(str)       # message
 
     def __init__(self, state, services, ui):
-        super().__init__()
+        super().__init__(services)          # lives and dies with the window
         self.state, self.services, self.ui = state, services, ui
         self.runner = services.tasks("exportThread", self)
         self.runner.progress.connect(self._on_progress)

@@ -45,7 +45,7 @@ def points_view(points: np.ndarray, bandwidth: float) -> dict:
 
 class FileActions(QObject):
     def __init__(self, state, services, ui):
-        super().__init__()
+        super().__init__(services)          # lives and dies with the window
         self.state, self.services, self.ui = state, services, ui
         self._dir = str(Path.cwd())
         self.actions = {}

@@ -39,7 +39,7 @@ def class_fraction(target, x: np.ndarray, label: int) -> float:
 
 class GuidancePanel(QObject):
     def __init__(self, state, services, ui):
-        super().__init__()
+        super().__init__(services)          # lives and dies with the window
         self.state, self.services, self.ui = state, services, ui
         self._request = None           # (label, scale, exact) of the guided run being prepared
         self._guided_source = None     # the source handed to the sampling worker, to recognise its frames

@@ -8,6 +8,7 @@ recorded frames of the current run, and keeps the features in its registry `feat
 from __future__ import annotations
 
 import atexit
+import functools
 import math
 import weakref
 
@@ -40,6 +41,11 @@ def _warm_optimiser_imports() -> None:
         import torch._dynamo  # noqa: F401
     except Exception:  # noqa: BLE001 - an optional speed-up only
         pass
+
+
+def _alias(path: str) -> property:
+    """A read-only attribute that reads `path` (dotted) from the window: names scripts already use."""
+    return property(lambda self: functools.reduce(getattr, path.split("."), self))
 
 
 class MainWindow(QMainWindow):
@@ -337,45 +343,16 @@ class MainWindow(QMainWindow):
         event.accept()
 
     # ===================================================================== read-only views for scripts and tests
-    @property
-    def train_worker(self):
-        return self.services.model.worker
-
-    @property
-    def train_thread(self):
-        return self.services.model.worker_thread
-
-    @property
-    def sample_thread(self):
-        return self.services.sampling.worker_thread
-
-    @property
-    def field(self):
-        return self.field_controller.layer
-
-    @property
-    def _generation(self) -> int:
-        return self.state.generation
-
-    @property
-    def last_event(self) -> str:
-        return self.state.training.last_event
-
-    @property
-    def last_sampling_source(self):
-        return self.state.last_sampling_source
-
-    @property
-    def targetChanged(self):
-        return self.state.targetChanged
-
-    @property
-    def framesChanged(self):
-        return self.state.framesChanged
-
-    @property
-    def frameShown(self):
-        return self.state.frameShown
+    train_worker = _alias("services.model.worker")
+    train_thread = _alias("services.model.worker_thread")
+    sample_thread = _alias("services.sampling.worker_thread")
+    field = _alias("field_controller.layer")
+    _generation = _alias("state.generation")
+    last_event = _alias("state.training.last_event")
+    last_sampling_source = _alias("state.last_sampling_source")
+    targetChanged = _alias("state.targetChanged")
+    framesChanged = _alias("state.framesChanged")
+    frameShown = _alias("state.frameShown")
 
     def register_session_part(self, name: str, get_state, set_state) -> None:
         self.services.parts.register(name, get_state, set_state)

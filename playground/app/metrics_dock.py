@@ -101,7 +101,7 @@ class MetricsDock(QObject):
     _sigShutdown = Signal()
 
     def __init__(self, state, services, ui):
-        super().__init__()
+        super().__init__(services)          # lives and dies with the window
         self.state, self.ui = state, ui
         self._frames = None
         self._run_id = 0

@@ -33,7 +33,7 @@ FILE_FILTER = f"Sessions (*{SUFFIX});;All files (*)"
 
 class SessionManager(QObject):
     def __init__(self, state, services, ui):
-        super().__init__()
+        super().__init__(services)          # lives and dies with the window
         self.state, self.services, self.ui = state, services, ui
         self.runner = services.tasks("autosaveThread", self)
         self.runner.finished.connect(lambda *_: self._autosave_done(None))
