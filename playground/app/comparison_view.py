@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QComboBox, QGridLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton,
                                QSlider, QSpinBox, QVBoxLayout, QWidget)
 
@@ -20,7 +20,7 @@ from .compare_panel import (CLOCK_FPS, CLOCK_MODES, CLOCK_PLAY_SECONDS, CLOCK_TI
 from .controls import named, show_toggle
 from .particle_item import density_image
 from .sampling_worker import Frames
-from .threads import stop_thread
+from .threads import start_worker, stop_worker
 
 
 class ComparisonView(QObject):
@@ -126,16 +126,10 @@ class ComparisonView(QObject):
         self.apply_count()
 
     def _build_worker(self) -> None:
-        self.thread = QThread()
-        self.thread.setObjectName("comparisonThread")
-        self.worker = ComparisonWorker()
-        self.worker.moveToThread(self.thread)
-        self._sigRun.connect(self.worker.run)
-        self._sigShutdown.connect(self.worker.shutdown)
-        self.worker.progress.connect(self._on_progress)
-        self.worker.finished.connect(self._on_finished)
-        self.worker.failed.connect(self._on_failed)
-        self.thread.start()
+        self.worker = w = ComparisonWorker()
+        self.thread = start_worker(w, "comparisonThread", (
+            (self._sigRun, w.run), (self._sigShutdown, w.shutdown), (w.progress, self._on_progress),
+            (w.finished, self._on_finished), (w.failed, self._on_failed)))
 
     # ----------------------------------------------------------------------------- public API
     def panel_count(self) -> int:
@@ -341,8 +335,7 @@ class ComparisonView(QObject):
         self._closed = True
         self.play_timer.stop()
         self.worker.cancel()
-        self._sigShutdown.emit()
-        stop_thread(self.thread)
+        stop_worker(self._sigShutdown, self.thread)
 
 
 def install(state, services, ui) -> ComparisonView:

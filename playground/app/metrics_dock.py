@@ -15,12 +15,12 @@ import math
 import numpy as np
 import pyqtgraph as pg
 import torch
-from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QWidget
 
 from playground.maths.metrics import energy_distance, noise_floor, off_support_fraction, sliced_w2
 from .controls import named
-from .threads import release_worker, stop_thread
+from .threads import release_worker, start_worker, stop_worker
 from .weights_chart import WeightsChart
 
 SW2_POINTS = 2000          # particles compared (a fixed subsample above this)
@@ -161,17 +161,15 @@ class MetricsDock(QObject):
         self.root = root
 
     def _build_worker(self) -> None:
-        self.thread = QThread()
-        self.thread.setObjectName("metricsThread")
-        self.worker = MetricsWorker()
-        self.worker.moveToThread(self.thread)
-        self._sigCompute.connect(self.worker.compute)
-        self._sigPrepare.connect(self.worker.prepare)
-        self._sigShutdown.connect(self.worker.shutdown)
-        self.worker.computed.connect(self._on_computed)
-        self.worker.floorReady.connect(self._on_floor)
-        self.worker.failed.connect(lambda msg: self.ui.show_message(msg, error=True))
-        self.thread.start()
+        self.worker = w = MetricsWorker()
+        # Answers go to bound methods of this GUI-thread object (queued), never to a lambda, which
+        # would run in the worker's thread.
+        self.thread = start_worker(w, "metricsThread", (
+            (self._sigCompute, w.compute), (self._sigPrepare, w.prepare), (self._sigShutdown, w.shutdown),
+            (w.computed, self._on_computed), (w.floorReady, self._on_floor), (w.failed, self._on_failed)))
+
+    def _on_failed(self, msg: str) -> None:
+        self.ui.show_message(msg, error=True)
 
     # ----------------------------------------------------------------------------- window events
     def _target(self):
@@ -266,8 +264,7 @@ class MetricsDock(QObject):
             return
         self._closed = True
         self.throttle.stop()
-        self._sigShutdown.emit()
-        stop_thread(self.thread)
+        stop_worker(self._sigShutdown, self.thread)
 
 
 def install(state, services, ui) -> MetricsDock:

@@ -11,13 +11,13 @@
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import QObject, Signal
 
 from .model_service import ModelService
 from .preset_catalog import PresetCatalog
 from .sampling_worker import SamplingJob, SamplingWorker
 from .state import AppState
-from .threads import TaskRunner, stop_thread
+from .threads import TaskRunner, start_worker, stop_worker
 
 
 class SamplingService(QObject):
@@ -32,17 +32,11 @@ class SamplingService(QObject):
         self.state, self.model = state, model
         self.closed = False
         self._job_id = 0
-        self.worker_thread = QThread()
-        self.worker_thread.setObjectName("samplingThread")
-        self.worker = SamplingWorker()
-        self.worker.moveToThread(self.worker_thread)
-        self._sigSample.connect(self.worker.run)
-        self._sigShutdown.connect(self.worker.shutdown)
-        self.worker.finished.connect(self._on_frames)
-        self.worker.failed.connect(self._on_failed)
-        self.worker.progress.connect(self._on_progress)
+        self.worker = w = SamplingWorker()
+        self.worker_thread = start_worker(w, "samplingThread", (
+            (self._sigSample, w.run), (self._sigShutdown, w.shutdown), (w.finished, self._on_frames),
+            (w.failed, self._on_failed), (w.progress, self._on_progress)))
         state.presetChanged.connect(lambda *_: self.cancel())   # a run for the old target is stale
-        self.worker_thread.start()
 
     def sample(self) -> None:
         """Sample the current model with the current settings (a snapshot is requested first)."""
@@ -94,8 +88,7 @@ class SamplingService(QObject):
             return
         self.closed = True
         self.worker.cancel()
-        self._sigShutdown.emit()
-        stop_thread(self.worker_thread)
+        stop_worker(self._sigShutdown, self.worker_thread)
 
 
 class SessionParts:
