@@ -170,7 +170,7 @@ class DiceEditor(QObject):
     def apply_weights(self) -> bool:
         """Make the sliders' die the current target (what the debounce timer calls; tests call it directly)."""
         self._timer.stop()
-        if self._closed():
+        if self.services.closed:
             return False
         try:
             preset = self.build_preset()

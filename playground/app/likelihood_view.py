@@ -111,12 +111,12 @@ class LikelihoodPanel(TaskPanel):
             self.exact_check.setChecked(bool(exact))
         if res is not None:
             self.res.setValue(int(res))
-        preset = self.state.preset
+        preset = self.app.preset
         if preset is None or preset.is_empty:
             raise ValueError("the current preset is empty: no density to show")
         self.cancel()
-        view = {"xlim": list(self.state.view["xlim"]), "ylim": list(self.state.view["ylim"])}
-        job = (preset.target, view, int(self.res.value()), self.state.settings.seed, self.nll_samples)
+        view = {"xlim": list(self.app.view["xlim"]), "ylim": list(self.app.view["ylim"])}
+        job = (preset.target, view, int(self.res.value()), self.app.settings.seed, self.nll_samples)
         if self.exact_check.isChecked():
             self._launch(job, ExactSource(preset.target))
         else:

@@ -159,11 +159,11 @@ class QualityPanel(TaskPanel):
         keys = [k for k, box in (("model", self.learned), ("exact", self.exact)) if box.isChecked()]
         if not keys:
             raise ValueError("tick the learned score, the exact score or both")
-        preset = self.state.preset
+        preset = self.app.preset
         if preset is None or preset.is_empty:
             raise ValueError("the current preset is empty: nothing to compare against")
         self.cancel()
-        job = (preset.target, names, step_list, keys, int(self.particles.value()), self.state.settings.seed)
+        job = (preset.target, names, step_list, keys, int(self.particles.value()), self.app.settings.seed)
         if "model" in keys:
             self._request(job)
         else:
@@ -218,7 +218,7 @@ class QualityPanel(TaskPanel):
         self.runner.start(work)
 
     def _show(self, result: dict) -> None:
-        self.state.publish("quality", result)
+        self.app.publish("quality", result)
         self.export_button.setEnabled(True)
         self._draw()
         self.status.setText(f"done: floor {result['floor']:.3g} at N = {result['n']}")

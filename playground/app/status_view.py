@@ -50,7 +50,8 @@ class StatusView(QObject):
             self.labels["device"].setText(f"device {status.device}")
 
     def _on_frame(self, i: int) -> None:
-        self.labels["nfe"].setText(f"NFE {self.state.frames.nfe[i]}")
+        if self.state.frames is not None:
+            self.labels["nfe"].setText(f"NFE {self.state.frames.nfe[i]}")
 
     def show_sampler(self, running: bool = False) -> None:
         f = self.state.frames

@@ -104,7 +104,8 @@ class TargetEditor(QObject):
     def _build_overlay(self) -> None:
         self.overlay_items = EditOverlay()
         o = self.overlay_items
-        self.brush_item, self.overlay = o.brush_item, o.items
+        self.overlay = o.items
+        self.points_item, self.ellipse_item, self.selected_item, self.handle_item, self.brush_item = o.items
         for item in self.overlay:
             self.ui.add_overlay(item, "particles")
 

@@ -20,7 +20,7 @@ def cpu_copy(source) -> ModelSource:
 class TaskPanel(QWidget):
     def __init__(self, state, services, ui, purpose: str, title: str):
         super().__init__()
-        self.state, self.services, self.ui = state, services, ui
+        self.app, self.services, self.ui = state, services, ui   # self.state: the task's own state
         self.purpose = purpose        # the snapshot purpose this panel asks for and answers to
         self.title = title            # prefix of its banner messages
         self.result: dict | None = None
