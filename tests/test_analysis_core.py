@@ -153,7 +153,7 @@ def test_every_sampler_has_an_explanation_and_no_stale_ones():
     assert set(EXPLANATIONS) == set(SAMPLERS)
     for name in SAMPLERS:
         text = explain(name)
-        assert SAMPLERS[name].label in text and EXPLANATIONS[name].rule in text
+        assert EXPLANATIONS[name].label in text and EXPLANATIONS[name].rule in text
         assert len(EXPLANATIONS[name].look_for.split()) >= 12
         assert "<b>" in explain_html(name)
 

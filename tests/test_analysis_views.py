@@ -190,7 +190,7 @@ def test_explanation_follows_the_sampler_combo(window, qtbot):
     seen = set()
     for name in ("langevin", "ddim", "dpm-solver++"):
         combo.setCurrentIndex(combo.findData(name))
-        assert SAMPLERS[name].label.split(" (")[0] in label.text()
+        assert EXPLANATIONS[name].label.split(" (")[0] in label.text()
         seen.add(label.text())
     assert len(seen) == 3
     assert EXPLANATIONS["dpm-solver++"].look_for in window.explanation.plain_text()

@@ -47,11 +47,11 @@ def _fps(n: int, density: bool, seconds: float = 4.0) -> float:
         w.controls.density.setChecked(density)
         w.set_training(True)
         t_end = time.perf_counter() + 3.0
-        while w._rate <= 0 and time.perf_counter() < t_end:      # training is really running
+        while w.state.training.rate <= 0 and time.perf_counter() < t_end:      # training is really running
             app.processEvents()
             time.sleep(0.01)
         frames = _frames(n)
-        w._on_frames(w._job_id, frames)
+        w.services.sampling.show_frames(frames)
         w.set_playing(False)
         k, t0 = 0, time.perf_counter()
         while time.perf_counter() - t0 < seconds:

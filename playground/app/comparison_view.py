@@ -9,187 +9,18 @@ in fraction of its run), on linked axes, with short trajectory tails for a few p
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
-import pyqtgraph as pg
-from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal
-from PySide6.QtWidgets import (QComboBox, QDockWidget, QGridLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton,
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import (QComboBox, QGridLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton,
                                QSlider, QSpinBox, QVBoxLayout, QWidget)
 
-from playground.maths.paths import path_summary
-from playground.maths.samplers import SAMPLERS
-from playground.maths.sources import ExactSource
+from .compare_panel import (CLOCK_FPS, CLOCK_MODES, CLOCK_PLAY_SECONDS, CLOCK_TICKS, MAX_PANELS, CompareJob,
+                            ComparePanel, ComparisonWorker, PanelResult)
 from .controls import named, show_toggle
-from .particle_item import ParticleItem, density_image, start_colour_bins
-from .sampling_worker import Frames, record_frames, sampler_tooltip
-from .threads import JobWorker, stop_thread
-
-MAX_PANELS = 4
-CLOCK_TICKS = 1000
-CLOCK_FPS = 30
-CLOCK_PLAY_SECONDS = 3.0
-TAIL_PARTICLES = 64
-TAIL_FRAMES = 10
-PANEL_FRAME_BYTES = 64 * 1024 * 1024      # beyond this per panel, keep every k-th frame (first and last always)
-SCORES = ("learned", "exact")
-CLOCK_MODES = ("noise level", "fraction of run")
-DEFAULT_PANELS = (("ode-heun", 50, "learned"), ("ode-heun", 50, "exact"),
-                  ("sde-euler", 50, "exact"), ("ddpm", 20, "exact"))
-
-
-@dataclass
-class PanelSpec:
-    sampler: str
-    steps: int
-    score: str          # "learned" | "exact"
-
-
-@dataclass
-class CompareJob:
-    job_id: int
-    panels: list
-    target: object
-    learned: object     # a frozen ModelSource, or None when every panel is exact
-    n: int
-    seed: int
-    schedule: str
-
-
-@dataclass
-class PanelResult:
-    spec: PanelSpec
-    frames: Frames
-    length: float        # mean path length of the particles over the run
-    straightness: float  # mean |x_end - x_start| / length
-
-
-class ComparisonWorker(JobWorker):
-    """Runs every panel of a CompareJob in turn (in its own thread), recording all frames;
-    progress counts steps over all panels, finished carries a list of PanelResult."""
-
-    def _what(self, job: CompareJob) -> str:
-        return "comparison"
-
-    def _work(self, job: CompareJob):
-        planned = sum(max(1, p.steps) for p in job.panels)
-        done, results = 0, []
-        for spec in job.panels:
-            source = job.learned if spec.score == "learned" else ExactSource(job.target)
-            if source is None:
-                raise ValueError("no learned model yet: train one or use the exact score")
-            source.nfe = 0
-            frames = record_frames(
-                spec.sampler, source, job.n, job.seed, spec.steps, job.schedule, PANEL_FRAME_BYTES, self._cancel,
-                lambda i: self.progress.emit(job.job_id, done + min(i, spec.steps), planned), brownian_path=True)
-            if frames is None:
-                return None
-            done += max(1, spec.steps)
-            self.progress.emit(job.job_id, done, planned)
-            summary = path_summary(frames.x)
-            results.append(PanelResult(spec, frames, summary["length"], summary["straightness"]))
-        return results
-
-
-class ComparePanel:
-    """One plot with its own sampler, step count and score; shows one stored frame at a time."""
-
-    def __init__(self, index: int):
-        self.index = index
-        self.plot = named(pg.PlotWidget(), f"comparePanel{index}",
-                           "Particles of this panel's run at the clock's noise level; lines are the last "
-                           f"{TAIL_FRAMES} frames of {TAIL_PARTICLES} particles")
-        self.plot.getViewBox().disableAutoRange()
-        self.plot.setMinimumSize(160, 160)
-        self.image = pg.ImageItem(axisOrder="col-major")
-        ramp = np.linspace(0, 1, 256)[:, None] ** 0.6
-        self.image.setLookupTable((ramp * np.array([80, 120, 190])[None]).astype(np.ubyte))
-        self.image.setZValue(-10)
-        self.plot.addItem(self.image)
-        self.tails = pg.PlotCurveItem(pen=pg.mkPen((235, 235, 235, 80), width=1))
-        self.tails.setZValue(5)
-        self.plot.addItem(self.tails)
-        self.particles = ParticleItem()
-        self.plot.addItem(self.particles)
-
-        self.sampler = named(QComboBox(), f"compareSampler{index}", "Sampler of this panel")
-        for name in SAMPLERS:
-            self.sampler.addItem(name, name)
-            self.sampler.setItemData(self.sampler.count() - 1, sampler_tooltip(name), Qt.ItemDataRole.ToolTipRole)
-        self.steps = named(QSpinBox(), f"compareSteps{index}", "Sampler steps (noise levels) of this panel")
-        self.steps.setRange(1, 1000)
-        self.score = named(QComboBox(), f"compareScore{index}",
-                            "Score of this panel: the learned model (a snapshot taken when Run is pressed) "
-                            "or the target's exact score")
-        self.score.addItems(list(SCORES))
-        sampler, steps, score = DEFAULT_PANELS[index]
-        self.configure(sampler, steps, score)
-        self.label = named(QLabel("not run yet"), f"compareLabel{index}",
-                            "NFE used, mean path length of the particles and mean straightness "
-                            "|x_end − x_start| / path length (1 = straight lines)")
-        self.label.setWordWrap(True)
-
-        self.widget = QWidget()
-        lay = QVBoxLayout(self.widget)
-        lay.setContentsMargins(1, 1, 1, 1)
-        row = QHBoxLayout()
-        row.addWidget(self.sampler, 2)
-        row.addWidget(self.steps, 1)
-        row.addWidget(self.score, 1)
-        lay.addLayout(row)
-        lay.addWidget(self.plot, 1)
-        lay.addWidget(self.label)
-
-        self.result: PanelResult | None = None
-        self.shown = -1
-        self._tail_idx = np.zeros(0, np.int64)
-
-    def configure(self, sampler: str, steps: int, score: str) -> None:
-        if sampler not in SAMPLERS:
-            raise ValueError(f"unknown sampler {sampler!r}")
-        if score not in SCORES:
-            raise ValueError(f"score must be one of {', '.join(SCORES)}")
-        self.sampler.setCurrentIndex(self.sampler.findData(sampler))
-        self.steps.setValue(int(steps))
-        self.score.setCurrentIndex(self.score.findText(score))
-
-    def spec(self) -> PanelSpec:
-        return PanelSpec(self.sampler.currentData(), int(self.steps.value()), self.score.currentText())
-
-    def set_result(self, result: PanelResult | None) -> None:
-        self.result, self.shown = result, -1
-        if result is None or not len(result.frames):
-            self.particles.set_positions(None)
-            self.tails.setData([], [])
-            self.plot.setTitle("")
-            self.label.setText("not run yet")
-            return
-        f = result.frames
-        bins, colours = start_colour_bins(f.x[0])
-        self.particles.set_colours(bins, colours)
-        n = len(f.x[0])
-        self._tail_idx = np.linspace(0, n - 1, min(TAIL_PARTICLES, n)).astype(np.int64)
-        s = result.spec
-        self.label.setText(f"{s.sampler} · {s.steps} steps · {s.score} score\n"
-                           f"NFE {f.nfe[-1]}   path length {result.length:.3g}   "
-                           f"straightness {result.straightness:.3f}")
-
-    def show_frame(self, k: int) -> None:
-        f = self.result.frames if self.result is not None else None
-        if f is None or not len(f):
-            return
-        k = int(min(max(k, 0), len(f) - 1))
-        self.shown = k
-        self.particles.set_positions(f.x[k])
-        lo = max(0, k - TAIL_FRAMES)
-        seg = np.stack([f.x[j][self._tail_idx] for j in range(lo, k + 1)], axis=1).astype(np.float64)  # (P, T, 2)
-        connect = np.ones(seg.shape[0] * seg.shape[1], dtype=bool)
-        connect[seg.shape[1] - 1::seg.shape[1]] = False          # no line from one particle to the next
-        flat = seg.reshape(-1, 2)
-        self.tails.setData(flat[:, 0], flat[:, 1], connect=connect)
-        level = f.level[k]
-        lvl = "∞" if not math.isfinite(level) else f"{level:.3g}"
-        self.plot.setTitle(f"σ/α = {lvl}   step {f.step[k]}/{f.step[-1]}   NFE {f.nfe[k]}", size="8pt")
+from .particle_item import density_image
+from .sampling_worker import Frames
+from .threads import start_worker, stop_worker
 
 
 class ComparisonView(QObject):
@@ -198,9 +29,9 @@ class ComparisonView(QObject):
     _sigRun = Signal(object)
     _sigShutdown = Signal()
 
-    def __init__(self, window):
-        super().__init__(window)
-        self.window = window
+    def __init__(self, state, services, ui):
+        super().__init__(services)          # lives and dies with the window
+        self.state, self.services, self.ui = state, services, ui
         self._job_id = 0
         self._awaiting_snapshot = False
         self._running = False
@@ -213,10 +44,9 @@ class ComparisonView(QObject):
         self.panels[0].plot.setAspectLocked(True)     # only one: linked aspect-locked views fight
         self._build_widgets()
         self._build_worker()
-        self._on_target(window.current_preset())
-        window.targetChanged.connect(self._on_target)
-        window.snapshot_handlers["compare"] = self._on_snapshot
-        window.shutdown_hooks.append(self.shutdown)
+        self._on_target(state.preset)
+        state.targetChanged.connect(self._on_target)
+        services.on_shutdown(self.shutdown)
 
     # ----------------------------------------------------------------------------- building
     def _build_widgets(self) -> None:
@@ -279,33 +109,27 @@ class ComparisonView(QObject):
         clock.addWidget(self.clock_label)
         outer.addLayout(clock)
 
-        self.dock = QDockWidget("Compare", self.window)
-        self.dock.setObjectName("comparisonDock")
-        self.dock.setWidget(root)
+        self.root = root
         self.play_timer = QTimer(self)
         self.play_timer.setInterval(int(1000 / CLOCK_FPS))
         self.play_timer.timeout.connect(self._advance_clock)
 
-        self.count_spin.valueChanged.connect(lambda *_: self._apply_count())
+        self.count_spin.valueChanged.connect(lambda *_: self.apply_count())
         self.learned_exact_button.clicked.connect(lambda *_: self.learned_vs_exact())
         self.run_button.clicked.connect(lambda *_: self.run())
         self.cancel_button.clicked.connect(lambda *_: self.cancel())
         self.clock.valueChanged.connect(lambda *_: self.update_clock())
         self.clock_mode.currentIndexChanged.connect(lambda *_: self.update_clock())
         self.play_button.toggled.connect(self.set_playing)
-        self._apply_count()
+        # Room for two rows of panels even while only one row is shown: showing more does not resize the window.
+        root.setMinimumHeight(root.minimumSizeHint().height())
+        self.apply_count()
 
     def _build_worker(self) -> None:
-        self.thread = QThread()
-        self.thread.setObjectName("comparisonThread")
-        self.worker = ComparisonWorker()
-        self.worker.moveToThread(self.thread)
-        self._sigRun.connect(self.worker.run)
-        self._sigShutdown.connect(self.worker.shutdown)
-        self.worker.progress.connect(self._on_progress)
-        self.worker.finished.connect(self._on_finished)
-        self.worker.failed.connect(self._on_failed)
-        self.thread.start()
+        self.worker = w = ComparisonWorker()
+        self.thread = start_worker(w, "comparisonThread", (
+            (self._sigRun, w.run), (self._sigShutdown, w.shutdown), (w.progress, self._on_progress),
+            (w.finished, self._on_finished), (w.failed, self._on_failed)))
 
     # ----------------------------------------------------------------------------- public API
     def panel_count(self) -> int:
@@ -336,11 +160,10 @@ class ComparisonView(QObject):
 
     def run(self) -> None:
         """Start a comparison of the visible panels (asynchronous; runFinished when done)."""
-        w = self.window
         try:
             if self._closed:
                 return
-            preset = w.current_preset()
+            preset = self.state.preset
             if preset is None or preset.is_empty:
                 raise ValueError("the current preset is empty: nothing to compare")
             specs = [p.spec() for p in self.panels[:self.panel_count()]]
@@ -349,11 +172,11 @@ class ComparisonView(QObject):
             if any(s.score == "learned" for s in specs):
                 self._awaiting_snapshot = True
                 self._set_busy(True)
-                w.request_snapshot("compare")
+                self.services.model.request_snapshot("compare", self._on_snapshot)
             else:
                 self._launch(None)
         except Exception as exc:  # noqa: BLE001 - bad input goes to the banner
-            w.show_message(f"compare: {exc}", error=True)
+            self.ui.show_message(f"compare: {exc}", error=True)
 
     def cancel(self) -> None:
         self.worker.cancel()
@@ -384,19 +207,18 @@ class ComparisonView(QObject):
         self._awaiting_snapshot = False
         if source is None:
             self._set_busy(False)
-            self.window.show_message("compare: no learned model yet (train one, or use the exact score)", error=True)
+            self.ui.show_message("compare: no learned model yet (train one, or use the exact score)", error=True)
             return
         self._launch(source)
 
     def _launch(self, learned) -> None:
-        w = self.window
-        preset = w.current_preset()
+        preset = self.state.preset
         if preset is None or preset.is_empty:
             self._set_busy(False)
             return
-        c = w.controls
+        s = self.state.settings
         job = CompareJob(self._job_id, [p.spec() for p in self.panels[:self.panel_count()]], preset.target,
-                         learned, int(self.particles_spin.value()), int(c.seed.value()), c.schedule.currentData())
+                         learned, int(self.particles_spin.value()), s.seed, s.schedule)
         self._set_busy(True)
         self._sigRun.emit(job)
 
@@ -410,7 +232,7 @@ class ComparisonView(QObject):
             self._set_busy(False)
             self.progress.setRange(0, 1)
             self.progress.setValue(0)
-            self.window.show_message(msg, error=True)
+            self.ui.show_message(msg, error=True)
 
     def _on_finished(self, job_id: int, results: list) -> None:
         if job_id != self._job_id or self._closed:
@@ -470,7 +292,7 @@ class ComparisonView(QObject):
             self.set_playing(False)
 
     # ----------------------------------------------------------------------------- target, layout
-    def _apply_count(self) -> None:
+    def apply_count(self) -> None:
         n = self.panel_count()
         for i, p in enumerate(self.panels):
             p.widget.setVisible(i < n)
@@ -513,13 +335,12 @@ class ComparisonView(QObject):
         self._closed = True
         self.play_timer.stop()
         self.worker.cancel()
-        self._sigShutdown.emit()
-        stop_thread(self.thread)
+        stop_worker(self._sigShutdown, self.thread)
 
 
-def install(window) -> None:
-    view = ComparisonView(window)
-    window.comparison = view
-    window.add_dock(view.dock, tabify_with=window.particle_dock)
-    window.particle_dock.raise_()          # the particles stay in front; Compare is one tab away
-    window.register_session_part("comparison", view.get_state, view.set_state)
+def install(state, services, ui) -> ComparisonView:
+    view = ComparisonView(state, services, ui)
+    # Beside the particles (they stay in front; Compare is one tab away).
+    view.dock = ui.add_dock("comparison", "Compare", lambda: view.root, tabify_with="particle").dock
+    services.parts.register("comparison", view.get_state, view.set_state)
+    return view

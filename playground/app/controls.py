@@ -8,17 +8,12 @@ from __future__ import annotations
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout,
                                QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
-from playground.learning.model import ModelConfig
 from playground.formats.presets import builtin_names
+from playground.formats.settings import DEVICES, FIELDS, Settings
 from playground.maths.samplers import SAMPLERS
-from playground.maths.schedules import DEFAULT_SCHEDULE, SCHEDULES
-from playground.learning.trainer import TrainConfig
-from .sampling_worker import sampler_tooltip
+from playground.maths.schedules import SCHEDULES
+from playground.tools.explanations import tooltip as sampler_tooltip
 
-DEFAULT_PRESET = "loaded_dice"
-DEFAULT_SAMPLER = "ode-heun"
-DEFAULT_STEPS = 50
-DEFAULT_PARTICLES = 2000
 DENSITY_AUTO_PARTICLES = 20000
 
 
@@ -32,6 +27,12 @@ def show_toggle(button, on: bool, on_text: str, off_text: str) -> None:
     button.setText(on_text if on else off_text)
 
 
+def ranged(spin, key: str):
+    """A spin box limited to the range FIELDS states for the setting `key`."""
+    spin.setRange(FIELDS[key].lo, FIELDS[key].hi)
+    return spin
+
+
 def named(widget, name: str, tip: str):
     """The widget with its objectName (what tests and the outside contract find it by) and tooltip."""
     widget.setObjectName(name)
@@ -43,6 +44,7 @@ class ControlsPanel(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         outer = QVBoxLayout(self)
+        d = Settings()
 
         # --- target and model
         box = QGroupBox("Target and model")
@@ -50,28 +52,27 @@ class ControlsPanel(QWidget):
         self.preset = named(QComboBox(), "presetCombo", "Target distribution (built-in presets)")
         for name in builtin_names():
             self.preset.addItem(name, name)
-        self.preset.setCurrentIndex(max(0, self.preset.findData(DEFAULT_PRESET)))
+        self.preset.setCurrentIndex(max(0, self.preset.findData(d.preset)))
         self.device = named(QComboBox(), "deviceCombo", "Where the model trains: auto uses CUDA when available")
-        self.device.addItems(["auto", "cpu", "cuda"])
+        self.device.addItems(list(DEVICES))
         self.schedule = named(QComboBox(), "scheduleCombo", "Noise schedule the sampler visits")
         for name, cls in SCHEDULES.items():
             self.schedule.addItem(cls.label, name)
             self.schedule.setItemData(self.schedule.count() - 1, f"{cls.label}\n{cls.tooltip}", 3)  # ToolTipRole
-        self.schedule.setCurrentIndex(self.schedule.findData(DEFAULT_SCHEDULE))
-        self.hidden = named(QSpinBox(), "hiddenSpin", "Hidden width of the MLP denoiser (rebuilds the model)")
-        self.hidden.setRange(8, 1024)
+        self.schedule.setCurrentIndex(self.schedule.findData(d.schedule))
+        self.hidden = ranged(named(QSpinBox(), "hiddenSpin", "Hidden width of the MLP denoiser (rebuilds the model)"),
+                             "hidden")
         self.hidden.setSingleStep(16)
-        self.hidden.setValue(ModelConfig.hidden)
+        self.hidden.setValue(d.hidden)
         self.lr = named(QDoubleSpinBox(), "lrSpin", "AdamW learning rate (applies live; a diverging run is "
                                                      "rolled back and the rate halved)")
         self.lr.setDecimals(5)
-        self.lr.setRange(1e-5, 100.0)
+        ranged(self.lr, "lr")
         self.lr.setSingleStep(1e-3)
-        self.lr.setValue(TrainConfig.lr)
-        self.batch = named(QSpinBox(), "batchSpin", "Training batch size (applies live)")
-        self.batch.setRange(16, 65536)
+        self.lr.setValue(d.lr)
+        self.batch = ranged(named(QSpinBox(), "batchSpin", "Training batch size (applies live)"), "batch")
         self.batch.setSingleStep(256)
-        self.batch.setValue(1024)
+        self.batch.setValue(d.batch)
         form.addRow("Preset", self.preset)
         form.addRow("Device", self.device)
         form.addRow("Schedule", self.schedule)
@@ -92,22 +93,20 @@ class ControlsPanel(QWidget):
         form = QFormLayout(box)
         self.sampler = named(QComboBox(), "samplerCombo", "Sampler used by Sample")
         for name in SAMPLERS:
-            self.sampler.addItem(name, name)
+            self.sampler.addItem(name, name)      # the name: what the CLI and scripts use
             self.sampler.setItemData(self.sampler.count() - 1, sampler_tooltip(name), 3)
-        self.sampler.setCurrentIndex(self.sampler.findData(DEFAULT_SAMPLER))
-        self.steps = named(QSpinBox(), "stepsSpin", "Number of sampler steps (noise levels)")
-        self.steps.setRange(1, 1000)
-        self.steps.setValue(DEFAULT_STEPS)
-        self.particles = named(QSpinBox(), "particlesSpin",
-                                f"Number of particles (density view above {DENSITY_AUTO_PARTICLES})")
-        self.particles.setRange(1, 200_000)
+        self.sampler.setCurrentIndex(self.sampler.findData(d.sampler))
+        self.steps = ranged(named(QSpinBox(), "stepsSpin", "Number of sampler steps (noise levels)"), "steps")
+        self.steps.setValue(d.steps)
+        self.particles = ranged(named(QSpinBox(), "particlesSpin",
+                                      f"Number of particles (density view above {DENSITY_AUTO_PARTICLES})"), "particles")
         self.particles.setSingleStep(500)
-        self.particles.setValue(DEFAULT_PARTICLES)
-        self.seed = named(QSpinBox(), "seedSpin", "Seed of the initial noise (same seed: same start for every sampler)")
-        self.seed.setRange(0, 2**31 - 1)
-        self.speed = named(QSpinBox(), "speedSpin", "Animation speed in frames per second")
-        self.speed.setRange(1, 120)
-        self.speed.setValue(30)
+        self.particles.setValue(d.particles)
+        self.seed = ranged(named(QSpinBox(), "seedSpin",
+                                 "Seed of the initial noise (same seed: same start for every sampler)"), "seed")
+        self.seed.setValue(d.seed)
+        self.speed = ranged(named(QSpinBox(), "speedSpin", "Animation speed in frames per second"), "speed")
+        self.speed.setValue(d.speed)
         self.speed.setSuffix(" fps")
         self.density = named(QCheckBox("Density view"), "densityCheck",
                               "Show a 2D histogram instead of points (automatic for many particles)")

@@ -9,8 +9,8 @@ worker, which owns the data; this panel only receives them by signal.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QDockWidget, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSlider, QSpinBox,
+from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtWidgets import (QGridLayout, QHBoxLayout, QLabel, QPushButton, QSlider, QSpinBox,
                                QVBoxLayout, QWidget)
 
 from playground.formats.presets import load_preset, preset_from_json
@@ -36,11 +36,10 @@ def class_weights(target, x, max_points: int = MAX_CLASSIFY, max_cells: int = 2_
 
 
 class DiceEditor(QObject):
-    datasetSizeRequested = Signal(int)        # GUI -> training worker (queued: it lives in its own thread)
 
-    def __init__(self, window):
-        super().__init__(window)
-        self.window = window
+    def __init__(self, state, services, ui):
+        super().__init__(services)          # lives and dies with the window
+        self.state, self.services, self.ui = state, services, ui
         self._weights = np.ones(6) * 100.0      # slider units; probabilities are these over their sum
         self._shape = {"radius": DEFAULT_RADIUS, "std": DEFAULT_STD}
         self._view = None
@@ -102,21 +101,18 @@ class DiceEditor(QObject):
         lay.addLayout(buttons)
         lay.addLayout(rolls)
         lay.addWidget(self.chart, 1)
-        self.dock = QDockWidget("Dice", window)
-        self.dock.setObjectName("diceDock")
-        self.dock.setWidget(panel)
+        self.panel = panel
 
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(DEBOUNCE_MS)
         self._timer.timeout.connect(self.apply_weights)
 
-        self.datasetSizeRequested.connect(window.train_worker.set_dataset_size)
-        window.train_worker.datasetReady.connect(self._on_dataset)
-        window.targetChanged.connect(self._on_target)
-        window.framesChanged.connect(self._on_frames)
+        services.model.datasetReady.connect(self._on_dataset)
+        state.targetChanged.connect(self._on_target)
+        state.framesChanged.connect(self._on_frames)
         self._update_labels()
-        current = window.current_preset()
+        current = state.preset
         if current is not None and not current.is_empty:
             self._on_target(current)
 
@@ -145,7 +141,7 @@ class DiceEditor(QObject):
         """Set all six faces (any positive scale) and apply at once (the Fair / Loaded buttons)."""
         w = np.asarray(weights, dtype=np.float64).ravel()
         if len(w) != 6 or not np.all(np.isfinite(w)) or np.any(w < 0):
-            self.window.show_message("dice: six finite, non-negative weights are needed", error=True)
+            self.ui.show_message("dice: six finite, non-negative weights are needed", error=True)
             return False
         self._weights = 100.0 * w / w.max() if w.max() > 0 else np.zeros(6)
         self._set_sliders()
@@ -156,7 +152,7 @@ class DiceEditor(QObject):
         try:
             self.set_weights(load_preset("loaded_dice").spec["weights"])
         except Exception as exc:  # noqa: BLE001 - a broken built-in preset is reported, not raised
-            self.window.show_message(f"loaded dice: {exc}", error=True)
+            self.ui.show_message(f"loaded dice: {exc}", error=True)
 
     def build_preset(self):
         """The dice preset for the current sliders, keeping the radius and std of the current die."""
@@ -174,18 +170,18 @@ class DiceEditor(QObject):
     def apply_weights(self) -> bool:
         """Make the sliders' die the current target (what the debounce timer calls; tests call it directly)."""
         self._timer.stop()
-        if self._closed():
+        if self.services.closed:
             return False
         try:
             preset = self.build_preset()
         except Exception as exc:  # noqa: BLE001
-            self.window.show_message(f"dice: {exc}", error=True)
+            self.ui.show_message(f"dice: {exc}", error=True)
             return False
         if preset is None:
-            self.window.show_message("dice: all six faces have weight 0; raise at least one slider", error=True)
+            self.ui.show_message("dice: all six faces have weight 0; raise at least one slider", error=True)
             return False
         self._applied = preset
-        self.window.apply_preset(preset, key="dice")
+        self.services.presets.apply(preset, key="dice")
         return True
 
     # ----- following the window -------------------------------------------------------------
@@ -204,15 +200,15 @@ class DiceEditor(QObject):
                 self._set_sliders()
                 self._update_labels()
 
-    def _on_dataset(self, target, weights, generation: int) -> None:
-        preset = self.window.current_preset()
+    def _on_dataset(self, target, weights) -> None:
+        preset = self.state.preset
         if preset is None or preset.is_empty or target is not preset.target:
             return                                 # a reply about a target that is no longer current
         self.training_weights = None if weights is None else np.asarray(weights, dtype=np.float64)
         self.chart.set_series("training set", self.training_weights)
 
     def _on_frames(self, frames) -> None:
-        preset = self.window.current_preset()
+        preset = self.state.preset
         if frames is None or not len(frames) or preset is None or preset.is_empty:
             self.chart.set_series("sampled", None)
             return
@@ -221,15 +217,10 @@ class DiceEditor(QObject):
     # ----- "roll the dice N times" ------------------------------------------------------------
     def _on_dataset_size(self, n: int) -> None:
         n = int(n)
-        self.window.dataset_size = n if n > 0 else None     # used by the next reset's TrainConfig
         if n == 0:
             self.training_weights = None
             self.chart.set_series("training set", None)
-        if not self._closed():
-            self.datasetSizeRequested.emit(n)
-
-    def _closed(self) -> bool:
-        return bool(getattr(self.window, "_closed", False))
+        self.services.model.set_dataset_size(n)      # kept in state.flags for the next reset too
 
     def get_state(self) -> dict:
         return {"dataset_size": int(self.dataset_spin.value())}
@@ -240,9 +231,8 @@ class DiceEditor(QObject):
             self.dataset_spin.setValue(n)
 
 
-def install(window) -> None:
-    editor = DiceEditor(window)
-    window.dice_editor = editor
-    window.add_dock(editor.dock, Qt.DockWidgetArea.RightDockWidgetArea, tabify_with=window.loss_dock)
-    window.loss_dock.raise_()          # the loss curve stays the tab shown first
-    window.register_session_part("dice", editor.get_state, editor.set_state)
+def install(state, services, ui) -> DiceEditor:
+    editor = DiceEditor(state, services, ui)
+    editor.dock = ui.add_tab("dice", "Dice", lambda: editor.panel, lazy=False).dock
+    services.parts.register("dice", editor.get_state, editor.set_state)
+    return editor

@@ -1,18 +1,18 @@
 """The explanation panel: the selected sampler's update rule and what to look for
-(text from playground.tools.explanations, so the CLI and tests read the same words)."""
+(words from the one sampler-info table, playground.tools.explanations, which the CLI reads too)."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDockWidget, QLabel, QScrollArea
+from PySide6.QtWidgets import QLabel, QScrollArea
 
-from playground.tools.explanations import explain, explain_html
 from playground.maths.samplers import SAMPLERS
+from playground.tools.explanations import explain, explain_html
 
 
 class ExplanationPanel(QScrollArea):
-    def __init__(self, window):
+    def __init__(self, state):
         super().__init__()
-        self.window = window
+        self.state = state
         self.label = QLabel(objectName="explanationText")
         self.label.setWordWrap(True)
         self.label.setTextFormat(Qt.TextFormat.RichText)
@@ -23,11 +23,11 @@ class ExplanationPanel(QScrollArea):
         self.setWidget(self.label)
         self.setWidgetResizable(True)
         self.sampler = None
-        window.controls.sampler.currentIndexChanged.connect(lambda *_: self.update_text())
+        state.settingsChanged.connect(lambda s, changed, _o: "sampler" in changed and self.update_text())
         self.update_text()
 
     def update_text(self) -> None:
-        name = self.window.controls.sampler.currentData()
+        name = self.state.settings.sampler
         if name not in SAMPLERS:
             return
         self.sampler = name
@@ -37,11 +37,7 @@ class ExplanationPanel(QScrollArea):
         return explain(self.sampler) if self.sampler else ""
 
 
-def install(window) -> None:
-    panel = ExplanationPanel(window)
-    dock = QDockWidget("What this sampler does", window)
-    dock.setObjectName("explanationDock")
-    dock.setWidget(panel)
-    window.add_dock(dock, Qt.DockWidgetArea.LeftDockWidgetArea)
-    window.explanation = panel
-    window.explanation_dock = dock
+def install(state, services, ui) -> ExplanationPanel:
+    panel = ExplanationPanel(state)
+    ui.add_dock("explanation", "What this sampler does", lambda: panel, area="left")
+    return panel

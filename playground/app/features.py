@@ -1,46 +1,33 @@
-"""Feature panels that plug into the main window (editing, comparison, sessions, guidance, ...).
+"""Feature panels that plug into the window (editing, comparison, sessions, guidance, ...).
 
-Each module listed here has `install(window)`, which builds its widgets, adds docks, menu
-actions and controls sections through the window's small public surface (`menus`,
-`add_dock`, `controls.add_section`, `apply_preset`, `register_session_part`, and the
-`targetChanged` / `framesChanged` / `frameShown` signals). Keeping them out of main_window
-keeps that module about training, sampling and playback.
+Each module listed here has `install(state, services, ui) -> feature`: it builds its widgets
+through the UiHost (controls sections, menu actions, docks, overlays), observes the AppState's
+signals and acts through the services. The window keeps the returned objects in a registry
+(`window.features[name]`); no feature touches the window or another feature's private members.
 """
 from __future__ import annotations
 
 import importlib
 
-from PySide6.QtGui import QAction
-
-FEATURES: list[str] = [
-    "session_actions",
-    "export_actions",
-    "dice_editor",
-    "file_actions",
-    "target_editor",
-    "comparison_view",
-    "metrics_dock",
-    "guidance_panel",
-    "quality_view",
-    "likelihood_view",
-    "forward_view",
-    "explanation_panel",
-]
+FEATURES: dict[str, str] = {          # registry name -> module
+    "sessions": "session_actions",
+    "exporter": "export_actions",
+    "dice_editor": "dice_editor",
+    "file_actions": "file_actions",
+    "target_editor": "target_editor",
+    "comparison": "comparison_view",
+    "metrics": "metrics_dock",
+    "guidance_panel": "guidance_panel",
+    "quality": "quality_view",
+    "likelihood": "likelihood_view",
+    "forward": "forward_view",
+    "explanation": "explanation_panel",
+}
 
 
-def add_menu_action(window, menu, text: str, name: str, tip: str, fn, shortcut=None) -> QAction:
-    """A menu entry with its objectName, tooltip and status-bar tip; triggering it calls fn()."""
-    act = QAction(text, window)
-    act.setObjectName(name)
-    act.setToolTip(tip)
-    act.setStatusTip(tip)
-    if shortcut is not None:
-        act.setShortcut(shortcut)
-    act.triggered.connect(lambda *_: fn())
-    menu.addAction(act)
-    return act
-
-
-def install_features(window) -> None:
-    for name in FEATURES:
-        importlib.import_module(f"{__package__}.{name}").install(window)
+def install_features(state, services, ui) -> dict:
+    """Install every feature in order; returns the registry name -> feature object."""
+    registry = {}
+    for name, module in FEATURES.items():
+        registry[name] = importlib.import_module(f"{__package__}.{module}").install(state, services, ui)
+    return registry

@@ -17,7 +17,6 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog
 from playground.formats.presets import (DEFAULT_VIEW, IMAGE_SUFFIXES, POINT_SUFFIXES, PresetError, default_bandwidth,
                        image_preset, points_preset, read_image_file, read_points_file, read_preset_file,
                        save_preset)
-from .features import add_menu_action
 
 SUPPORTED = {".json"} | IMAGE_SUFFIXES | POINT_SUFFIXES
 KINDS_TEXT = "a preset .json, an image .png/.jpg or points .csv/.npy"
@@ -45,11 +44,10 @@ def points_view(points: np.ndarray, bandwidth: float) -> dict:
 
 
 class FileActions(QObject):
-    def __init__(self, window):
-        super().__init__(window)
-        self.window = window
+    def __init__(self, state, services, ui):
+        super().__init__(services)          # lives and dies with the window
+        self.state, self.services, self.ui = state, services, ui
         self._dir = str(Path.cwd())
-        menu = window.menus["file"]
         self.actions = {}
         for key, text, shortcut, tip, slot in (
                 ("open", "&Open preset…", QKeySequence.StandardKey.Open, "Open a preset .json file",
@@ -60,11 +58,10 @@ class FileActions(QObject):
                  "as a sum of Gaussians of a chosen bandwidth", self._choose_points),
                 ("export", "&Export target as preset JSON…", QKeySequence("Ctrl+E"),
                  "Save the current target as a preset .json (opens again with File > Open)", self._choose_export)):
-            self.actions[key] = add_menu_action(window, menu, text, f"{key}FileAction", tip, slot, shortcut)
+            self.actions[key] = ui.add_action("file", text, f"{key}FileAction", tip, slot, shortcut)
         # A drag entering a child that does not take it (the plots' scenes) propagates up to the
         # window, and the drop then goes to whichever widget accepted the enter: the window.
-        window.setAcceptDrops(True)
-        window.installEventFilter(self)
+        ui.accept_drops(self)
 
     # ----- public, used by the menu, drops and tests ----------------------------------------
     def load(self, path, bandwidth: float | None = None):
@@ -99,17 +96,17 @@ class FileActions(QObject):
         path = Path(path)
         if path.suffix.lower() != ".json":
             path = path.with_name(path.name + ".json")
-        preset = self.window.current_preset()
+        preset = self.state.preset
         if preset is None or preset.is_empty:
-            self.window.show_message("Export: the current target is empty; nothing to save", error=True)
+            self.ui.show_message("Export: the current target is empty; nothing to save", error=True)
             return False
         try:
             save_preset(preset, path)
         except Exception as exc:  # noqa: BLE001
-            self.window.show_message(f"Could not save {path.name}: {exc}", error=True)
+            self.ui.show_message(f"Could not save {path.name}: {exc}", error=True)
             return False
         self._dir = str(path.parent)
-        self.window.statusBar().showMessage(f"Saved the target to {path}", 8000)
+        self.ui.status(f"Saved the target to {path}", 8000)
         return True
 
     # ----- helpers ------------------------------------------------------------------------------
@@ -120,20 +117,23 @@ class FileActions(QObject):
         return preset
 
     def _refuse(self, path: Path, reason: str) -> bool:
-        self.window.show_message(f"Could not open {path.name}: {reason}", error=True)
+        self.ui.show_message(f"Could not open {path.name}: {reason}", error=True)
         return False
 
     def _apply(self, preset, path: Path) -> bool:
         self._dir = str(path.parent)
-        self.window.apply_preset(preset, key=f"file:{path.resolve()}")
-        if self.window.current_preset() is not preset:
+        try:
+            self.services.presets.apply(preset, key=f"file:{path.resolve()}")
+        except ValueError as exc:
+            return self._refuse(path, str(exc))
+        if self.state.preset is not preset:
             return False                     # the window refused it (and said why in the banner)
-        self.window.statusBar().showMessage(f"Opened {path.name}: {preset.description}", 8000)
+        self.ui.status(f"Opened {path.name}: {preset.description}", 8000)
         return True
 
     # ----- dialogs (choosing files only) -------------------------------------------------------
     def _ask_open(self, title: str, filters: str) -> str:
-        path, _ = QFileDialog.getOpenFileName(self.window, title, self._dir, filters)
+        path, _ = QFileDialog.getOpenFileName(self.ui.dialog_parent(), title, self._dir, filters)
         return path
 
     def _choose_preset(self) -> None:
@@ -158,7 +158,7 @@ class FileActions(QObject):
         except PresetError as exc:
             self._refuse(path, _reason(exc, path))
             return
-        h, ok = QInputDialog.getDouble(self.window, "Import points",
+        h, ok = QInputDialog.getDouble(self.ui.dialog_parent(), "Import points",
                                        "Bandwidth (std of the Gaussian on each point):",
                                        round(default_bandwidth(points), 4), 1e-4, 1e3, 4)
         if not ok:
@@ -171,9 +171,9 @@ class FileActions(QObject):
         self._apply(preset, path)
 
     def _choose_export(self) -> None:
-        preset = self.window.current_preset()
+        preset = self.state.preset
         stem = "target" if preset is None else "".join(c if c.isalnum() or c in "-_" else "_" for c in preset.name)
-        path, _ = QFileDialog.getSaveFileName(self.window, "Export target as preset", str(Path(self._dir) / f"{stem}.json"),
+        path, _ = QFileDialog.getSaveFileName(self.ui.dialog_parent(), "Export target as preset", str(Path(self._dir) / f"{stem}.json"),
                                               "Preset JSON (*.json)")
         if path:
             self.export_preset(path)
@@ -199,5 +199,5 @@ class FileActions(QObject):
         return True
 
 
-def install(window) -> None:
-    window.file_actions = FileActions(window)
+def install(state, services, ui) -> FileActions:
+    return FileActions(state, services, ui)

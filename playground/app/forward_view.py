@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDockWidget, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel,
                                QPushButton, QSlider, QSpinBox, QWidget)
 
 from playground.maths.forward import check, forward_frames, schedule_curves
@@ -23,9 +23,9 @@ WARNING_STYLE = "background:#5a3a1e; color:#ffe2b8; padding:3px; border-radius:3
 
 
 class ForwardPanel(QWidget):
-    def __init__(self, window):
+    def __init__(self, state, ui):
         super().__init__()
-        self.window = window
+        self.state, self.ui = state, ui
         self.frames = None
         self.check = None
         self.frame = 0
@@ -34,11 +34,11 @@ class ForwardPanel(QWidget):
         self.schedule.setToolTip("Noise schedule of the forward process")
         for name, cls in SCHEDULES.items():
             self.schedule.addItem(cls.label, name)
-        main = window.controls.schedule.currentData()
+        main = state.settings.schedule
         self.schedule.setCurrentIndex(max(0, self.schedule.findData(main)))
         self.steps = QSpinBox(objectName="forwardStepsSpin")
         self.steps.setRange(1, 1000)
-        self.steps.setValue(int(window.controls.steps.value()))
+        self.steps.setValue(state.settings.steps)
         self.steps.setToolTip("Number of levels (the ones a sampler with this many steps visits)")
         self.sigma_max = QDoubleSpinBox(objectName="forwardSigmaMaxSpin")
         self.sigma_max.setRange(0.01, 1000.0)
@@ -131,8 +131,8 @@ class ForwardPanel(QWidget):
         self.normalise.toggled.connect(lambda *_: self.show_frame(self.frame))
         self.slider.valueChanged.connect(self.show_frame)
         self.play_button.toggled.connect(self.set_playing)
-        window.targetChanged.connect(lambda *_: self.debounce.start())
-        window.controls.schedule.currentIndexChanged.connect(self._follow_main_schedule)
+        state.targetChanged.connect(lambda *_: self.debounce.start())
+        state.settingsChanged.connect(lambda s, changed, _o: "schedule" in changed and self._follow_main_schedule())
 
     # ----- public ---------------------------------------------------------------------------------
     def current_schedule(self):
@@ -141,7 +141,7 @@ class ForwardPanel(QWidget):
     def refresh(self) -> None:
         """Recompute frames, curves and the terminal check for the current settings (raises on bad input)."""
         self.debounce.stop()
-        preset = self.window.current_preset()
+        preset = self.state.preset
         if preset is None or preset.is_empty:
             self.frames, self.check = None, None
             self.scatter.setData([], [])
@@ -150,7 +150,7 @@ class ForwardPanel(QWidget):
             return
         sched = self.current_schedule()
         k = int(self.steps.value())
-        seed = int(self.window.controls.seed.value())
+        seed = self.state.settings.seed
         self.frames = forward_frames(preset.target, sched, k, N_POINTS, seed)
         self.check = check(preset.target, sched, k, N_POINTS, seed)
         curves = schedule_curves(sched)
@@ -217,7 +217,7 @@ class ForwardPanel(QWidget):
         try:
             self.refresh()
         except Exception as exc:  # noqa: BLE001
-            self.window.show_message(f"forward process: {exc}", error=True)
+            self.ui.show_message(f"forward process: {exc}", error=True)
 
     def _advance(self) -> None:
         if self.frames is None or self.frame >= len(self.frames) - 1:
@@ -227,7 +227,7 @@ class ForwardPanel(QWidget):
 
     def _fit_view(self, x: np.ndarray) -> None:
         """Keep the preset's view while the cloud fits in it; zoom out (never in) when it grows."""
-        v = self.window._view
+        v = self.state.view
         half = max(abs(v["xlim"][0]), abs(v["xlim"][1]), abs(v["ylim"][0]), abs(v["ylim"][1]))
         if len(x):
             half = max(half, float(np.quantile(np.abs(x), 0.995)) * 1.1)
@@ -239,20 +239,15 @@ class ForwardPanel(QWidget):
         self.snr_box.linkedViewChanged(p1.vb, self.snr_box.XAxis)
 
     def _follow_main_schedule(self, *_):
-        i = self.schedule.findData(self.window.controls.schedule.currentData())
+        i = self.schedule.findData(self.state.settings.schedule)
         if i >= 0:
             self.schedule.setCurrentIndex(i)
 
 
-def install(window) -> None:
-    panel = ForwardPanel(window)
-    dock = QDockWidget("Forward process", window)
-    dock.setObjectName("forwardDock")
-    dock.setWidget(panel)
-    dock.visibilityChanged.connect(panel.set_on_screen)
-    window.add_dock(dock, Qt.DockWidgetArea.RightDockWidgetArea, tabify_with=window.loss_dock)
-    window.loss_dock.raise_()
-    window.forward = panel
-    window.forward_dock = dock
-    window.shutdown_hooks.append(panel.shutdown)
+def install(state, services, ui) -> ForwardPanel:
+    panel = ForwardPanel(state, ui)
+    handle = ui.add_tab("forward", "Forward process", lambda: panel, lazy=False)
+    handle.dock.visibilityChanged.connect(panel.set_on_screen)
+    services.on_shutdown(panel.shutdown)
     panel.debounce.start()
+    return panel

@@ -1,8 +1,8 @@
 """The "Guidance" controls section: train a conditional model and sample one class with
 classifier-free guidance, D = D_uncond + w (D_cond - D_uncond) (see playground.guidance).
 
-The guided run goes through the window's own sampling path: a model snapshot arrives at
-snapshot_handlers["guided"], is wrapped in a GuidedSource and handed to the sampling worker,
+The guided run goes through the sampling service: a model snapshot (services.model.request_snapshot)
+is wrapped in a GuidedSource and handed to services.sampling.run,
 so it plays, scrubs and reports NFE like any other run. With "exact guided score" no snapshot
 is needed. After the run, the fraction of particles in the chosen class is shown next to what
 the exact conditional law gives (1.0), and the class's exact density can be overlaid.
@@ -14,7 +14,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QCheckBox, QComboBox, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout
 
-from playground.maths.guidance import ExactGuidedSource, GuidedSource, conditional_target
+from playground.maths.guidance import ExactGuidedSource, GuidedSource, UnconditionalModelError, conditional_target
 from .controls import named
 from .particle_item import density_image
 
@@ -38,9 +38,9 @@ def class_fraction(target, x: np.ndarray, label: int) -> float:
 
 
 class GuidancePanel(QObject):
-    def __init__(self, window):
-        super().__init__(window)
-        self.window = window
+    def __init__(self, state, services, ui):
+        super().__init__(services)          # lives and dies with the window
+        self.state, self.services, self.ui = state, services, ui
         self._request = None           # (label, scale, exact) of the guided run being prepared
         self._guided_source = None     # the source handed to the sampling worker, to recognise its frames
         self.last_result: dict | None = None
@@ -94,18 +94,17 @@ class GuidancePanel(QObject):
         self.overlay.setLookupTable(_overlay_lut())
         self.overlay.setZValue(-8)           # above the target's faint density, below the particles
         self.overlay.setVisible(False)
-        window.particle_view.addItem(self.overlay)
+        ui.add_overlay(self.overlay, "particles")
 
         self.conditional_check.toggled.connect(self._on_conditional)
         self.guidance_slider.valueChanged.connect(lambda *_: self._update_scale_label())
         self.class_combo.currentIndexChanged.connect(lambda *_: self._refresh_overlay())
         self.overlay_check.toggled.connect(lambda *_: self._refresh_overlay())
         self.sample_button.clicked.connect(lambda *_: self.guided_sample())
-        window.snapshot_handlers["guided"] = self._on_snapshot
-        window.targetChanged.connect(self._on_target)
-        window.framesChanged.connect(self._on_frames)
+        state.targetChanged.connect(self._on_target)
+        state.framesChanged.connect(self._on_frames)
         self._update_scale_label()
-        current = window.current_preset()
+        current = state.preset
         if current is not None and not current.is_empty:
             self._on_target(current)
 
@@ -121,10 +120,14 @@ class GuidancePanel(QObject):
 
     def _on_conditional(self, on: bool) -> None:
         """Rebuild the trainer with (or without) class labels through the window's reset path."""
-        self.window.conditional_training = bool(on)
-        self.window.reset_training()
+        self.state.set_flags(conditional=bool(on))
+        try:
+            self.services.model.reset()
+        except ValueError as exc:
+            self.ui.show_message(f"guidance: {exc}", error=True)
+            return
         if on:
-            self.window.show_message("conditional model: training restarts with class labels "
+            self.ui.show_message("conditional model: training restarts with class labels "
                                      "(10% dropped to “no label”); press Train, then Guided sample")
 
     def _on_target(self, preset) -> None:
@@ -137,15 +140,14 @@ class GuidancePanel(QObject):
             self.class_combo.addItems(names)
             self.class_combo.setCurrentIndex(keep if 0 <= keep < len(names) else 0)
             self.class_combo.blockSignals(False)
-        tr = self.window.train_worker.trainer
-        if (self.window.conditional_training and tr is not None
-                and tr.model.config.n_classes != preset.target.n_groups):
-            self.window.reset_training()         # a warm start cannot change the number of labels
+        n_classes = self.state.training.n_classes
+        if self.state.flags.conditional and n_classes is not None and n_classes != preset.target.n_groups:
+            self.services.model.reset()          # a warm start cannot change the number of labels
         self.result_label.setText("")
         self._refresh_overlay()
 
     def _refresh_overlay(self) -> None:
-        preset = self.window.current_preset()
+        preset = self.state.preset
         show = self.overlay_check.isChecked() and preset is not None and not preset.is_empty
         show = show and 0 <= self.label() < preset.target.n_groups
         if not show:
@@ -159,56 +161,54 @@ class GuidancePanel(QObject):
     # ----- guided sampling ----------------------------------------------------------------------
     def guided_sample(self) -> None:
         """Start a guided run of the chosen class (messages, never exceptions, for bad states)."""
-        w = self.window
-        preset = w.current_preset()
+        preset = self.state.preset
         if preset is None or preset.is_empty:
-            w.show_message("the current preset is empty: nothing to sample", error=True)
+            self.ui.show_message("the current preset is empty: nothing to sample", error=True)
             return
         label, scale = self.label(), self.scale()
         if not (0 <= label < preset.target.n_groups):
-            w.show_message("pick a class first", error=True)
+            self.ui.show_message("pick a class first", error=True)
             return
         self._request = (label, scale, self.exact_check.isChecked())
         if self.exact_check.isChecked():
             self._launch(ExactGuidedSource(preset.target, label, scale))
             return
-        tr = w.train_worker.trainer
-        if tr is None:
-            w.show_message("no model yet: wait for the model to be built, or use the exact guided score", error=True)
+        if self.state.training.n_classes == 0:
+            self.ui.show_message(UNCONDITIONAL_MESSAGE, error=True)
             return
-        if tr.model.config.n_classes <= 0:
-            w.show_message(UNCONDITIONAL_MESSAGE, error=True)
-            return
-        w.request_snapshot("guided")
+        self.services.model.request_snapshot("guided", self._on_snapshot)
 
     def _on_snapshot(self, source) -> None:
         if self._request is None:
             return
         label, scale, _ = self._request
         if source is None:
-            self.window.show_message("no model to sample from yet", error=True)
+            self.ui.show_message("no model yet: wait for the model to be built, or use the exact guided score",
+                                 error=True)
             return
         try:
             guided = GuidedSource(source, label, scale)
+        except UnconditionalModelError:
+            self.ui.show_message(UNCONDITIONAL_MESSAGE, error=True)
+            return
         except ValueError as exc:
-            text = UNCONDITIONAL_MESSAGE if "unconditional" in str(exc) else f"guided sample: {exc}"
-            self.window.show_message(text, error=True)
+            self.ui.show_message(f"guided sample: {exc}", error=True)
             return
         self._launch(guided)
 
     def _launch(self, source) -> None:
         self._guided_source = source
         self.result_label.setText("sampling …")
-        self.window._launch_sampling(source)
+        self.services.sampling.run(source)
 
     def _on_frames(self, frames) -> None:
         """Score a finished guided run: its fraction in the class against the exact conditional's 1.0."""
         if frames is None or self._guided_source is None or self._request is None:
             return
-        if self.window.last_sampling_source is not self._guided_source:
+        if self.state.last_sampling_source is not self._guided_source:
             self.result_label.setText("")
             return
-        preset = self.window.current_preset()
+        preset = self.state.preset
         label, scale, exact = self._request
         frac = class_fraction(preset.target, np.asarray(frames.x[-1]), label)
         name = preset.target.group_names[label]
@@ -218,7 +218,7 @@ class GuidancePanel(QObject):
         text = (f"{name}, w = {scale:.1f} ({kind}): {100 * frac:.1f}% in class "
                 f"(exact conditional: 100%), NFE {frames.nfe[-1]}")
         self.result_label.setText(text)
-        self.window.show_message(f"guided sample: {text}")
+        self.ui.show_message(f"guided sample: {text}")
 
     # ----- sessions ------------------------------------------------------------------------------
     def get_state(self) -> dict:
@@ -237,7 +237,7 @@ class GuidancePanel(QObject):
             self.conditional_check.blockSignals(True)
             self.conditional_check.setChecked(state["conditional"])
             self.conditional_check.blockSignals(False)
-            self.window.conditional_training = state["conditional"]
+            self.state.set_flags(conditional=state["conditional"])
         k = state.get("class")
         if isinstance(k, int) and not isinstance(k, bool) and 0 <= k < self.class_combo.count():
             self.class_combo.setCurrentIndex(k)
@@ -246,8 +246,8 @@ class GuidancePanel(QObject):
             self.guidance_slider.setValue(int(round(s * SLIDER_STEPS)))
 
 
-def install(window) -> None:
-    panel = GuidancePanel(window)
-    window.guidance_panel = panel
-    window.controls.add_section(panel.box)
-    window.register_session_part("guidance", panel.get_state, panel.set_state)
+def install(state, services, ui) -> GuidancePanel:
+    panel = GuidancePanel(state, services, ui)
+    ui.add_section(panel.box)
+    services.parts.register("guidance", panel.get_state, panel.set_state)
+    return panel

@@ -41,12 +41,13 @@ def run_gui(preset: str | None = None, device: str = "auto", screenshot: str | N
     # the same process then stop after their first event.
     loop = QEventLoop() if embedded and screenshot else None
     window = MainWindow()
-    i = window.device_combo.findText(str(device or "auto").lower())
-    if i < 0:
+    from playground.formats.settings import SettingsError
+    try:        # the same Settings the controls and sessions use: one check of the device name
+        window.state.update_settings(device=str(device or "auto").lower())
+    except SettingsError:
         print(f"unknown device {device!r}: use auto, cpu or cuda", file=sys.stderr)
         window.shutdown()
         return 2
-    window.device_combo.setCurrentIndex(i)
     if preset:
         from playground.formats.presets import PresetError, load_preset
         try:

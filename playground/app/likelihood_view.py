@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt
-from PySide6.QtWidgets import (QCheckBox, QDockWidget, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox,
+from PySide6.QtCore import QRectF
+from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox,
                                QVBoxLayout, QWidget)
 
 from playground.tools.compare import Cancelled
@@ -53,8 +53,8 @@ class _StoppableModel:
 
 
 class LikelihoodPanel(TaskPanel):
-    def __init__(self, window):
-        super().__init__(window, "likelihood", "likelihood")
+    def __init__(self, state, services, ui):
+        super().__init__(state, services, ui, "likelihood", "likelihood")
         self.nll_samples = NLL_SAMPLES
 
         self.run_button = QPushButton("Compute", objectName="likelihoodRunButton")
@@ -104,19 +104,19 @@ class LikelihoodPanel(TaskPanel):
         lay.addWidget(self.plots[1], 1)
 
         self._attach(self.run_button, self.cancel_button, self.progress, self.nll_label)
-        window.targetChanged.connect(lambda *_: self._clear())
+        state.targetChanged.connect(lambda *_: self._clear())
 
     def run(self, exact: bool | None = None, res: int | None = None) -> None:
         if exact is not None:
             self.exact_check.setChecked(bool(exact))
         if res is not None:
             self.res.setValue(int(res))
-        preset = self.window.current_preset()
+        preset = self.app.preset
         if preset is None or preset.is_empty:
             raise ValueError("the current preset is empty: no density to show")
         self.cancel()
-        view = {"xlim": list(self.window._view["xlim"]), "ylim": list(self.window._view["ylim"])}
-        job = (preset.target, view, int(self.res.value()), int(self.window.controls.seed.value()), self.nll_samples)
+        view = {"xlim": list(self.app.view["xlim"]), "ylim": list(self.app.view["ylim"])}
+        job = (preset.target, view, int(self.res.value()), self.app.settings.seed, self.nll_samples)
         if self.exact_check.isChecked():
             self._launch(job, ExactSource(preset.target))
         else:
@@ -126,7 +126,7 @@ class LikelihoodPanel(TaskPanel):
         target, view, res, seed, n_nll = job
         if source is None:
             self._set_state("idle")
-            self.window.show_message("likelihood: no model yet — train first, or tick 'exact score'", error=True)
+            self.ui.show_message("likelihood: no model yet — train first, or tick 'exact score'", error=True)
             return
 
         def work(progress, stop):
@@ -164,13 +164,7 @@ class LikelihoodPanel(TaskPanel):
         self.nll_label.setText("mean NLL of exact samples: –")
 
 
-def install(window) -> None:
-    panel = LikelihoodPanel(window)
-    dock = QDockWidget("Likelihood", window)
-    dock.setObjectName("likelihoodDock")
-    dock.setWidget(panel)
-    window.add_dock(dock, Qt.DockWidgetArea.RightDockWidgetArea, tabify_with=window.loss_dock)
-    window.loss_dock.raise_()
-    window.likelihood = panel
-    window.likelihood_dock = dock
-    window.shutdown_hooks.append(panel.shutdown)
+def install(state, services, ui) -> "LikelihoodPanel":
+    panel = LikelihoodPanel(state, services, ui)
+    ui.add_tab("likelihood", "Likelihood", lambda: panel, lazy=False)
+    return panel

@@ -15,12 +15,12 @@ import math
 import numpy as np
 import pyqtgraph as pg
 import torch
-from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
-from PySide6.QtWidgets import QDockWidget, QFormLayout, QHBoxLayout, QLabel, QWidget
+from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
+from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QWidget
 
 from playground.maths.metrics import energy_distance, noise_floor, off_support_fraction, sliced_w2
 from .controls import named
-from .threads import release_worker, stop_thread
+from .threads import release_worker, start_worker, stop_worker
 from .weights_chart import WeightsChart
 
 SW2_POINTS = 2000          # particles compared (a fixed subsample above this)
@@ -100,9 +100,9 @@ class MetricsDock(QObject):
     _sigPrepare = Signal(object, int)
     _sigShutdown = Signal()
 
-    def __init__(self, window):
-        super().__init__(window)
-        self.window = window
+    def __init__(self, state, services, ui):
+        super().__init__(services)          # lives and dies with the window
+        self.state, self.ui = state, ui
         self._frames = None
         self._run_id = 0
         self._busy = False
@@ -118,14 +118,12 @@ class MetricsDock(QObject):
         self.throttle.setSingleShot(True)
         self.throttle.setInterval(THROTTLE_MS)
         self.throttle.timeout.connect(self._send)
-        window.framesChanged.connect(self._on_frames)
-        window.frameShown.connect(self._on_shown)
-        window.targetChanged.connect(self._on_target)
-        ds = getattr(window.train_worker, "datasetReady", None)
-        if ds is not None:
-            ds.connect(self._on_dataset)
-        window.shutdown_hooks.append(self.shutdown)
-        self._on_target(window.current_preset())
+        state.framesChanged.connect(self._on_frames)
+        state.frameShown.connect(self._on_shown)
+        state.targetChanged.connect(self._on_target)
+        services.model.datasetReady.connect(self._on_dataset)
+        services.on_shutdown(self.shutdown)
+        self._on_target(state.preset)
 
     def _build_widgets(self) -> None:
         root = QWidget()
@@ -160,26 +158,22 @@ class MetricsDock(QObject):
         self.chart = WeightsChart(object_name="metricsWeightsChart")
         self.chart.setMinimumSize(160, 110)
         lay.addWidget(self.chart, 1)
-        self.dock = QDockWidget("Metrics", self.window)
-        self.dock.setObjectName("metricsDock")
-        self.dock.setWidget(root)
+        self.root = root
 
     def _build_worker(self) -> None:
-        self.thread = QThread()
-        self.thread.setObjectName("metricsThread")
-        self.worker = MetricsWorker()
-        self.worker.moveToThread(self.thread)
-        self._sigCompute.connect(self.worker.compute)
-        self._sigPrepare.connect(self.worker.prepare)
-        self._sigShutdown.connect(self.worker.shutdown)
-        self.worker.computed.connect(self._on_computed)
-        self.worker.floorReady.connect(self._on_floor)
-        self.worker.failed.connect(lambda msg: self.window.show_message(msg, error=True))
-        self.thread.start()
+        self.worker = w = MetricsWorker()
+        # Answers go to bound methods of this GUI-thread object (queued), never to a lambda, which
+        # would run in the worker's thread.
+        self.thread = start_worker(w, "metricsThread", (
+            (self._sigCompute, w.compute), (self._sigPrepare, w.prepare), (self._sigShutdown, w.shutdown),
+            (w.computed, self._on_computed), (w.floorReady, self._on_floor), (w.failed, self._on_failed)))
+
+    def _on_failed(self, msg: str) -> None:
+        self.ui.show_message(msg, error=True)
 
     # ----------------------------------------------------------------------------- window events
     def _target(self):
-        p = self.window.current_preset()
+        p = self.state.preset
         return None if p is None or p.is_empty else p.target
 
     def _on_target(self, preset) -> None:
@@ -191,10 +185,10 @@ class MetricsDock(QObject):
         self.chart.set_series("true", target.group_weights())
         self.floor = float("nan")
         self.labels["Floor"].setText("…")
-        n = min(SW2_POINTS, int(self.window.controls.particles.value()))
+        n = min(SW2_POINTS, self.state.settings.particles)
         self._sigPrepare.emit(target, n)
 
-    def _on_dataset(self, target, weights, generation: int) -> None:
+    def _on_dataset(self, target, weights) -> None:
         if target is not self._target():
             return
         if weights is not None and len(weights) != len(self.chart.group_names):
@@ -270,12 +264,10 @@ class MetricsDock(QObject):
             return
         self._closed = True
         self.throttle.stop()
-        self._sigShutdown.emit()
-        stop_thread(self.thread)
+        stop_worker(self._sigShutdown, self.thread)
 
 
-def install(window) -> None:
-    dock = MetricsDock(window)
-    window.metrics = dock
-    window.add_dock(dock.dock, Qt.DockWidgetArea.RightDockWidgetArea, tabify_with=window.loss_dock)
-    window.loss_dock.raise_()          # the loss curve stays the tab shown first
+def install(state, services, ui) -> MetricsDock:
+    metrics = MetricsDock(state, services, ui)
+    metrics.dock = ui.add_tab("metrics", "Metrics", lambda: metrics.root, lazy=False).dock
+    return metrics

@@ -13,13 +13,14 @@ import numpy as np
 import pyqtgraph as pg
 import torch
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QCheckBox, QDockWidget, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
+from PySide6.QtWidgets import (QCheckBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
                                QListWidget, QListWidgetItem, QProgressBar, QPushButton, QSpinBox,
                                QWidget)
 
 from playground.tools.compare import Cancelled, quality_vs_steps
 from playground.formats.io_utils import atomic_write_text
 from playground.maths.samplers import SAMPLERS
+from playground.tools.explanations import label as sampler_label
 from playground.maths.sources import ExactSource, Source
 from .task_panel import TaskPanel, cpu_copy
 
@@ -63,14 +64,14 @@ def parse_steps(text: str) -> list[int]:
 
 # ----- the panel --------------------------------------------------------------------------------
 class QualityPanel(TaskPanel):
-    def __init__(self, window):
-        super().__init__(window, "quality", "quality vs steps")
+    def __init__(self, state, services, ui):
+        super().__init__(state, services, ui, "quality", "quality vs steps")
         self.curves: dict[tuple[str, str], pg.PlotDataItem] = {}
 
         self.samplers = QListWidget(objectName="qualitySamplers")
         self.samplers.setToolTip("Samplers to compare (tick to include)")
         for name in SAMPLERS:
-            item = QListWidgetItem(f"{name}  —  {SAMPLERS[name].label}")
+            item = QListWidgetItem(f"{name}  —  {sampler_label(name)}")
             item.setData(Qt.ItemDataRole.UserRole, name)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Checked if name in DEFAULT_CHECKED else Qt.CheckState.Unchecked)
@@ -158,11 +159,11 @@ class QualityPanel(TaskPanel):
         keys = [k for k, box in (("model", self.learned), ("exact", self.exact)) if box.isChecked()]
         if not keys:
             raise ValueError("tick the learned score, the exact score or both")
-        preset = self.window.current_preset()
+        preset = self.app.preset
         if preset is None or preset.is_empty:
             raise ValueError("the current preset is empty: nothing to compare against")
         self.cancel()
-        job = (preset.target, names, step_list, keys, int(self.particles.value()), int(self.window.controls.seed.value()))
+        job = (preset.target, names, step_list, keys, int(self.particles.value()), self.app.settings.seed)
         if "model" in keys:
             self._request(job)
         else:
@@ -184,7 +185,7 @@ class QualityPanel(TaskPanel):
 
     def export_csv(self, path) -> None:
         atomic_write_text(path, self.table_csv())
-        self.window.show_message(f"saved the quality table to {path}")
+        self.ui.show_message(f"saved the quality table to {path}")
 
     # ----- internals --------------------------------------------------------------------------------
     def _cancelled_while_waiting(self) -> None:
@@ -199,7 +200,7 @@ class QualityPanel(TaskPanel):
         target, names, steps, keys, n, seed = job
         if "model" in keys and snapshot is None:
             self._set_state("idle")
-            self.window.show_message("quality vs steps: no model yet — train first, or untick Learned", error=True)
+            self.ui.show_message("quality vs steps: no model yet — train first, or untick Learned", error=True)
             return
 
         def work(progress, stop):
@@ -217,6 +218,7 @@ class QualityPanel(TaskPanel):
         self.runner.start(work)
 
     def _show(self, result: dict) -> None:
+        self.app.publish("quality", result)
         self.export_button.setEnabled(True)
         self._draw()
         self.status.setText(f"done: floor {result['floor']:.3g} at N = {result['n']}")
@@ -266,14 +268,8 @@ class QualityPanel(TaskPanel):
             self.particles.setValue(state["n"])
 
 
-def install(window) -> None:
-    panel = QualityPanel(window)
-    dock = QDockWidget("Quality vs steps", window)
-    dock.setObjectName("qualityDock")
-    dock.setWidget(panel)
-    window.add_dock(dock, Qt.DockWidgetArea.RightDockWidgetArea, tabify_with=window.loss_dock)
-    window.loss_dock.raise_()
-    window.quality = panel
-    window.quality_dock = dock
-    window.shutdown_hooks.append(panel.shutdown)
-    window.register_session_part("quality", panel.get_state, panel.set_state)
+def install(state, services, ui) -> "QualityPanel":
+    panel = QualityPanel(state, services, ui)
+    ui.add_tab("quality", "Quality vs steps", lambda: panel, lazy=False)
+    services.parts.register("quality", panel.get_state, panel.set_state)
+    return panel

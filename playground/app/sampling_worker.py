@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from playground.maths.samplers import SAMPLERS, sample_steps
+from playground.maths.samplers import sample_steps
 from .threads import JobWorker
 
 MAX_FRAME_BYTES = 512 * 1024 * 1024   # beyond this, keep every k-th frame (always the first and last)
@@ -101,8 +101,3 @@ class SamplingWorker(JobWorker):
         return record_frames(job.sampler, job.source, job.n, job.seed, job.steps, job.schedule, MAX_FRAME_BYTES,
                              self._cancel, lambda i: self.progress.emit(job.job_id, i, max(job.steps, i)))
 
-
-def sampler_tooltip(name: str) -> str:
-    info = SAMPLERS[name]
-    kind = "stochastic" if info.stochastic else "deterministic"
-    return f"{info.label} ({kind})\n{info.rule}"

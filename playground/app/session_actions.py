@@ -1,96 +1,72 @@
 """Sessions in the window: File > Save / Open session, autosave, and the offer to restore after a crash.
 
-The file format and all validation live in playground/session.py (no Qt); this module only
-collects the window's state and puts a read session back. Opening reads and checks the whole
-file first, so a bad file changes nothing. The trainer is rebuilt in the training worker's
-thread (a queued slot), and its state is read under the worker's lock, so neither a save nor an
-open ever sees half an optimiser step.
-
-Crash detection: a marker file (pid + a per-window token) is written on start and removed on a
-clean shutdown. A marker left by a process that is gone (or by a window of this process that
-never shut down) means the last run ended unexpectedly: the window offers its autosave in a
-non-modal bar.
+The file format and its validation live in formats/session.py (no Qt) and formats/settings.py.
+Opening is all-or-nothing: the file is read and checked whole, then its settings against the
+controls' ranges, its target and its trainer state, and only then is anything changed; a bad file
+gives one message and leaves the current state as it was. The trainer is rebuilt in the training
+worker's thread (services.model.load_state), and a save reads the trainer's state under the
+worker's lock, so neither ever sees half an optimiser step. Autosaves are written by a TaskRunner.
 """
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import sys
-import threading
-import time
 import uuid
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, QTimer
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QFileDialog, QLabel, QPushButton, QToolBar
+from PySide6.QtWidgets import QFileDialog
 
-from playground.formats.io_utils import atomic_write_text
 from playground.formats.presets import PresetError, builtin_names, load_preset
-from playground.formats.session import (SUFFIX, Session, SessionError, autosave_path, marker_path, read_session, session_json,
-                       state_dir, write_session)
+from playground.formats.session import (SUFFIX, Session, SessionError, autosave_path, read_session, session_json,
+                                        state_dir, write_session)
+from playground.formats.settings import Settings, SettingsError
 from playground.learning.trainer import TrainConfig
-from .features import add_menu_action
+from .crash_recovery import RECOVERED_NAME, mark_closed, mark_running, previous_run_crashed, restore_bar
+
+__all__ = ["SessionManager", "install", "previous_run_crashed"]
 
 AUTOSAVE_MS = 3 * 60 * 1000
-LOAD_WAIT_S = 10.0
-RECOVERED_NAME = f"recovered{SUFFIX}"
 FILE_FILTER = f"Sessions (*{SUFFIX});;All files (*)"
-# Controls that would rebuild or reconfigure the trainer when changed: set silently on open,
-# because the session's own trainer state is loaded right after.
-QUIET_SETTINGS = ("device", "hidden", "lr", "batch")
-
-_LIVE_TOKENS: set[str] = set()       # windows of this process that have not shut down yet
 
 
 class SessionManager(QObject):
-    """window.sessions: save / open / autosave, and the restore offer."""
-
-    _sigLoad = Signal(object, object, object, int)     # target, TrainConfig, state, generation -> worker
-
-    def __init__(self, window):
-        super().__init__(window)
-        self.window = window
-        self._sigLoad.connect(window.train_worker.load_state)
-        self._autosave_thread: threading.Thread | None = None
+    def __init__(self, state, services, ui):
+        super().__init__(services)          # lives and dies with the window
+        self.state, self.services, self.ui = state, services, ui
+        self.runner = services.tasks("autosaveThread", self)
+        self.runner.finished.connect(lambda *_: self._autosave_done(None))
+        self.runner.failed.connect(self._autosave_done)
+        self._autosaving = False
         self.last_autosave_error: str | None = None
         self.token = uuid.uuid4().hex
         self.timer = QTimer(self)
         self.timer.setInterval(AUTOSAVE_MS)
         self.timer.timeout.connect(lambda: self.autosave(wait=False))
-        self.restore_bar: QToolBar | None = None
+        self.restore_bar = None
         self.recovered_path: Path | None = None
 
     # ----- what a session holds ------------------------------------------------------------------
-    def settings(self) -> dict:
-        w, c = self.window, self.window.controls
-        return {"preset": w.preset_combo.currentData(), "device": c.device.currentText(),
-                "schedule": c.schedule.currentData(), "hidden": int(c.hidden.value()), "lr": float(c.lr.value()),
-                "batch": int(c.batch.value()), "sampler": c.sampler.currentData(), "steps": int(c.steps.value()),
-                "particles": int(c.particles.value()), "seed": int(c.seed.value()), "speed": int(c.speed.value()),
-                "density": c.density.isChecked(), "exact": c.exact.isChecked(), "error": c.error.isChecked()}
-
     def snapshot(self) -> tuple[dict, dict, list[str]]:
         """(session.json dict, weights dict, names of parts that could not be saved)."""
-        w = self.window
-        preset = w.current_preset()
+        preset = self.state.preset
         if preset is None:
             raise ValueError("nothing to save yet: no target")
-        state = w.train_worker.read_state()
+        state = self.services.model.read_state()
         trainer, weights = None, {}
         if state is not None:
             trainer = {"config": state["config"], "step": int(state["step"]), "lr": float(state["lr"])}
             weights = {"model": state["model"], "ema": state["ema"], "optimizer": state["optimizer"],
                        "losses": state["losses"]}
         parts, skipped = {}, []
-        for name, (get_state, _) in list(w.session_parts.items()):
+        for name, (get_state, _) in self.services.parts.items():
             try:
                 parts[name] = json.loads(json.dumps(get_state()))     # JSON-able, and a copy
             except Exception:  # noqa: BLE001 - one broken panel must not lose the whole session
                 skipped.append(name)
-        settings = self.settings()
-        return session_json(preset, settings, trainer, parts, settings["preset"]), weights, skipped
+        settings = self.state.settings.to_json()
+        return session_json(preset, settings, trainer, parts, self.state.preset_key), weights, skipped
 
     # ----- save / open ----------------------------------------------------------------------------------
     def save(self, path) -> bool:
@@ -99,79 +75,58 @@ class SessionManager(QObject):
             meta, weights, skipped = self.snapshot()
             write_session(path, meta, weights)
         except Exception as exc:  # noqa: BLE001 - shown in the banner; the old file stays intact
-            self.window.show_message(f"could not save the session to {path.name}: {exc}", error=True)
+            self.ui.show_message(f"could not save the session to {path.name}: {exc}", error=True)
             return False
         note = f" (could not save: {', '.join(skipped)})" if skipped else ""
-        self.window.show_message(f"saved session {path.name}{note}", error=bool(skipped))
+        self.ui.show_message(f"saved session {path.name}{note}", error=bool(skipped))
         return True
 
     def open(self, source) -> bool:
         """Restore a session file (or an already read Session); on any problem keep the current state."""
-        w = self.window
-        if getattr(w, "_closed", False):
+        if self.services.closed:
             return False
         try:
             session = source if isinstance(source, Session) else read_session(source)
-        except SessionError as exc:
-            w.show_message(str(exc), error=True)
+            settings = Settings.from_json(session.settings, base=self.state.settings)
+            config = TrainConfig.from_dict(session.trainer["config"]) if session.trainer else None
+        except (SessionError, SettingsError) as exc:
+            self.ui.show_message(str(exc), error=True)
             return False
         except Exception as exc:  # noqa: BLE001 - an unexpected failure still must not raise into Qt
-            w.show_message(f"could not open the session: {exc}", error=True)
+            self.ui.show_message(f"could not open the session: {exc}", error=True)
             return False
         name = Path(session.path).name if session.path else "session"
         try:
-            w.set_training(False)
-            self._apply_settings(session.settings)
+            self.services.model.set_running(False)
+            self.state.replace_settings(settings.with_(preset=self.state.settings.preset), origin="session")
             self._apply_target(session)
             ignored = self._apply_parts(session.parts)
-            self._load_trainer(session)
+            self._load_trainer(session, config)
         except Exception as exc:  # noqa: BLE001 - the file was valid; a window-side failure is still a message
-            w.show_message(f"could not fully restore {name}: {exc}", error=True)
+            self.ui.show_message(f"could not fully restore {name}: {exc}", error=True)
             return False
         step = f" at step {session.trainer['step']}" if session.trainer else ""
         note = f"; ignored parts: {', '.join(ignored)}" if ignored else ""
-        w.show_message(f"opened {name}{step} (training paused){note}")
+        self.ui.show_message(f"opened {name}{step} (training paused){note}")
         return True
 
-    def _apply_settings(self, s: dict) -> None:
-        c = self.window.controls
-        setters = {
-            "device": lambda v: c.device.setCurrentIndex(max(0, c.device.findText(v))),
-            "hidden": c.hidden.setValue, "lr": c.lr.setValue, "batch": c.batch.setValue,
-            "schedule": lambda v: _select_data(c.schedule, v), "sampler": lambda v: _select_data(c.sampler, v),
-            "steps": c.steps.setValue, "particles": c.particles.setValue, "seed": c.seed.setValue,
-            "speed": c.speed.setValue, "density": c.density.setChecked, "exact": c.exact.setChecked,
-            "error": c.error.setChecked,
-        }
-        for key, setter in setters.items():
-            if key not in s:
-                continue                       # an older session without this setting: keep the current one
-            widget = getattr(c, key)
-            if key in QUIET_SETTINGS:
-                widget.blockSignals(True)
-            try:
-                setter(s[key])
-            finally:
-                widget.blockSignals(False)
-        self.window.rebuild_timer.stop()
-
     def _apply_target(self, session: Session) -> None:
-        w, key = self.window, session.preset_key
+        key = session.preset_key
         if key and key in builtin_names():
             try:
                 same = _normal(load_preset(key).to_json()) == _normal(session.preset.to_json())
             except PresetError:
                 same = False
             if same:
-                w.set_preset(key)
+                self.services.presets.select(key)
                 return
         custom = key.split(":", 1)[1] if key and key.startswith("custom:") else "session"
-        w.apply_preset(session.preset, key=custom)
+        self.services.presets.apply(session.preset, key=custom)
 
     def _apply_parts(self, parts: dict) -> list[str]:
         ignored = []
         for name, state in parts.items():
-            entry = self.window.session_parts.get(name)
+            entry = self.services.parts.get(name)
             if entry is None:
                 ignored.append(name)           # a panel this version does not have
                 continue
@@ -181,57 +136,48 @@ class SessionManager(QObject):
                 ignored.append(f"{name} ({exc})")
         return ignored
 
-    def _load_trainer(self, session: Session) -> None:
-        w = self.window
-        preset = w.current_preset()
-        if preset is None or preset.is_empty:
+    def _load_trainer(self, session: Session, config: TrainConfig | None) -> None:
+        if not self.state.has_target():
             return
-        if session.trainer is not None and hasattr(w, "dataset_size"):
-            w.dataset_size = session.trainer["config"].get("dataset_size")
-        w.reset_training()                     # a new generation: stale snapshots and losses are dropped
+        model = self.services.model
+        if config is not None:
+            self.state.set_flags(dataset_size=config.dataset_size)
+        model.reset()                          # a new generation: stale snapshots and losses are dropped
         state = session.trainer_state()
         if state is None:
             return
         state["losses"] = session.weights.get("losses")
-        config = TrainConfig.from_dict(session.trainer["config"])
-        # Queued after the reset above, so the worker builds the fresh trainer and then loads this.
-        worker = w.train_worker
-        target_count = worker.loads_done + 1
-        self._sigLoad.emit(preset.target, config, state, w._generation)
-        # Return once the weights are in place (a chunk plus a model build: tens of ms), painting
-        # meanwhile, so a caller of open_session can use the restored model straight away.
-        deadline = time.monotonic() + LOAD_WAIT_S
-        while worker.loads_done < target_count and time.monotonic() < deadline and not w._closed:
-            QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
-            time.sleep(0.002)
+        # Queued after the reset above, so the worker builds the fresh trainer and then loads this;
+        # it returns once the weights are in place, so a caller can use the restored model at once.
+        model.load_state(self.state.preset.target, config, state)
 
     # ----- autosave and crash recovery -----------------------------------------------------------------
     def autosave(self, wait: bool = True) -> bool:
-        """Write the autosave file; the state is read here, the file written on a plain thread."""
-        if self._autosave_thread is not None and self._autosave_thread.is_alive():
+        """Write the autosave file: the state is read here, the file written by the task runner."""
+        if self._autosaving:
             if not wait:
                 return False               # the previous one is still writing
-            self._autosave_thread.join()
+            self._wait_autosave()
         try:
             meta, weights, _ = self.snapshot()
         except Exception as exc:  # noqa: BLE001
             self.last_autosave_error = str(exc)
             return False
         path = autosave_path()
-
-        def write():
-            try:
-                write_session(path, meta, weights)
-                self.last_autosave_error = None
-            except Exception as exc:  # noqa: BLE001 - a full disk must not take the window down
-                self.last_autosave_error = str(exc)
-
-        self._autosave_thread = threading.Thread(target=write, name="autosave", daemon=True)
-        self._autosave_thread.start()
+        self._autosaving = True
+        self.runner.start(lambda progress, stop: write_session(path, meta, weights))
         if wait:
-            self._autosave_thread.join()
+            self._wait_autosave()
             return self.last_autosave_error is None
         return True
+
+    def _wait_autosave(self) -> None:
+        while self._autosaving and not self.runner.closed:
+            QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
+
+    def _autosave_done(self, error) -> None:
+        self._autosaving = False
+        self.last_autosave_error = error   # a full disk must not take the window down: it is only noted
 
     def start(self) -> None:
         """On window start: offer the autosave if the last run crashed, then mark this one as running."""
@@ -239,15 +185,11 @@ class SessionManager(QObject):
             try:
                 self.recovered_path = state_dir() / RECOVERED_NAME     # later autosaves must not clobber it
                 shutil.copy2(autosave_path(), self.recovered_path)
-                self._offer_restore()
+                self.restore_bar = restore_bar(self.recovered_path, self.restore_recovered, self.ui.dialog_parent())
+                self.ui.add_toolbar(self.restore_bar)
             except OSError as exc:
-                self.window.show_message(f"could not keep the crashed session's autosave: {exc}", error=True)
-        _LIVE_TOKENS.add(self.token)
-        try:
-            atomic_write_text(marker_path(), json.dumps({"pid": os.getpid(), "token": self.token,
-                                                         "started": time.time()}))
-        except OSError:
-            pass                                   # a read-only home: no crash detection, the app still works
+                self.ui.show_message(f"could not keep the crashed session's autosave: {exc}", error=True)
+        mark_running(self.token)
         self.timer.start()
 
     def shutdown(self) -> None:
@@ -259,30 +201,7 @@ class SessionManager(QObject):
         except Exception:  # noqa: BLE001 - e.g. widgets already deleted at interpreter exit
             pass
         finally:
-            _LIVE_TOKENS.discard(self.token)
-            try:
-                if json.loads(marker_path().read_text(encoding="utf-8")).get("token") == self.token:
-                    marker_path().unlink()
-            except (OSError, ValueError, AttributeError):
-                pass
-
-    def _offer_restore(self) -> None:
-        bar = QToolBar("Restore session", self.window)
-        bar.setObjectName("restoreSessionBar")
-        bar.setMovable(False)
-        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(self.recovered_path.stat().st_mtime))
-        label = QLabel(f"  The last session ended unexpectedly. Restore its autosave from {when}?  ")
-        label.setObjectName("restoreSessionLabel")
-        restore = QPushButton("Restore", objectName="restoreSessionButton")
-        restore.setToolTip(f"Open the autosaved session ({self.recovered_path})")
-        dismiss = QPushButton("Dismiss", objectName="dismissRestoreButton")
-        dismiss.setToolTip("Hide this offer (the autosave stays in the state folder)")
-        restore.clicked.connect(self.restore_recovered)
-        dismiss.clicked.connect(lambda *_: bar.hide())
-        for widget in (label, restore, dismiss):
-            bar.addWidget(widget)
-        self.window.addToolBar(bar)
-        self.restore_bar = bar
+            mark_closed(self.token)
 
     def restore_recovered(self) -> bool:
         if self.recovered_path is None:
@@ -294,58 +213,23 @@ class SessionManager(QObject):
 
     # ----- menu -----------------------------------------------------------------------------------------------
     def save_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self.window, "Save session", f"playground{SUFFIX}", FILE_FILTER)
+        path, _ = QFileDialog.getSaveFileName(self.ui.dialog_parent(), "Save session", f"playground{SUFFIX}",
+                                              FILE_FILTER)
         if path:
             p = Path(path)
             self.save(p if p.suffix else p.with_suffix(SUFFIX))
 
     def open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.window, "Open session", "", FILE_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self.ui.dialog_parent(), "Open session", "", FILE_FILTER)
         if path:
             self.open(path)
 
     def open_autosave(self) -> None:
         path = self.recovered_path if self.recovered_path is not None else autosave_path()
         if not path.is_file():
-            self.window.show_message(f"no autosave yet ({path})", error=True)
+            self.ui.show_message(f"no autosave yet ({path})", error=True)
             return
         self.open(path)
-
-
-def previous_run_crashed() -> bool:
-    """A marker whose process is gone, or whose window in this process never shut down cleanly."""
-    try:
-        data = json.loads(marker_path().read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return False
-    except (OSError, ValueError):
-        return True                                # an unreadable marker: not a clean exit either
-    if not isinstance(data, dict):
-        return True
-    pid, token = data.get("pid"), data.get("token")
-    if pid == os.getpid():
-        return token not in _LIVE_TOKENS
-    return not _pid_alive(pid)
-
-
-def _pid_alive(pid) -> bool:
-    if not isinstance(pid, int) or pid <= 0 or sys.platform == "win32":
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True                                # alive, owned by someone else
-    except OSError:
-        return False
-    return True
-
-
-def _select_data(combo, value) -> None:
-    i = combo.findData(value)
-    if i >= 0:
-        combo.setCurrentIndex(i)
 
 
 def _normal(obj):
@@ -353,11 +237,9 @@ def _normal(obj):
     return json.loads(json.dumps(obj, sort_keys=True))
 
 
-def install(window) -> None:
-    mgr = SessionManager(window)
-    window.sessions = mgr
-    menu = window.menus["file"]
-    menu.setToolTipsVisible(True)
+def install(state, services, ui) -> SessionManager:
+    mgr = SessionManager(state, services, ui)
+    ui.menu("file").setToolTipsVisible(True)
     for text, name, keys, tip, fn in (
             ("&Save session…", "saveSessionAction", QKeySequence("Ctrl+S"),
              "Save target, settings, weights, EMA, optimiser and panels to one file", mgr.save_dialog),
@@ -365,9 +247,8 @@ def install(window) -> None:
              "Open a saved session (training stays paused)", mgr.open_dialog),
             ("Open last &autosave", "openAutosaveAction", None,
              f"Open the session autosaved every {AUTOSAVE_MS // 60000} minutes and on close", mgr.open_autosave)):
-        add_menu_action(window, menu, text, name, tip, fn, keys)
-    menu.addSeparator()
-    hooks = getattr(window, "shutdown_hooks", None)
-    if hooks is not None:
-        hooks.append(mgr.shutdown)
+        ui.add_action("file", text, name, tip, fn, keys)
+    ui.menu("file").addSeparator()
+    services.on_shutdown(mgr.shutdown)
     mgr.start()
+    return mgr

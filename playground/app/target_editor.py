@@ -13,27 +13,20 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass, field
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QButtonGroup, QDoubleSpinBox, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout,
-                               QPushButton)
 
-from playground.formats.drawing import DEFAULT_STD, MAX_SKETCH_POINTS, BrushStroke, SketchDocument
-from .controls import named
-from .features import add_menu_action
+from playground.formats.drawing import MAX_SKETCH_POINTS, BrushStroke, SketchDocument
+from .edit_section import EditSection
+from .edit_geometry import (Drag, Handle, circle, drag_gaussian, gaussian_under, handles, hit_test, press_gaussian,
+                            with_handles)
+from .edit_overlay import EditOverlay
 
-HIT_PX = 9                  # how close (pixels) a press must be to a handle to grab it
-ROTATE_OFFSET_PX = 22       # rotation handle sits this far past the end of the major axis
-MAX_HANDLE_GAUSSIANS = 32   # with more Gaussians only the selected one gets handles
-MIN_STD = 0.01
 WHEEL_STEP = 1.15           # weight factor per wheel notch
 PRESET_KEY = "sketch"
 PRESET_NAME = "Sketch"
-ELLIPSE_SEGMENTS = 48
 
 _MOUSE = {QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonDblClick, QEvent.Type.MouseMove,
           QEvent.Type.MouseButtonRelease, QEvent.Type.Wheel}
@@ -46,38 +39,18 @@ def _reported(fn):
         try:
             return fn(self, *args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - user input must never crash the event loop
-            self.window.show_message(f"edit: {exc}", error=True)
+            self.ui.show_message(f"edit: {exc}", error=True)
             return None
     return wrapper
-
-
-@dataclass
-class Handle:
-    kind: str                  # "centre" | "axis" | "rotate"
-    index: int                 # which Gaussian
-    pos: np.ndarray            # data coordinates
-    axis: int = -1             # for "axis": 0 major, 1 minor
-
-
-@dataclass
-class Drag:
-    kind: str                  # "brush" | "erase" | "move" | "axis" | "rotate"
-    index: int = -1
-    last: np.ndarray | None = None
-    offset: np.ndarray = field(default_factory=lambda: np.zeros(2))
-    axes: tuple = (0.0, 0.0, 0.0)   # (std_u, std_v, angle) when the drag started
-    axis: int = -1
-    grab_angle: float = 0.0
-    stroke: BrushStroke | None = None
 
 
 class TargetEditor(QObject):
     """The "Draw / edit" section, Edit-menu actions and the particle-view editing logic."""
 
-    def __init__(self, window):
-        super().__init__(window)
-        self.window = window
-        self.view = window.particle_view
+    def __init__(self, state, services, ui):
+        super().__init__(services)          # lives and dies with the window
+        self.state, self.services, self.ui = state, services, ui
+        self.view = ui.views["particles"]
         self.vb = self.view.getPlotItem().vb
         self.doc = SketchDocument()
         self.selected: int | None = None
@@ -89,91 +62,38 @@ class TargetEditor(QObject):
         self._build_overlay()
         for obj in (self.view, self.view.viewport()):
             obj.installEventFilter(self)
-        window.preset_combo.currentIndexChanged.connect(lambda *_: self._on_preset_switched())
-        window.register_session_part("target_editor", self.get_state, self.set_state)
+        state.presetChanged.connect(lambda *_: self._on_preset_switched())
+        services.parts.register("target_editor", self.box.get_state, self.box.set_state)
         self._sync_widgets()
 
     # ===================================================================== construction
     def _build_section(self) -> None:
-        box = QGroupBox("Draw / edit")
-        box.setObjectName("drawEditBox")
-        lay = QFormLayout(box)
-        self.edit_button = named(QPushButton("Edit mode"), "editModeButton",
-                                  "Draw on the particle view: brush points, erase, place and shape Gaussians. "
-                                  "Training continues from the current weights after each edit.")
-        self.edit_button.setCheckable(True)
+        sec = EditSection()
+        for name in ("edit_button", "tool_group", "tool_buttons", "radius_spin", "density_spin", "bandwidth_spin",
+                     "weight_spin", "delete_button", "clear_button", "undo_button", "redo_button"):
+            setattr(self, name, getattr(sec, name))
         self.edit_button.toggled.connect(self.set_edit_mode)
-        lay.addRow(self.edit_button)
-
-        tools = QHBoxLayout()
-        self.tool_group = QButtonGroup(self)
-        self.tool_group.setExclusive(True)
-        self.tool_buttons = {}
-        for key, text, name, tip in (
-                ("brush", "Brush", "brushToolButton", "Drag to spray points along the path (radius and density below)"),
-                ("eraser", "Eraser", "eraserToolButton", "Drag to remove drawn points within the brush radius"),
-                ("gaussian", "Gaussian", "gaussianToolButton",
-                 "Click empty space to place a Gaussian; drag its centre to move it, the square handles to "
-                 "stretch an axis, the round outer handle to rotate; wheel over it changes its weight")):
-            b = named(QPushButton(text), name, tip)
-            b.setCheckable(True)
-            self.tool_group.addButton(b)
-            self.tool_buttons[key] = b
-            tools.addWidget(b)
-        self.tool_buttons["brush"].setChecked(True)
-        lay.addRow(tools)
-
-        def spin(name, tip, lo, hi, value, step, decimals, suffix=""):
-            s = named(QDoubleSpinBox(), name, tip)
-            s.setRange(lo, hi)
-            s.setDecimals(decimals)
-            s.setSingleStep(step)
-            s.setValue(value)
-            s.setSuffix(suffix)
-            return s
-
-        self.radius_spin = spin("brushRadiusSpin", "Brush and eraser radius (data units)", 0.02, 4.0, 0.25, 0.05, 2)
-        self.density_spin = spin("brushDensitySpin", "Points sprayed per unit of stroke length", 1.0, 500.0,
-                                 40.0, 5.0, 1, " /unit")
-        self.bandwidth_spin = spin("bandwidthSpin", "Std of the Gaussian on each drawn point (KDE bandwidth)",
-                                   0.01, 2.0, 0.15, 0.01, 3)
-        self.weight_spin = spin("weightSpin", "Weight of the selected Gaussian (relative to the drawn points, "
-                                "which weigh 1 together)", 0.001, 1000.0, 1.0, 0.1, 3)
         self.bandwidth_spin.valueChanged.connect(self._on_bandwidth)
         self.weight_spin.valueChanged.connect(self._on_weight)
-        lay.addRow("Brush radius", self.radius_spin)
-        lay.addRow("Brush density", self.density_spin)
-        lay.addRow("Bandwidth", self.bandwidth_spin)
-        lay.addRow("Gaussian weight", self.weight_spin)
-
-        grid = QGridLayout()
-        self.delete_button = named(QPushButton("Delete"), "deleteButton", "Delete the selected Gaussian (Delete)")
-        self.clear_button = named(QPushButton("Clear"), "clearButton", "Remove every point and Gaussian (undoable)")
-        self.undo_button = named(QPushButton("Undo"), "undoButton", "Undo the last edit (Ctrl+Z)")
-        self.redo_button = named(QPushButton("Redo"), "redoButton", "Redo the undone edit (Ctrl+Shift+Z)")
         self.delete_button.clicked.connect(lambda *_: self.delete_selected())
         self.clear_button.clicked.connect(lambda *_: self.clear())
         self.undo_button.clicked.connect(lambda *_: self.undo())
         self.redo_button.clicked.connect(lambda *_: self.redo())
-        for k, b in enumerate((self.delete_button, self.clear_button, self.undo_button, self.redo_button)):
-            grid.addWidget(b, k // 2, k % 2)
-        lay.addRow(grid)
-        self.box = box
-        self.window.controls.add_section(box)
+        self.box = sec
+        self.ui.add_section(sec)
 
     def _build_actions(self) -> None:
-        menu = self.window.menus["edit"]
+        menu = self.ui.menu("edit")
         self.actions = {}
         for key, text, shortcut, tip, slot in (
                 ("undo", "&Undo edit", "Ctrl+Z", "Undo the last edit of the drawn target", self.undo),
                 ("redo", "&Redo edit", "Ctrl+Shift+Z", "Redo the undone edit", self.redo),
                 ("delete", "&Delete Gaussian", "Delete", "Delete the selected Gaussian", self.delete_selected)):
-            self.actions[key] = add_menu_action(self.window, menu, text, f"{key}EditAction", tip, slot,
-                                                QKeySequence(shortcut))
+            self.actions[key] = self.ui.add_action("edit", text, f"{key}EditAction", tip, slot, QKeySequence(shortcut))
         menu.insertAction(self.actions["undo"], self.edit_action())
 
     def edit_action(self) -> QAction:
-        act = QAction("Edit &target on the particle view", self.window)
+        act = QAction("Edit &target on the particle view", self)
         act.setObjectName("editModeAction")
         act.setCheckable(True)
         act.setToolTip(self.edit_button.toolTip())
@@ -182,17 +102,12 @@ class TargetEditor(QObject):
         return act
 
     def _build_overlay(self) -> None:
-        z = 30
-        self.points_item = pg.ScatterPlotItem(size=4, pen=None, brush=pg.mkBrush(255, 170, 60, 200))
-        self.ellipse_item = pg.PlotCurveItem(pen=pg.mkPen((110, 210, 255), width=1.5), connect="finite")
-        self.selected_item = pg.PlotCurveItem(pen=pg.mkPen((255, 230, 70), width=3), connect="finite")
-        self.handle_item = pg.ScatterPlotItem(pxMode=True)
-        self.brush_item = pg.PlotCurveItem(pen=pg.mkPen((255, 255, 255, 150), width=1, style=Qt.PenStyle.DashLine))
-        self.overlay = [self.points_item, self.ellipse_item, self.selected_item, self.handle_item, self.brush_item]
-        for k, item in enumerate(self.overlay):
-            item.setZValue(z + k)
-            item.setVisible(False)
-            self.view.addItem(item)
+        self.overlay_items = EditOverlay()
+        o = self.overlay_items
+        self.overlay = o.items
+        self.points_item, self.ellipse_item, self.selected_item, self.handle_item, self.brush_item = o.items
+        for item in self.overlay:
+            self.ui.add_overlay(item, "particles")
 
     # ===================================================================== state
     @property
@@ -201,20 +116,7 @@ class TargetEditor(QObject):
 
     @property
     def tool(self) -> str:
-        return next(k for k, b in self.tool_buttons.items() if b.isChecked())
-
-    def set_tool(self, key: str) -> None:
-        self.tool_buttons[key].setChecked(True)
-
-    def get_state(self) -> dict:
-        return {"tool": self.tool, "radius": self.radius_spin.value(), "density": self.density_spin.value()}
-
-    def set_state(self, state: dict) -> None:
-        if state.get("tool") in self.tool_buttons:
-            self.set_tool(state["tool"])
-        for key, s in (("radius", self.radius_spin), ("density", self.density_spin)):
-            if isinstance(state.get(key), (int, float)):
-                s.setValue(float(state[key]))
+        return self.box.tool()
 
     @_reported
     def set_edit_mode(self, on: bool) -> None:
@@ -225,14 +127,14 @@ class TargetEditor(QObject):
             return
         self._finish_drag()
         if on:
-            current = self.window.current_preset()
+            current = self.state.preset
             if current is None or current is not self.applied:
                 self._load(current)
             self.view.viewport().setCursor(Qt.CursorShape.CrossCursor)
-            self.window.show_message("Edit mode: draw on the particle view; Ctrl+Z undoes an edit")
+            self.ui.show_message("Edit mode: draw on the particle view; Ctrl+Z undoes an edit")
         else:
             self.view.viewport().unsetCursor()
-            self.window.hide_message()
+            self.ui.hide_message()
         for item in self.overlay:
             item.setVisible(bool(on))
         self.brush_item.setVisible(False)
@@ -246,13 +148,13 @@ class TargetEditor(QObject):
 
     def _on_preset_switched(self) -> None:
         """Another target picked while editing: edit that one from now on."""
-        current = self.window.current_preset()
+        current = self.state.preset
         if self.edit_mode and current is not self.applied and current is not None:
             self._finish_drag()
             try:
                 self._load(current)
             except Exception as exc:  # noqa: BLE001
-                self.window.show_message(f"edit: cannot edit this target: {exc}", error=True)
+                self.ui.show_message(f"edit: cannot edit this target: {exc}", error=True)
                 return
             self.refresh_overlay()
             self._sync_widgets()
@@ -262,15 +164,15 @@ class TargetEditor(QObject):
         """Hand the drawing to the window: the target changes, training continues (warm start)."""
         preset = self.doc.to_preset(PRESET_NAME)
         self.applied = preset
-        self.window.apply_preset(preset, key=PRESET_KEY)
+        self.services.presets.apply(preset, key=PRESET_KEY)
         if preset.is_empty:
-            self.window.show_message("The canvas is empty: draw points or place Gaussians to make a target "
+            self.ui.show_message("The canvas is empty: draw points or place Gaussians to make a target "
                                      "(training and sampling need one)", error=True)
         self.refresh_overlay()
         self._sync_widgets()
 
     def _ours(self) -> bool:
-        current = self.window.current_preset()
+        current = self.state.preset
         return self.edit_mode or (current is not None and current is self.applied)
 
     @_reported
@@ -338,7 +240,7 @@ class TargetEditor(QObject):
                 self.brush_item.setVisible(False)
         except Exception as exc:  # noqa: BLE001 - a bad event must not escape into Qt
             self.drag = None
-            self.window.show_message(f"edit: {exc}", error=True)
+            self.ui.show_message(f"edit: {exc}", error=True)
             return True
         return False
 
@@ -373,7 +275,7 @@ class TargetEditor(QObject):
         self.doc.begin()            # the whole gesture is one undo step
         if tool == "brush":
             if len(self.doc.points) >= MAX_SKETCH_POINTS:
-                self.window.show_message(f"the sketch holds at most {MAX_SKETCH_POINTS} points: erase some first",
+                self.ui.show_message(f"the sketch holds at most {MAX_SKETCH_POINTS} points: erase some first",
                                          error=True)
             self._stroke_seed += 1
             stroke = BrushStroke(self.doc, self.radius_spin.value(), self.density_spin.value(), self._stroke_seed)
@@ -388,19 +290,9 @@ class TargetEditor(QObject):
         self._sync_widgets()
 
     def _gaussian_press(self, p: np.ndarray) -> Drag:
-        hit = self.hit_test(p)
-        if hit is None:
-            self.selected = self.doc.add_gaussian(p, DEFAULT_STD, weight=1.0)
-            return Drag("move", self.selected)
-        self.selected = hit.index
-        g = self.doc.gaussians[hit.index]
-        axes = g.axes()
-        if hit.kind == "axis":
-            return Drag("axis", hit.index, axes=axes, axis=hit.axis)
-        if hit.kind == "rotate":
-            d = p - np.array(g.mean)
-            return Drag("rotate", hit.index, axes=axes, grab_angle=math.atan2(d[1], d[0]))
-        return Drag("move", hit.index, offset=np.array(g.mean) - p)
+        drag = press_gaussian(self.doc, self.hit_test(p), p)
+        self.selected = drag.index
+        return drag
 
     def _drag_to(self, p: np.ndarray) -> None:
         d = self.drag
@@ -412,21 +304,8 @@ class TargetEditor(QObject):
             for t in np.linspace(0, 1, n + 1)[1:]:           # no gaps when the mouse jumps
                 self.doc.erase(d.last + t * (p - d.last), r)
             d.last = p
-        elif d.kind == "move":
-            self.doc.move_gaussian(d.index, p + d.offset)
         else:
-            g = self.doc.gaussians[d.index]
-            su, sv, angle = d.axes
-            rel = p - np.array(g.mean)
-            if d.kind == "axis":
-                u = np.array([math.cos(angle), math.sin(angle)]) if d.axis == 0 else \
-                    np.array([-math.sin(angle), math.cos(angle)])
-                std = max(MIN_STD, abs(float(rel @ u)) / 2)       # the handle sits at 2 sigma
-                su, sv = (std, sv) if d.axis == 0 else (su, std)
-                self.doc.set_gaussian_shape(d.index, su, sv, angle)
-            elif np.linalg.norm(rel) > 0:
-                turn = math.atan2(rel[1], rel[0]) - d.grab_angle
-                self.doc.set_gaussian_shape(d.index, su, sv, angle + turn)
+            drag_gaussian(self.doc, d, p)
         self.refresh_overlay()
 
     def _finish_drag(self) -> None:
@@ -456,7 +335,7 @@ class TargetEditor(QObject):
 
     def _hover(self, p: np.ndarray) -> None:
         if self.tool in ("brush", "eraser"):
-            self.brush_item.setData(*self._circle(p, self.radius_spin.value()))
+            self.brush_item.setData(*circle(p, self.radius_spin.value()))
             self.brush_item.setVisible(True)
             return
         self.brush_item.setVisible(False)
@@ -478,107 +357,22 @@ class TargetEditor(QObject):
         return px
 
     def _with_handles(self) -> list[int]:
-        n = len(self.doc.gaussians)
-        if n <= MAX_HANDLE_GAUSSIANS:
-            return list(range(n))
-        return [] if self.selected is None else [self.selected]
+        return with_handles(self.doc, self.selected)
 
     def handles(self, i: int) -> list[Handle]:
-        """Centre, both ends of both principal axes (at 2 sigma) and the rotation handle of Gaussian i."""
-        g = self.doc.gaussians[i]
-        su, sv, angle = g.axes()
-        m = np.array(g.mean)
-        u = np.array([math.cos(angle), math.sin(angle)])
-        v = np.array([-u[1], u[0]])
-        return [Handle("centre", i, m),
-                Handle("axis", i, m + 2 * su * u, 0), Handle("axis", i, m - 2 * su * u, 0),
-                Handle("axis", i, m + 2 * sv * v, 1), Handle("axis", i, m - 2 * sv * v, 1),
-                Handle("rotate", i, m + (2 * su + ROTATE_OFFSET_PX * self._px()) * u)]
+        return handles(self.doc, i, self._px())
 
     def hit_test(self, p: np.ndarray) -> Handle | None:
-        """The handle within HIT_PX of p (nearest; the centre wins ties), else the Gaussian whose
-        1-sigma ellipse contains p (as its centre), else None."""
-        px = self._px()
-        order = self._with_handles()
-        if self.selected in order:
-            order.remove(self.selected)
-            order.insert(0, self.selected)
-        best, best_d = None, float(HIT_PX)
-        for i in order:
-            for h in self.handles(i):
-                if h.kind == "rotate" and i != self.selected:     # only the selection shows one
-                    continue
-                d = float(np.linalg.norm(h.pos - p)) / px - (0.5 if h.kind == "centre" else 0.0)
-                if d < best_d:
-                    best, best_d = h, d
-        if best is not None:
-            return best
-        i = self._gaussian_under(p, limit=1.0)
-        return None if i is None else Handle("centre", i, np.array(self.doc.gaussians[i].mean))
+        return hit_test(self.doc, self.selected, p, self._px())
 
     def _gaussian_under(self, p: np.ndarray, limit: float) -> int | None:
-        """The Gaussian with p inside its `limit`-sigma ellipse (the selected one first, else the nearest)."""
-        gs = self.doc.gaussians
-        if not gs:
-            return None
-        if self.selected is not None and gs[self.selected].mahalanobis(p)[0] <= limit:
-            return self.selected
-        if len(gs) > 2000:
-            return None
-        d = np.array([g.mahalanobis(p)[0] for g in gs])
-        i = int(np.argmin(d))
-        return i if d[i] <= limit else None
-
-    @staticmethod
-    def _circle(c, r, n=64):
-        t = np.linspace(0, 2 * math.pi, n)
-        return c[0] + r * np.cos(t), c[1] + r * np.sin(t)
-
-    @staticmethod
-    def _ellipses(gs) -> tuple[np.ndarray, np.ndarray]:
-        """2-sigma ellipses of all Gaussians as one NaN-separated polyline (one item, any count)."""
-        if not gs:
-            return np.zeros(0), np.zeros(0)
-        t = np.append(np.linspace(0, 2 * math.pi, ELLIPSE_SEGMENTS + 1), np.nan)
-        unit = np.stack([np.cos(t), np.sin(t)], 1)                            # (T, 2)
-        means = np.array([g.mean for g in gs])
-        chol = np.linalg.cholesky(np.array([g.cov for g in gs]))              # x = m + 2 L z, |z| = 1
-        xy = means[:, None, :] + 2 * np.einsum("kij,tj->kti", chol, unit)
-        xy = xy.reshape(-1, 2)
-        return xy[:, 0], xy[:, 1]
+        return gaussian_under(self.doc, self.selected, p, limit)
 
     # ===================================================================== drawing
     def refresh_overlay(self) -> None:
         """Points, ellipses and handles from the document (cheap: called on every drag move)."""
-        if not self.edit_mode:
-            return
-        pts = self.doc.points
-        self.points_item.setData(pos=pts if len(pts) else np.zeros((0, 2)))
-        gs = self.doc.gaussians
-        self.ellipse_item.setData(*self._ellipses(gs))
-        if self.selected is not None and self.selected < len(gs):
-            sel = gs[self.selected]
-            x, y = self._ellipses([sel])
-            hs = self.handles(self.selected)
-            tip, base = hs[5].pos, hs[1].pos           # a stalk from the major axis end to the rotation handle
-            x = np.concatenate([x, [base[0], tip[0]]])
-            y = np.concatenate([y, [base[1], tip[1]]])
-            self.selected_item.setData(x, y)
-        else:
-            self.selected_item.setData([], [])
-        spots = []
-        style = {"centre": ("o", 10, (255, 255, 255)), "axis": ("s", 8, (110, 210, 255)),
-                 "rotate": ("o", 9, (255, 120, 200))}
-        for i in self._with_handles():
-            for h in self.handles(i):
-                sym, size, rgb = style[h.kind]
-                if i == self.selected and h.kind != "rotate":
-                    rgb = (255, 230, 70)
-                if h.kind == "rotate" and i != self.selected:
-                    continue
-                spots.append({"pos": tuple(h.pos), "symbol": sym, "size": size,
-                              "brush": pg.mkBrush(*rgb), "pen": pg.mkPen((20, 20, 20), width=1)})
-        self.handle_item.setData(spots)
+        if self.edit_mode:
+            self.overlay_items.draw(self.doc, self.selected, self._with_handles(), self._px())
 
     def _set_spin(self, spin, value: float) -> None:
         spin.blockSignals(True)
@@ -602,5 +396,5 @@ class TargetEditor(QObject):
             self.actions[key].setEnabled(bool(ours and ok))
 
 
-def install(window) -> None:
-    window.target_editor = TargetEditor(window)
+def install(state, services, ui) -> "TargetEditor":
+    return TargetEditor(state, services, ui)

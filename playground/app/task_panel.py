@@ -1,7 +1,7 @@
 """A dock panel that runs one long computation at a time in a TaskRunner thread.
 
-Quality-vs-steps and the likelihood view share the same life cycle: Run asks the training worker
-for a frozen copy of the EMA weights when the job needs the model (state "waiting"), starts the
+Quality-vs-steps and the likelihood view share the same life cycle: Run asks the model service
+(services.model.request_snapshot) for a frozen copy of the EMA weights when the job needs the model (state "waiting"), starts the
 job in the background ("running") with a progress bar and a Cancel button, and draws the result
 or reports a failure in the banner ("idle" again). Subclasses build their widgets, call
 `_attach` with the four they share, and implement run(), _launch(job, source) and _show(result).
@@ -11,14 +11,6 @@ from __future__ import annotations
 from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QWidget
 
 from playground.maths.sources import ModelSource
-from .threads import TaskRunner
-
-
-def request_model(window, purpose: str) -> None:
-    """Ask the training worker for a frozen copy of the EMA weights; it answers on
-    `window.train_worker.snapshotReady(source or None, purpose, generation)`. Receivers connect a
-    bound method of a GUI-thread QObject, so the answer is queued onto the GUI thread."""
-    window._sigSnapshot.emit(purpose)
 
 
 def cpu_copy(source) -> ModelSource:
@@ -26,20 +18,19 @@ def cpu_copy(source) -> ModelSource:
 
 
 class TaskPanel(QWidget):
-    def __init__(self, window, purpose: str, title: str):
+    def __init__(self, state, services, ui, purpose: str, title: str):
         super().__init__()
-        self.window = window
+        self.app, self.services, self.ui = state, services, ui   # self.state: the task's own state
         self.purpose = purpose        # the snapshot purpose this panel asks for and answers to
         self.title = title            # prefix of its banner messages
         self.result: dict | None = None
         self.state = "idle"           # idle | waiting (for the model snapshot) | running
         self._pending = None          # the job waiting for its snapshot
-        self.runner = TaskRunner(f"{purpose}Thread", self)
+        self.runner = services.tasks(f"{purpose}Thread", self)
         self.runner.progress.connect(lambda f: self.progress.setValue(int(1000 * f)))
         self.runner.finished.connect(self._on_finished)
         self.runner.failed.connect(self._on_failed)
         self.runner.cancelled.connect(self._on_cancelled)
-        window.train_worker.snapshotReady.connect(self._on_snapshot)
 
     def _attach(self, run_button: QPushButton, cancel_button: QPushButton, progress: QProgressBar,
                 status: QLabel) -> None:
@@ -59,16 +50,12 @@ class TaskPanel(QWidget):
                 self._set_state("idle")
                 self._cancelled_while_waiting()
 
-    def shutdown(self) -> None:
-        self._pending = None
-        self.runner.shutdown()
-
     # ----- for subclasses ---------------------------------------------------------------------------
     def _request(self, job) -> None:
         """Run `job` on a snapshot of the model once the training worker hands one over."""
         self._pending = job
         self._set_state("waiting")
-        request_model(self.window, self.purpose)
+        self.services.model.request_snapshot(self.purpose, self._on_snapshot)
 
     def _launch(self, job, source) -> None:
         raise NotImplementedError
@@ -84,7 +71,7 @@ class TaskPanel(QWidget):
         try:
             fn()
         except Exception as exc:  # noqa: BLE001 - bad input goes to the banner
-            self.window.show_message(f"{self.title}: {exc}", error=True)
+            self.ui.show_message(f"{self.title}: {exc}", error=True)
 
     def _set_state(self, state: str) -> None:
         self.state = state
@@ -93,8 +80,8 @@ class TaskPanel(QWidget):
         if state == "running":
             self.progress.setValue(0)
 
-    def _on_snapshot(self, source, purpose: str, generation: int) -> None:
-        if purpose == self.purpose and self._pending is not None:
+    def _on_snapshot(self, source) -> None:
+        if self._pending is not None:
             job, self._pending = self._pending, None
             self._launch(job, source)
 
@@ -106,7 +93,7 @@ class TaskPanel(QWidget):
 
     def _on_failed(self, msg: str) -> None:
         self._set_state("idle")
-        self.window.show_message(f"{self.title} failed: {msg}", error=True)
+        self.ui.show_message(f"{self.title} failed: {msg}", error=True)
 
     def _on_cancelled(self) -> None:
         self._set_state("idle")

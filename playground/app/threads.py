@@ -23,6 +23,24 @@ def release_worker(worker: QObject) -> None:
     QThread.currentThread().quit()
 
 
+def start_worker(worker: QObject, name: str, wiring) -> QThread:
+    """Move `worker` to a new thread named `name`, connect the (signal, slot) pairs of `wiring`
+    (requests to the worker's slots, its answers to GUI-thread bound methods: both queued) and start it."""
+    thread = QThread()
+    thread.setObjectName(name)
+    worker.moveToThread(thread)
+    for signal, slot in wiring:
+        signal.connect(slot)
+    thread.start()
+    return thread
+
+
+def stop_worker(shutdown_signal, thread: QThread, wait_ms: int = 1500) -> None:
+    """Ask the worker to hand itself back (its shutdown slot, queued) and wait for its thread."""
+    shutdown_signal.emit()
+    stop_thread(thread, wait_ms)
+
+
 def stop_thread(thread: QThread, wait_ms: int = 1500) -> None:
     """Wait for a thread whose worker was asked to shut down; force its loop to quit if it lingers."""
     if not thread.wait(wait_ms):
@@ -121,15 +139,15 @@ class TaskRunner(QObject):
         self._worker.moveToThread(self._thread)
         self._sigRun.connect(self._worker.run)
         self._sigShutdown.connect(self._worker.shutdown)
-        self._worker.progress.connect(lambda j, f: j == self._job and self.progress.emit(f))
+        self._worker.progress.connect(self._on_progress)     # a bound method: queued onto the GUI thread
         self._worker.finished.connect(self._on_finished)
         self._worker.failed.connect(self._on_failed)
         self._worker.cancelled.connect(self._on_cancelled)
-        self._job, self._stop, self.busy, self._closed = 0, None, False, False
+        self._job, self._stop, self.busy, self.closed = 0, None, False, False
         self._thread.start()
 
     def start(self, fn) -> None:
-        if self._closed:
+        if self.closed:
             return
         self.cancel()
         self._job += 1
@@ -140,6 +158,10 @@ class TaskRunner(QObject):
     def cancel(self) -> None:
         if self._stop is not None:
             self._stop.set()
+
+    def _on_progress(self, job, fraction) -> None:
+        if job == self._job:
+            self.progress.emit(fraction)
 
     def _on_finished(self, job, result) -> None:
         if job == self._job:
@@ -158,9 +180,9 @@ class TaskRunner(QObject):
 
     def shutdown(self) -> None:
         """Cancel the running job (it stops at its next evaluation) and end the thread."""
-        if self._closed:
+        if self.closed:
             return
-        self._closed = True
+        self.closed = True
         self.cancel()
         self._sigShutdown.emit()
         stop_thread(self._thread, 5000)

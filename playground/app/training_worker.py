@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -18,18 +19,32 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from playground.learning.trainer import Trainer
 from .threads import release_worker
 
+PUSHED = 0              # snapshot ticket of copies the worker sends unasked (after a reset or a load)
 CHUNK_SECONDS = 0.03     # short enough that pause/snapshot requests are answered within ~30 ms
 TORCH_THREADS = 1        # leave the other core(s) to the GUI thread and the painter
+
+
+@dataclass(frozen=True)
+class TrainerEvent:
+    """A trainer note for the banner, with the learning rate it left behind: the GUI follows a
+    lowered rate from `lr` and `lr_changed`, never by reading the text."""
+    text: str
+    lr: float
+    lr_changed: bool = False
+
+    def __str__(self) -> str:
+        return self.text
 
 
 class TrainingWorker(QObject):
     """Owns a Trainer; all slots run in the worker thread (connect with queued signals)."""
 
     lossesReady = Signal(object, int, float)        # losses (np.float32), trainer step, steps/s
-    eventRaised = Signal(str)                       # trainer.events (divergence recovery, device notes)
-    snapshotReady = Signal(object, str, int)        # ModelSource copy, purpose, trainer generation
-    trainerReady = Signal(dict)                     # generation, device, lr, step
+    eventRaised = Signal(object)                    # TrainerEvent (divergence recovery, device notes)
+    snapshotReady = Signal(object, str, int, int)   # ModelSource copy, purpose, trainer generation, ticket
+    trainerReady = Signal(dict)                     # generation, device, lr, step, n_classes
     failed = Signal(str)                            # an exception, as one line for the banner
+    buildFailed = Signal(int)                       # generation whose trainer could not be built
     runningChanged = Signal(bool)
     datasetReady = Signal(object, object, int)      # target, class weights of the fixed training set (None: fresh), generation
 
@@ -42,6 +57,7 @@ class TrainingWorker(QObject):
         self._timer.timeout.connect(self._tick)
         self._stop = threading.Event()    # read inside a chunk, so closing never waits a full chunk
         self._events_seen = 0
+        self._lr_seen = 0.0
         self._rate = 0.0
         self._threads_set = False
         self.lock = threading.Lock()      # held around each training chunk: read_state sees whole steps
@@ -58,15 +74,16 @@ class TrainingWorker(QObject):
             self.trainer = Trainer(target, config)
             self.generation = generation
             self._events_seen = 0
+            self._lr_seen = self.trainer.lr
             self._emit_events()
-            self.trainerReady.emit({"generation": generation, "device": str(self.trainer.device),
-                                    "lr": self.trainer.lr, "step": 0})
-            self.snapshotReady.emit(self._source("field"), "field", generation)
+            self.trainerReady.emit(self._info())
+            self.snapshotReady.emit(self._source("field"), "field", generation, PUSHED)
             self._emit_dataset()
             if running:
                 self._timer.start()
         except Exception as exc:  # noqa: BLE001 - reported in the banner, never into the event loop
             self.trainer = None
+            self.buildFailed.emit(generation)
             self.failed.emit(f"could not build the trainer: {exc}")
             self.runningChanged.emit(False)
 
@@ -121,6 +138,7 @@ class TrainingWorker(QObject):
         if self.trainer is not None:
             try:
                 self.trainer.set_lr(lr)
+                self._lr_seen = self.trainer.lr
             except Exception as exc:  # noqa: BLE001
                 self.failed.emit(str(exc))
 
@@ -129,16 +147,21 @@ class TrainingWorker(QObject):
         if self.trainer is not None and batch >= 1:
             self.trainer.config.batch = int(batch)
 
-    @Slot(str)
-    def request_snapshot(self, purpose: str) -> None:
-        """Answer with a frozen copy of the EMA weights (taken between optimiser steps)."""
-        if self.trainer is None:
-            self.snapshotReady.emit(None, purpose, self.generation)
-            return
-        try:
-            self.snapshotReady.emit(self._source(purpose), purpose, self.generation)
-        except Exception as exc:  # noqa: BLE001
-            self.failed.emit(f"could not copy the model: {exc}")
+    @Slot(str, int)
+    def request_snapshot(self, purpose: str, ticket: int) -> None:
+        """Answer with a frozen copy of the EMA weights (taken between optimiser steps), or None."""
+        source = None
+        if self.trainer is not None:
+            try:
+                source = self._source(purpose)
+            except Exception as exc:  # noqa: BLE001
+                self.failed.emit(f"could not copy the model: {exc}")
+        self.snapshotReady.emit(source, purpose, self.generation, ticket)
+
+    def _info(self) -> dict:
+        tr = self.trainer
+        return {"generation": self.generation, "device": str(tr.device), "lr": tr.lr, "step": tr.step,
+                "n_classes": int(tr.model.config.n_classes)}
 
     def _source(self, purpose: str):
         """The field is evaluated on the GUI thread with CPU tensors, so its copy lives on the CPU;
@@ -170,10 +193,10 @@ class TrainingWorker(QObject):
                 self.trainer = trainer
             self.generation = generation
             self._events_seen = len(trainer.events)
-            self.trainerReady.emit({"generation": generation, "device": str(trainer.device),
-                                    "lr": trainer.lr, "step": trainer.step})
+            self._lr_seen = trainer.lr
+            self.trainerReady.emit(self._info())
             self.lossesReady.emit(np.asarray(trainer.losses, dtype=np.float32), trainer.step, 0.0)
-            self.snapshotReady.emit(self._source("field"), "field", generation)
+            self.snapshotReady.emit(self._source("field"), "field", generation, PUSHED)
             self._emit_dataset()
         except Exception as exc:  # noqa: BLE001 - reported in the banner, never into the event loop
             self.failed.emit(f"could not restore the trainer: {exc}")
@@ -226,9 +249,12 @@ class TrainingWorker(QObject):
     def _emit_events(self) -> None:
         if self.trainer is None:
             return
-        events = self.trainer.events
+        tr = self.trainer
+        events = tr.events
         for msg in events[self._events_seen:]:
-            self.eventRaised.emit(msg)
+            changed = tr.lr != self._lr_seen
+            self._lr_seen = tr.lr
+            self.eventRaised.emit(TrainerEvent(str(msg), float(tr.lr), changed))
         self._events_seen = len(events)
 
 

@@ -22,6 +22,7 @@ import torch
 
 from playground.formats.io_utils import atomic_path
 from playground.formats.presets import Preset, PresetError, preset_from_json
+from playground.formats.settings import DEVICES, FIELDS, SettingsError, known
 
 FORMAT = "diffusion-playground/session"
 VERSION = 1
@@ -55,42 +56,20 @@ class Session:
                 "lr": self.trainer["lr"]}
 
 
-# ----- settings: what each control may hold -------------------------------------------------------
-
-def _int_in(lo, hi):
-    return lambda v: isinstance(v, int) and not isinstance(v, bool) and lo <= v <= hi
-
+# ----- settings: what each control may hold (formats/settings.py states it once) -----------------
 
 def _positive_float(v):
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0
 
 
-def _one_of(names):
-    return lambda v: v in names
-
-
-def _settings_rules() -> dict:
-    from playground.maths.samplers import SAMPLERS
-    from playground.maths.schedules import SCHEDULES
-    return {"preset": lambda v: isinstance(v, str), "device": _one_of(("auto", "cpu", "cuda")),
-            "schedule": _one_of(tuple(SCHEDULES)), "hidden": _int_in(1, 1 << 16), "lr": _positive_float,
-            "batch": _int_in(1, 1_000_000), "sampler": _one_of(tuple(SAMPLERS)), "steps": _int_in(1, 100_000),
-            "particles": _int_in(1, 10_000_000), "seed": _int_in(0, 2**63 - 1), "speed": _int_in(1, 10_000),
-            "density": lambda v: isinstance(v, bool), "exact": lambda v: isinstance(v, bool),
-            "error": lambda v: isinstance(v, bool)}
-
-
 def check_settings(settings) -> dict:
-    """Known settings, each checked; unknown keys (from a newer version's panel) are dropped."""
+    """Known settings, each checked against its range; unknown keys (a newer version's) are dropped."""
     if not isinstance(settings, dict):
         raise SessionError("session.json: 'settings' must be an object")
-    out = {}
-    for key, ok in _settings_rules().items():
-        if key in settings:
-            if not ok(settings[key]):
-                raise SessionError(f"session.json: settings.{key} has an invalid value {settings[key]!r}")
-            out[key] = settings[key]
-    return out
+    try:
+        return known(settings)
+    except SettingsError as exc:
+        raise SessionError(f"session.json: {exc}") from None
 
 
 # ----- writing ---------------------------------------------------------------------------------------
@@ -208,6 +187,8 @@ def _check_trainer(trainer, weights: dict, name: str) -> None:
             raise SessionError(f"{name}: weights.pt has no '{key}' state")
     if "losses" in weights and not (isinstance(weights["losses"], torch.Tensor) and weights["losses"].dim() == 1):
         raise SessionError(f"{name}: weights.pt: 'losses' must be a 1-D tensor")
+    _check_config(trainer["config"], name)
+    _check_finite(weights, name)
     try:
         config = TrainConfig.from_dict(trainer["config"])
         model = build_model(config.model)
@@ -218,6 +199,43 @@ def _check_trainer(trainer, weights: dict, name: str) -> None:
     except Exception as exc:  # noqa: BLE001 - size mismatch, missing keys, bad config values
         first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
         raise SessionError(f"{name}: the weights do not fit the stored model config ({first})") from None
+
+
+# Sizes the window could have made (its spin boxes) or a little beyond; checked before building a model.
+CONFIG_LIMITS = {"model.hidden": (1, FIELDS["hidden"].hi), "model.depth": (1, 8), "model.noise_freqs": (0, 64),
+                 "model.x_freqs": (0, 32), "model.n_classes": (0, 10_000), "batch": (1, FIELDS["batch"].hi),
+                 "warmup": (0, 10**9), "seed": (0, 2**63 - 1)}
+
+
+def _check_config(config: dict, name: str) -> None:
+    """Device names and sizes before anything is built: a bad file costs no memory and no time."""
+    model = config.get("model", {})
+    if not isinstance(model, dict):
+        raise SessionError(f"{name}: session.json: trainer.config.model must be an object")
+    if config.get("device", "auto") not in DEVICES:
+        raise SessionError(f"{name}: session.json: trainer.config.device must be one of {', '.join(DEVICES)}, "
+                           f"got {str(config.get('device'))[:40]!r}")
+    for key, (lo, hi) in CONFIG_LIMITS.items():
+        part, field_name = (model, key[6:]) if key.startswith("model.") else (config, key)
+        if field_name not in part:
+            continue
+        v = part[field_name]
+        if not (isinstance(v, int) and not isinstance(v, bool) and lo <= v <= hi):
+            raise SessionError(f"{name}: session.json: trainer.config.{key} must be an integer in [{lo}, {hi}]")
+    size = config.get("dataset_size")
+    if size is not None and not (isinstance(size, int) and not isinstance(size, bool) and 1 <= size <= 10_000_000):
+        raise SessionError(f"{name}: session.json: trainer.config.dataset_size must be empty or in [1, 10000000]")
+    for key in ("lr", "ema", "weight_decay", "grad_clip", "p_mean", "p_std", "label_dropout"):
+        v = config.get(key, 0.0)
+        if not (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)):
+            raise SessionError(f"{name}: session.json: trainer.config.{key} must be a finite number")
+
+
+def _check_finite(weights: dict, name: str) -> None:
+    for key in ("model", "ema"):
+        for pname, t in weights[key].items():
+            if isinstance(t, torch.Tensor) and t.is_floating_point() and not bool(torch.isfinite(t).all()):
+                raise SessionError(f"{name}: weights.pt: {key}.{pname} holds NaN or infinite values")
 
 
 # ----- where autosaves live ---------------------------------------------------------------------------

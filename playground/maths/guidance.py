@@ -71,6 +71,10 @@ def _check_scale(scale: float) -> float:
     return scale
 
 
+class UnconditionalModelError(ValueError):
+    """Guidance asked of a model trained without class labels (callers show how to get one)."""
+
+
 class _Guided(Source):
     """D_w = D_u + w (D_c - D_u) from `_pair` (both estimates) or a single estimate at w = 0 or 1."""
 
@@ -103,7 +107,7 @@ class GuidedSource(_Guided):
         self.base = src if isinstance(src, ModelSource) else ModelSource(src)
         n_classes = self.base.n_classes
         if n_classes <= 0:
-            raise ValueError("the model is unconditional: train a conditional model first")
+            raise UnconditionalModelError("the model is unconditional: train a conditional model first")
         if not (0 <= self.label < n_classes):
             raise ValueError(f"class index must be between 0 and {n_classes - 1} for this model, got {self.label}")
         self.model = self.base.model

@@ -319,23 +319,26 @@ def langevin(run: Run, y: torch.Tensor, level: float = 0.1, step_size: float | N
 
 @dataclass(frozen=True)
 class SamplerInfo:
+    """The maths registry: the generator and its flags. Words (label, tooltip, update rule, what to
+    look for) live in one table, playground.tools.explanations.EXPLANATIONS; `label` and `rule`
+    here are only a fallback for a sampler that has no entry there yet."""
     fn: Callable
-    label: str
-    rule: str                 # the update in one line (tooltips, explanations)
-    stochastic: bool
+    label: str = ""
+    rule: str = ""
+    stochastic: bool = False
     starts_from_unit_noise: bool = False
 
 
 SAMPLERS: dict[str, SamplerInfo] = {
-    "ddpm": SamplerInfo(ddpm, "DDPM (ancestral)", "x_{s'} ~ q(x_{s'} | x_s, x0 = D(x_s)): posterior mean + posterior noise", True),
-    "ddim": SamplerInfo(ddim, "DDIM (η)", "y' = D + √(s'²−c²)·ε̂ + c·z,  c = η·s'·√(1−s'²/s²);  η=0 deterministic", False),
-    "ode-euler": SamplerInfo(ode_euler, "PF-ODE, Euler", "y' = y + (s'−s)·(y − D(y,s))/s", False),
-    "ode-heun": SamplerInfo(ode_heun, "PF-ODE, Heun (2nd order)", "Euler predictor, then average the slopes at s and s'", False),
-    "ode-rk45": SamplerInfo(ode_rk45, "PF-ODE, adaptive RK45", "Dormand–Prince with error control on dy/dlog s = y − D (steps ignored)", False),
-    "dpm-solver++": SamplerInfo(dpm_solver_pp_2m, "DPM-Solver++(2M)", "y' = (s'/s)·y − (e^{−h}−1)·D̃,  D̃ extrapolates the last two D's, h = log(s/s')", False),
-    "sde-euler": SamplerInfo(sde_euler, "Reverse SDE, Euler–Maruyama", "y' = y + (s²−s'²)·score + √(s²−s'²)·z", True),
-    "annealed-langevin": SamplerInfo(annealed_langevin, "Annealed Langevin", "at each level s: 2× y ← y + η·score + √(2η)·z (η = 0.1·s²), then shrink the noise to the next level", True),
-    "langevin": SamplerInfo(langevin, "Langevin (one level)", "y ← y + η·score_σ(y) + √(2η)·z at one small σ, from N(0, I)", True, True),
+    "ddpm": SamplerInfo(ddpm, stochastic=True),
+    "ddim": SamplerInfo(ddim),
+    "ode-euler": SamplerInfo(ode_euler),
+    "ode-heun": SamplerInfo(ode_heun),
+    "ode-rk45": SamplerInfo(ode_rk45),
+    "dpm-solver++": SamplerInfo(dpm_solver_pp_2m),
+    "sde-euler": SamplerInfo(sde_euler, stochastic=True),
+    "annealed-langevin": SamplerInfo(annealed_langevin, stochastic=True),
+    "langevin": SamplerInfo(langevin, stochastic=True, starts_from_unit_noise=True),
 }
 DEFAULT_STEPS = 50
 

@@ -1,0 +1,52 @@
+"""What edit mode draws over the particles: the drawn points, every Gaussian's 2-sigma ellipse, the
+selected one highlighted with its rotation stalk, the handles, and the brush circle. Five
+pyqtgraph items in all, fed arrays (never one item per point or per Gaussian)."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+
+from .edit_geometry import ellipses, handles
+
+Z = 30
+HANDLE_STYLE = {"centre": ("o", 10, (255, 255, 255)), "axis": ("s", 8, (110, 210, 255)),
+                "rotate": ("o", 9, (255, 120, 200))}
+SELECTED_RGB = (255, 230, 70)
+
+
+class EditOverlay:
+    def __init__(self):
+        self.points_item = pg.ScatterPlotItem(size=4, pen=None, brush=pg.mkBrush(255, 170, 60, 200))
+        self.ellipse_item = pg.PlotCurveItem(pen=pg.mkPen((110, 210, 255), width=1.5), connect="finite")
+        self.selected_item = pg.PlotCurveItem(pen=pg.mkPen(SELECTED_RGB, width=3), connect="finite")
+        self.handle_item = pg.ScatterPlotItem(pxMode=True)
+        self.brush_item = pg.PlotCurveItem(pen=pg.mkPen((255, 255, 255, 150), width=1, style=Qt.PenStyle.DashLine))
+        self.items = [self.points_item, self.ellipse_item, self.selected_item, self.handle_item, self.brush_item]
+        for k, item in enumerate(self.items):
+            item.setZValue(Z + k)
+            item.setVisible(False)
+
+    def draw(self, doc, selected, with_handles: list[int], px: float) -> None:
+        pts = doc.points
+        self.points_item.setData(pos=pts if len(pts) else np.zeros((0, 2)))
+        gs = doc.gaussians
+        self.ellipse_item.setData(*ellipses(gs))
+        if selected is not None and selected < len(gs):
+            x, y = ellipses([gs[selected]])
+            hs = handles(doc, selected, px)
+            tip, base = hs[5].pos, hs[1].pos           # a stalk from the major axis end to the rotation handle
+            self.selected_item.setData(np.concatenate([x, [base[0], tip[0]]]), np.concatenate([y, [base[1], tip[1]]]))
+        else:
+            self.selected_item.setData([], [])
+        spots = []
+        for i in with_handles:
+            for h in handles(doc, i, px):
+                if h.kind == "rotate" and i != selected:
+                    continue
+                sym, size, rgb = HANDLE_STYLE[h.kind]
+                if i == selected and h.kind != "rotate":
+                    rgb = SELECTED_RGB
+                spots.append({"pos": tuple(h.pos), "symbol": sym, "size": size,
+                              "brush": pg.mkBrush(*rgb), "pen": pg.mkPen((20, 20, 20), width=1)})
+        self.handle_item.setData(spots)

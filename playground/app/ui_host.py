@@ -1,0 +1,133 @@
+"""UiHost: the part of the window a feature may use to put itself on screen.
+
+A feature adds controls sections, menu actions, docks/tabs and overlays here and shows messages;
+it never holds the window itself. Docks can be lazy: their contents are built by a factory the
+first time the dock is shown (or asked for), so hidden tabs cost nothing at start-up.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QDockWidget, QLabel, QWidget
+
+AREAS = {"left": Qt.DockWidgetArea.LeftDockWidgetArea, "right": Qt.DockWidgetArea.RightDockWidgetArea,
+         "bottom": Qt.DockWidgetArea.BottomDockWidgetArea}
+
+
+class DockHandle:
+    """A feature's dock; `widget()` builds lazy contents on first use."""
+
+    def __init__(self, dock: QDockWidget, factory, lazy: bool):
+        self.dock, self._factory, self._widget = dock, factory, None
+        if lazy:
+            dock.setWidget(QLabel("…"))
+            dock.visibilityChanged.connect(self._on_visible)
+        else:
+            self.widget()
+
+    def widget(self) -> QWidget:
+        if self._widget is None:
+            self._widget = self._factory()
+            self.dock.setWidget(self._widget)
+        return self._widget
+
+    def built(self) -> bool:
+        return self._widget is not None
+
+    def _on_visible(self, visible: bool) -> None:
+        if visible:
+            self.widget()
+
+    def raise_(self) -> None:
+        self.dock.raise_()
+
+
+class UiHost:
+    def __init__(self, window, controls, menus: dict, banner, views: dict, docks: dict):
+        self._window = window            # a QMainWindow: parent of docks, dialogs and toolbars
+        self._controls = controls
+        self._menus = menus
+        self._banner = banner
+        self.views = dict(views)         # "particles" / "field" / "loss": the pyqtgraph PlotWidgets
+        self.docks: dict[str, QDockWidget] = dict(docks)
+
+    # ----- messages --------------------------------------------------------------------------------
+    def show_message(self, text: str, error: bool = False) -> None:
+        """Status bar plus the non-modal banner above the particles (never a dialog)."""
+        self._banner.show_text(text, error)
+        self._window.statusBar().showMessage(text, 15000)
+
+    def hide_message(self) -> None:
+        self._banner.setVisible(False)
+
+    def status(self, text: str, ms: int = 8000) -> None:
+        self._window.statusBar().showMessage(text, ms)
+
+    # ----- controls, menus, docks --------------------------------------------------------------------
+    def add_section(self, widget: QWidget) -> None:
+        """A group box in the controls panel (editing, guidance ...), above the trailing stretch."""
+        self._controls.add_section(widget)
+
+    def menu(self, key: str):
+        """The "file", "edit", "view" or "tools" menu."""
+        return self._menus[key]
+
+    def add_action(self, menu: str, text: str, name: str, tip: str, fn, shortcut=None) -> QAction:
+        """A menu entry with its objectName, tooltip and status-bar tip; triggering it calls fn()."""
+        act = QAction(text, self._window)
+        act.setObjectName(name)
+        act.setToolTip(tip)
+        act.setStatusTip(tip)
+        if shortcut is not None:
+            act.setShortcut(shortcut)
+        act.triggered.connect(lambda *_: fn())
+        self._menus[menu].addAction(act)
+        return act
+
+    def add_menu(self, parent: str, key: str, title: str):
+        """A submenu of menu `parent`, reachable as menu(key) and add_action(key, ...)."""
+        menu = self._menus[parent].addMenu(title)
+        menu.setToolTipsVisible(True)
+        self._menus[key] = menu
+        return menu
+
+    def add_dock(self, name: str, title: str, factory, area: str = "right", tabify_with: str | None = None,
+                 lazy: bool = False, front: bool = False) -> DockHandle:
+        """A dock (listed in the View menu) whose contents come from factory(); tabbed behind the dock
+        named `tabify_with` ("particles", "field", "loss" or a feature dock), in front only if asked."""
+        dock = QDockWidget(title, self._window)
+        dock.setObjectName(f"{name}Dock")
+        handle = DockHandle(dock, factory, lazy)
+        self._window.addDockWidget(AREAS[area], dock)
+        if tabify_with is not None:
+            behind = self.docks[tabify_with]
+            self._window.tabifyDockWidget(behind, dock)
+            if not front:
+                behind.raise_()
+        self._menus["view"].addAction(dock.toggleViewAction())
+        self.docks[name] = dock
+        return handle
+
+    def add_tab(self, name: str, title: str, factory, lazy: bool = True) -> DockHandle:
+        """An analysis tab beside the loss plot, built when first shown."""
+        return self.add_dock(name, title, factory, tabify_with="loss", lazy=lazy)
+
+    def add_overlay(self, item, view: str = "particles") -> None:
+        """A pyqtgraph item drawn on the particle (or field) view, in data coordinates."""
+        self.views[view].addItem(item)
+
+    def add_toolbar(self, bar) -> None:
+        self._window.addToolBar(bar)
+
+    def accept_drops(self, event_filter) -> None:
+        """Drops on the window reach event_filter.eventFilter (file imports)."""
+        self._window.setAcceptDrops(True)
+        self._window.installEventFilter(event_filter)
+
+    def dialog_parent(self) -> QWidget:
+        return self._window
+
+    def plots(self) -> list:
+        """Every pyqtgraph PlotWidget in the window (exports)."""
+        import pyqtgraph as pg
+        return self._window.findChildren(pg.PlotWidget)

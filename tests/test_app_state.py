@@ -1,0 +1,161 @@
+"""The app's data model without a window (as napari tests its layers without Qt widgets):
+Settings round trip and validation, and AppState's signals."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from playground import load_preset
+from playground.formats.session import SessionError, check_settings
+from playground.formats.settings import FIELDS, Settings, SettingsError, known
+from playground.learning.loss_history import LossHistory, ema
+
+pytest.importorskip("PySide6")
+from playground.app.state import AppState  # noqa: E402
+
+
+# ----- Settings -------------------------------------------------------------------------------------
+def test_settings_json_round_trip_keeps_every_field():
+    s = Settings(sampler="ddim", steps=12, seed=7, lr=0.002, density=True, device="cpu", hidden=32)
+    text = json.dumps(s.to_json())
+    back = Settings.from_json(json.loads(text))
+    assert back == s
+    assert set(s.to_json()) == set(FIELDS)
+
+
+def test_missing_keys_keep_the_base_and_unknown_keys_are_ignored():
+    base = Settings(steps=33, particles=500)
+    s = Settings.from_json({"sampler": "ddpm", "from_a_newer_version": 1}, base=base)
+    assert (s.sampler, s.steps, s.particles) == ("ddpm", 33, 500)
+
+
+@pytest.mark.parametrize("key,value", [
+    ("seed", 2**40), ("seed", -1), ("steps", 0), ("steps", 1.5), ("particles", True), ("lr", float("nan")),
+    ("lr", 1e9), ("device", "tpu:7"), ("sampler", "no-such"), ("density", 1), ("hidden", 20_000)])
+def test_a_value_outside_the_controls_range_is_refused_naming_the_setting(key, value):
+    with pytest.raises(SettingsError) as err:
+        Settings().with_(**{key: value})
+    assert err.value.key == key and f"settings.{key}" in str(err.value)
+    with pytest.raises(SessionError, match=f"settings.{key}"):
+        check_settings({key: value})
+
+
+def test_ranges_are_the_widgets_ranges():
+    from PySide6.QtWidgets import QApplication
+    app = QApplication.instance() or QApplication([])  # noqa: F841
+    from playground.app.controls import ControlsPanel
+    c = ControlsPanel()
+    for key in ("hidden", "batch", "steps", "particles", "seed", "speed"):
+        spin = getattr(c, key)
+        assert (spin.minimum(), spin.maximum()) == (FIELDS[key].lo, FIELDS[key].hi), key
+    defaults = Settings()
+    assert c.steps.value() == defaults.steps and c.sampler.currentData() == defaults.sampler
+
+
+def test_known_keeps_only_settings():
+    assert known({"steps": 3, "other": 1}) == {"steps": 3}
+
+
+# ----- loss history (the maths the loss plot draws) -------------------------------------------------
+def test_ema_in_chunks_equals_ema_at_once_and_matches_the_definition():
+    rng = np.random.default_rng(0)
+    y = rng.uniform(0.5, 2.0, 1234)
+    y[[5, 600]] = np.nan
+    whole, _ = ema(y, 0.98)
+    a, carry = ema(y[:700], 0.98)
+    b, _ = ema(y[700:], 0.98, carry)
+    assert np.allclose(np.concatenate([a, b]), whole)
+    num = den = 0.0                     # s_k = sum d^(k-j)(1-d) y_j / sum d^(k-j)(1-d), NaNs skipped
+    for v in y[:50]:
+        if np.isfinite(v):
+            num, den = 0.98 * num + 0.02 * v, 0.98 * den + 0.02
+        else:
+            num, den = 0.98 * num, 0.98 * den
+    assert whole[49] == pytest.approx(num / den, rel=1e-9)
+
+
+def test_loss_history_buffers_then_folds_in():
+    h = LossHistory()
+    h.append([1.0, 2.0])
+    h.append([np.nan, 4.0])
+    assert len(h) == 4 and h.last == 4.0          # the latest chunk's finite mean
+    assert np.array_equal(h.all()[[0, 1, 3]], [1.0, 2.0, 4.0])
+    assert len(h.values()) == 4 and len(h.smoothed()) == 4
+    h.reset()
+    assert len(h) == 0 and np.isnan(h.last)
+
+
+# ----- AppState ----------------------------------------------------------------------------------------
+class Recorder:
+    def __init__(self, *signals):
+        self.seen = []
+        for sig in signals:
+            name = sig.signal if hasattr(sig, "signal") else str(sig)
+            sig.connect(lambda *args, n=name: self.seen.append((n, args)))
+
+    def names(self):
+        return [n.split("(")[0].lstrip("2") for n, _ in self.seen]
+
+
+def test_setting_a_preset_clears_the_run_then_announces_the_target():
+    state = AppState()
+    rec = Recorder(state.framesChanged, state.presetChanged, state.targetChanged)
+    state.frames = object()
+    preset = load_preset("two_moons")
+    state.set_preset(preset, "two_moons")
+    assert rec.names() == ["framesChanged", "presetChanged", "targetChanged"]
+    assert state.frames is None and state.preset is preset
+    assert state.view == {"xlim": [float(v) for v in preset.view["xlim"]],
+                          "ylim": [float(v) for v in preset.view["ylim"]]}
+
+
+def test_an_empty_preset_is_current_but_is_no_target():
+    state = AppState()
+    rec = Recorder(state.targetChanged)
+    empty = load_preset("blank")
+    state.set_preset(empty, "blank")
+    assert state.preset is empty and not state.has_target() and rec.seen == []
+
+
+def test_settings_changes_say_what_changed_and_where_from():
+    state = AppState()
+    rec = Recorder(state.settingsChanged)
+    assert state.update_settings(steps=7) == {"steps"}
+    assert state.update_settings(steps=7) == set()            # no change: no signal
+    with pytest.raises(SettingsError):
+        state.update_settings(steps=-3)
+    assert state.settings.steps == 7 and len(rec.seen) == 1
+    settings, changed, origin = rec.seen[0][1]
+    assert settings.steps == 7 and changed == {"steps"} and origin == "user"
+
+
+def test_new_generation_starts_losses_and_step_over():
+    state = AppState()
+    state.add_losses(np.ones(5, np.float32), 5, 100.0)
+    rec = Recorder(state.generationChanged)
+    assert state.new_generation() == 1
+    assert len(state.training.losses) == 0 and state.training.step == 0 and rec.seen
+
+
+def test_frames_and_frame_index_are_clamped():
+    from playground.app.sampling_worker import Frames
+    state = AppState()
+    f = Frames("ddim", "edm", x=[np.zeros((3, 2))] * 4, step=[0, 1, 2, 3], alpha=[1] * 4, sigma=[1] * 4,
+               level=[1] * 4, nfe=[0, 1, 2, 3])
+    rec = Recorder(state.framesChanged, state.runFinished, state.frameShown)
+    state.set_frames(f)
+    assert state.show_frame(99) == 3 and state.frame_index == 3
+    assert rec.names() == ["framesChanged", "runFinished", "frameShown"]
+    state.set_frames(None)
+    assert state.show_frame(0) == -1
+
+
+def test_flags_and_published_results():
+    state = AppState()
+    rec = Recorder(state.flagsChanged, state.resultPublished)
+    state.set_flags(conditional=True)
+    state.set_flags(conditional=True)
+    state.publish("quality", {"floor": 0.1})
+    assert state.flags.conditional and state.results["quality"]["floor"] == 0.1 and len(rec.seen) == 2
