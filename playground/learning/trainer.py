@@ -75,15 +75,21 @@ def make_optimizer(params, lr: float, weight_decay: float = 0.0) -> torch.optim.
 
 
 def resolve_device(name: str) -> tuple[torch.device, str | None]:
-    """The device to use, and a message when the request could not be honoured."""
-    name = (name or "auto").lower()
-    if name not in ("auto", "cpu", "cuda"):
-        raise ValueError(f"device must be auto, cpu or cuda, got {name!r}")
+    """The device to use (auto, cpu, cuda or cuda:N), and a message when the request could not be honoured."""
+    name = (name or "auto").lower() if isinstance(name, str) else name
+    index = name[5:] if isinstance(name, str) and name.startswith("cuda:") else None
+    if name not in ("auto", "cpu", "cuda") and not (index and index.isdigit() and len(index) <= 2):
+        raise ValueError(f"device must be auto, cpu, cuda or cuda:N, got {name!r}")
     if name == "cpu":
         return torch.device("cpu"), None
     if torch.cuda.is_available():
-        return torch.device("cuda"), None
-    return torch.device("cpu"), ("CUDA was requested but is not available; using the CPU" if name == "cuda" else None)
+        if index is None:
+            return torch.device("cuda"), None
+        if int(index) < torch.cuda.device_count():
+            return torch.device(name), None
+        return torch.device("cuda"), f"{name} does not exist ({torch.cuda.device_count()} GPUs); using cuda:0"
+    return torch.device("cpu"), (f"{name} was requested but CUDA is not available; using the CPU"
+                                 if name != "auto" else None)
 
 
 class Trainer:
