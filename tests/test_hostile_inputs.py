@@ -238,3 +238,22 @@ def test_a_good_session_still_reads(tmp_path, good_session):
     s = read_session(tmp_path / "ok.dpsession")
     assert s.settings == {"seed": 3, "device": "cpu"} and s.trainer["step"] == 2
     assert math.isfinite(float(s.weights["losses"].sum()))
+
+
+def test_long_sampling_shows_progress_and_ctrl_c_exits_130_leaving_nothing(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    out = tmp_path / "s.npy"
+    p = subprocess.Popen([sys.executable, "-m", "playground", "sample", "loaded_dice", "--exact", "--sampler", "ddpm",
+                          "--steps", "5000", "--n", "100000", "--out", str(out)], stderr=subprocess.PIPE, text=True)
+    try:
+        line = p.stderr.readline()          # the first progress line, after the quiet first seconds
+        assert line.startswith("ddpm:") and "%" in line, line
+        p.send_signal(signal.SIGINT)
+        rest = p.stderr.read()
+        assert p.wait(timeout=120) == 130
+    finally:
+        p.kill()
+    assert "interrupted" in rest and "Traceback" not in rest, rest
+    assert list(tmp_path.iterdir()) == []   # neither the output nor a temporary file
