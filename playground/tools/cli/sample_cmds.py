@@ -9,6 +9,7 @@ from .common import (Progress, UsageError, check_cost, check_out, count, finite_
 
 MAX_NLL_POINTS = 200_000      # one adaptive ODE solve over all points: memory and time grow with N
 TWO_EVALS = ("ode-heun", "annealed-langevin", "ode-rk45")
+MAX_GIF_FRAMES = 1000         # one 256x256 frame per step is held in memory until the GIF is written
 
 
 def cmd_sample(args) -> int:
@@ -19,6 +20,8 @@ def cmd_sample(args) -> int:
     gif = check_out(args.gif, (".gif",)) if args.gif else None
     preset, target = load(args.preset)
     steps = args.steps or DEFAULT_STEPS
+    if gif and steps > MAX_GIF_FRAMES:
+        raise UsageError(f"--gif: at most {MAX_GIF_FRAMES} steps (one frame per step), got {steps}")
     check_cost(args.n, steps, len(target.mixture) if args.exact else None,
                2 if args.sampler in TWO_EVALS else 1)
     limit_threads()
