@@ -1,7 +1,9 @@
 """Preset files: read, validate and compile a preset JSON (or an image / point file) to a Target.
 
-Every rule a file can break is checked here, and the message names the field and the reason,
-so a CLI or a window can show one clear line instead of a traceback.
+Every rule a file can break is checked here (through formats.validate, where the limits live),
+and the message names the field and the reason, so a CLI or a window can show one clear line
+instead of a traceback. Each kind's cost (its number of Gaussians) is known from its parameters
+and checked before anything is built.
 """
 from __future__ import annotations
 
@@ -12,20 +14,18 @@ from pathlib import Path
 
 import numpy as np
 
+from playground.formats import validate as v
+from playground.formats.importers import (MAX_IMAGE_SIDE, check_size, default_bandwidth,  # noqa: F401 (re-exported)
+                                          fit_points_to_view, read_image_file, read_points_file)
+from playground.formats.validate import MAX_FILE_BYTES, PresetError  # noqa: F401 (re-exported)
 from playground.maths.targets import (Target, checkerboard_mixture, concat_mixtures, curve_mixture, dice_mixture,
                       image_mixture, mixture_from_components, moons_xy, points_mixture, spiral_xy)
 
 PRESET_DIR = Path(__file__).resolve().parent.parent.parent / "presets"
 DEFAULT_VIEW = {"xlim": [-4.0, 4.0], "ylim": [-4.0, 4.0]}
-MAX_FILE_BYTES = 20 * 1024 * 1024
-MAX_POINTS = 4000          # components of a points target; more are thinned (and the description says so)
-MAX_IMAGE_SIDE = 48        # image cells on the long side after block averaging
+MAX_POINTS = 4000          # components of an imported points target; more are thinned (the description says so)
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
 POINT_SUFFIXES = {".csv", ".npy"}
-
-
-class PresetError(ValueError):
-    """A preset or imported file that cannot be used; the message is meant for the user."""
 
 
 @dataclass
@@ -51,7 +51,7 @@ class Preset:
         return {"name": self.name, "description": self.description, "target": self.spec, "view": self.view}
 
 
-# ----- small validators ---------------------------------------------------------------------
+# ----- kinds ---------------------------------------------------------------------------------
 
 def _need(d: dict, key: str, where: str):
     if not isinstance(d, dict):
@@ -61,116 +61,78 @@ def _need(d: dict, key: str, where: str):
     return d[key]
 
 
-def _number(v, where: str, positive=False, nonneg=False) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
-        raise PresetError(f"{where}: must be a number, got {type(v).__name__}")
-    v = float(v)
-    if not math.isfinite(v):
-        raise PresetError(f"{where}: must be finite")
-    if positive and v <= 0:
-        raise PresetError(f"{where}: must be > 0, got {v:g}")
-    if nonneg and v < 0:
-        raise PresetError(f"{where}: must be >= 0, got {v:g}")
-    return v
+def _opt(d: dict, key: str, default, where: str, check=v.number, **kw):
+    return check(d[key], f"{where}.{key}", **kw) if key in d else default
 
 
-def _opt(d: dict, key: str, default, where: str, **kw) -> float:
-    return _number(d[key], f"{where}.{key}", **kw) if key in d else float(default)
+def _points(value, where: str, min_len=1) -> np.ndarray:
+    v.sized_list(value, where, v.MAX_COMPONENTS, min_len=min_len)
+    return np.array([v.vector(p, f"{where}[{i}]", 2, item=v.coord) for i, p in enumerate(value)],
+                    dtype=np.float64).reshape(-1, 2)
 
 
-def _vector(v, where: str, length: int | None = None, **kw) -> list[float]:
-    if not isinstance(v, list):
-        raise PresetError(f"{where}: must be a list")
-    if length is not None and len(v) != length:
-        raise PresetError(f"{where}: must have {length} entries, got {len(v)}")
-    return [_number(e, f"{where}[{i}]", **kw) for i, e in enumerate(v)]
-
-
-def _nonempty_list(v, where: str) -> list:
-    if not isinstance(v, list):
-        raise PresetError(f"{where}: must be a list")
-    if not v:
-        raise PresetError(f"{where}: must not be empty")
-    return v
-
-
-def _cov(v, where: str) -> list[list[float]]:
-    if not isinstance(v, list) or len(v) != 2:
-        raise PresetError(f"{where}: must be a 2x2 matrix [[a, b], [b, d]]")
-    rows = [_vector(r, f"{where}[{i}]", 2) for i, r in enumerate(v)]
-    (a, b), (c, d) = rows
-    if abs(b - c) > 1e-9 * max(1.0, abs(b), abs(c)):
-        raise PresetError(f"{where}: must be symmetric ({b:g} != {c:g})")
-    if a <= 0 or a * d - b * c <= 0:
-        raise PresetError(f"{where}: must be positive definite")
-    return rows
-
-
-def _points(v, where: str, allow_empty=False) -> np.ndarray:
-    if not isinstance(v, list) or (not v and not allow_empty):
-        raise PresetError(f"{where}: must be a non-empty list of [x, y]")
-    return np.array([_vector(p, f"{where}[{i}]", 2) for i, p in enumerate(v)], dtype=np.float64).reshape(-1, 2)
-
-
-def _components(v, where: str, allow_empty=False) -> list[dict]:
-    if not isinstance(v, list) or (not v and not allow_empty):
-        raise PresetError(f"{where}: must be a non-empty list of components")
+def _components(value, where: str, min_len=1) -> list[dict]:
+    v.sized_list(value, where, v.MAX_COMPONENTS, min_len=min_len)
     out = []
-    for i, c in enumerate(v):
+    for i, c in enumerate(value):
         w = f"{where}[{i}]"
-        out.append({"weight": _number(_need(c, "weight", w), f"{w}.weight", positive=True),
-                    "mean": _vector(_need(c, "mean", w), f"{w}.mean", 2),
-                    "cov": _cov(_need(c, "cov", w), f"{w}.cov")})
+        out.append({"weight": v.weight(_need(c, "weight", w), f"{w}.weight"),
+                    "mean": v.vector(_need(c, "mean", w), f"{w}.mean", 2, item=v.coord),
+                    "cov": v.cov2(_need(c, "cov", w), f"{w}.cov")})
     return out
 
 
-# ----- kinds ---------------------------------------------------------------------------------
+def _beads(length: float, width: float) -> int:
+    """Gaussians curve_mixture puts on a polyline of this length (kept in step with it)."""
+    return max(2, math.ceil(length / (0.8 * width))) if math.isfinite(length / width) else math.inf
+
 
 def _compile_mixture(t, w):
-    comps = _components(_need(t, "components", w), f"{w}.components")
-    return Target(mixture_from_components(comps), t)
+    return Target(mixture_from_components(_components(_need(t, "components", w), f"{w}.components")), t)
 
 
 def _compile_points(t, w):
     pts = _points(_need(t, "points", w), f"{w}.points")
-    h = _number(_need(t, "bandwidth", w), f"{w}.bandwidth", positive=True)
-    weights = None
-    if "weights" in t:
-        weights = _vector(t["weights"], f"{w}.weights", len(pts), positive=True)
+    h = v.std(_need(t, "bandwidth", w), f"{w}.bandwidth")
+    weights = v.vector(t["weights"], f"{w}.weights", len(pts), item=v.weight) if "weights" in t else None
     return Target(points_mixture(pts, h, weights), t, groups=np.zeros(len(pts), int), group_names=["points"])
 
 
 def _compile_dice(t, w):
-    weights = _vector(_need(t, "weights", w), f"{w}.weights", 6, positive=True)
-    radius = _opt(t, "radius", 2.2, w, positive=True)
-    std = _opt(t, "std", 0.3, w, positive=True)
+    weights = v.vector(_need(t, "weights", w), f"{w}.weights", 6, item=v.weight)
+    radius = _opt(t, "radius", 2.2, w, positive=True, hi=v.MAX_COORD)
+    std = _opt(t, "std", 0.3, w, v.std)
     return Target(dice_mixture(weights, radius, std), t, group_names=[f"face {k}" for k in range(1, 7)])
 
 
 def _compile_spiral(t, w):
-    turns = _opt(t, "turns", 2.0, w, positive=True)
-    r0, r1 = _opt(t, "r_start", 0.3, w, nonneg=True), _opt(t, "r_end", 3.2, w, positive=True)
-    width = _opt(t, "width", 0.08, w, positive=True)
-    arms = int(_opt(t, "arms", 1, w, positive=True))
-    if arms > 8:
-        raise PresetError(f"{w}.arms: at most 8, got {arms}")
-    parts = [(1.0, curve_mixture(spiral_xy(turns, r0, r1, 2 * math.pi * a / arms), width)) for a in range(arms)]
-    mix, grp = concat_mixtures(parts)
+    turns = _opt(t, "turns", 2.0, w, positive=True, hi=100)
+    r0 = _opt(t, "r_start", 0.3, w, nonneg=True, hi=v.MAX_COORD)
+    r1 = _opt(t, "r_end", 3.2, w, positive=True, hi=v.MAX_COORD)
+    width = _opt(t, "width", 0.08, w, v.std)
+    arms = _opt(t, "arms", 1, w, v.integer, lo=1, hi=8)
+    arm_xy = [spiral_xy(turns, r0, r1, 2 * math.pi * a / arms) for a in range(arms)]
+    length = float(np.linalg.norm(np.diff(arm_xy[0], axis=0), axis=1).sum())
+    v.components_count(arms * _beads(length, width), f"{w}.width")
+    mix, grp = concat_mixtures([(1.0, curve_mixture(xy, width)) for xy in arm_xy])
     return Target(mix, t, groups=grp, group_names=[f"arm {a + 1}" for a in range(arms)])
 
 
 def _compile_moons(t, w):
-    radius = _opt(t, "radius", 2.0, w, positive=True)
-    width = _opt(t, "width", 0.15, w, positive=True)
+    radius = _opt(t, "radius", 2.0, w, positive=True, hi=v.MAX_COORD)
+    width = _opt(t, "width", 0.15, w, v.std)
+    v.components_count(2 * _beads(math.pi * radius, width), f"{w}.width")
     mix, grp = concat_mixtures([(1.0, curve_mixture(c, width)) for c in moons_xy(radius)])
     return Target(mix, t, groups=grp, group_names=["upper moon", "lower moon"])
 
 
 def _compile_rings(t, w):
-    radii = _vector(_need(t, "radii", w), f"{w}.radii", positive=True)
+    radii = v.vector(_need(t, "radii", w), f"{w}.radii", item=v.number, positive=True, hi=v.MAX_COORD,
+                     max_len=v.MAX_COMPONENTS // 2)
     if not radii:
         raise PresetError(f"{w}.radii: must not be empty")
-    width = _opt(t, "width", 0.1, w, positive=True)
+    width = _opt(t, "width", 0.1, w, v.std)
+    v.components_count(sum(_beads(2 * math.pi * r, width) for r in radii), f"{w}.radii")
     th = np.linspace(0, 2 * math.pi, 600)
     parts = [(r, curve_mixture(np.stack([r * np.cos(th), r * np.sin(th)], 1), width)) for r in radii]
     mix, grp = concat_mixtures(parts)
@@ -178,24 +140,28 @@ def _compile_rings(t, w):
 
 
 def _compile_checkerboard(t, w):
-    cells = int(_opt(t, "cells", 4, w, positive=True))
-    size = _opt(t, "size", 6.0, w, positive=True)
-    beads = int(_opt(t, "beads", 3, w, positive=True))
-    if cells > 12 or beads > 8:
-        raise PresetError(f"{w}: cells must be <= 12 and beads <= 8")
+    cells = _opt(t, "cells", 4, w, v.integer, lo=1, hi=12)
+    size = _opt(t, "size", 6.0, w, positive=True, hi=v.MAX_COORD)
+    beads = _opt(t, "beads", 3, w, v.integer, lo=1, hi=8)
     return Target(checkerboard_mixture(cells, size, beads), t, groups=None)
 
 
+def _limits(t, key: str, w: str) -> list[float]:
+    lim = v.vector(t.get(key, DEFAULT_VIEW[key]), f"{w}.{key}", 2, item=v.coord)
+    if not lim[0] < lim[1]:
+        raise PresetError(f"{w}.{key}: must be [low, high] with low < high")
+    return lim
+
+
 def _compile_image(t, w):
-    pix = _need(t, "pixels", w)
-    if not isinstance(pix, list) or not pix or not all(isinstance(r, list) and r for r in pix):
-        raise PresetError(f"{w}.pixels: must be a non-empty list of rows of grey values")
-    ncol = len(pix[0])
-    if any(len(r) != ncol for r in pix):
-        raise PresetError(f"{w}.pixels: rows must all have the same length")
-    arr = np.array([_vector(r, f"{w}.pixels[{i}]", nonneg=True) for i, r in enumerate(pix)])
-    xlim = _vector(t.get("xlim", DEFAULT_VIEW["xlim"]), f"{w}.xlim", 2)
-    ylim = _vector(t.get("ylim", DEFAULT_VIEW["ylim"]), f"{w}.ylim", 2)
+    pix = v.sized_list(_need(t, "pixels", w), f"{w}.pixels", v.MAX_IMAGE_CELLS, min_len=1)
+    for i, r in enumerate(pix):
+        v.sized_list(r, f"{w}.pixels[{i}]", v.MAX_IMAGE_CELLS, min_len=1)
+        if len(r) != len(pix[0]):
+            raise PresetError(f"{w}.pixels: rows must all have the same length")
+    v.components_count(len(pix) * len(pix[0]), f"{w}.pixels")
+    arr = np.array([v.vector(r, f"{w}.pixels[{i}]", lo=0, hi=v.MAX_COORD) for i, r in enumerate(pix)])
+    xlim, ylim = _limits(t, "xlim", w), _limits(t, "ylim", w)
     try:
         mix = image_mixture(arr, xlim, ylim)
     except ValueError as e:
@@ -205,13 +171,14 @@ def _compile_image(t, w):
 
 def _compile_sketch(t, w):
     """Drawn points (a KDE) plus placed Gaussians; an empty sketch is allowed and has no target."""
-    pts = _points(t.get("points", []), f"{w}.points", allow_empty=True)
-    comps = _components(t.get("components", []), f"{w}.components", allow_empty=True)
-    h = _opt(t, "bandwidth", 0.15, w, positive=True)
+    pts = _points(t.get("points", []), f"{w}.points", min_len=0)
+    comps = _components(t.get("components", []), f"{w}.components", min_len=0)
+    v.components_count(len(pts) + len(comps), f"{w}.points")
+    h = _opt(t, "bandwidth", 0.15, w, v.std)
     parts, names = [], []
     if len(pts):
-        pw = _opt(t, "points_weight", 1.0, w, positive=True)
-        pweights = _vector(t["weights"], f"{w}.weights", len(pts), positive=True) if "weights" in t else None
+        pw = _opt(t, "points_weight", 1.0, w, v.weight)
+        pweights = v.vector(t["weights"], f"{w}.weights", len(pts), item=v.weight) if "weights" in t else None
         parts.append((pw, points_mixture(pts, h, pweights)))     # weights: an imported weighted cloud, exact
         names.append("strokes")
     for i, c in enumerate(comps):
@@ -230,31 +197,36 @@ KINDS = {"mixture": _compile_mixture, "points": _compile_points, "dice": _compil
 
 def compile_target(spec) -> Target | None:
     kind = _need(spec, "kind", "target")
-    if kind not in KINDS:
-        raise PresetError(f"target.kind: unknown kind {kind!r} (one of {', '.join(KINDS)})")
-    return KINDS[kind](spec, "target")
+    if not isinstance(kind, str) or kind not in KINDS:
+        shown = repr(kind) if isinstance(kind, str) else f"of type {type(kind).__name__}"
+        raise PresetError(f"target.kind: unknown kind {shown[:60]} (one of {', '.join(KINDS)})")
+    try:
+        target = KINDS[kind](spec, "target")
+    except PresetError:
+        raise
+    except (ValueError, ArithmeticError, RuntimeError) as e:     # e.g. a Cholesky that fails after all
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0][:120]
+        raise PresetError(f"target: cannot be compiled ({first})") from None
+    if target is not None:
+        m = target.mixture
+        v.mixture_arrays(m.weights.numpy(), m.means.numpy(), m.covs.numpy())
+    return target
 
 
-def _view(v) -> dict:
-    if v is None:
+def _view(view) -> dict:
+    if view is None:
         return dict(DEFAULT_VIEW)
-    if not isinstance(v, dict):
+    if not isinstance(view, dict):
         raise PresetError("view: must be an object with xlim and ylim")
-    out = {}
-    for key in ("xlim", "ylim"):
-        lim = _vector(v.get(key, DEFAULT_VIEW[key]), f"view.{key}", 2)
-        if not lim[0] < lim[1]:
-            raise PresetError(f"view.{key}: must be [low, high] with low < high")
-        out[key] = lim
-    return out
+    return {key: _limits(view, key, "view") for key in ("xlim", "ylim")}
 
 
 def preset_from_json(data, name: str = "preset", path: str | None = None) -> Preset:
     if not isinstance(data, dict):
         raise PresetError("file: the top level must be a JSON object")
     for key in ("name", "description"):
-        if key in data and not isinstance(data[key], str):
-            raise PresetError(f"{key}: must be a string")
+        if key in data:
+            v.text(data[key], key)
     spec = _need(data, "target", "file")
     if not isinstance(spec, dict):
         raise PresetError("target: must be an object")
@@ -264,96 +236,18 @@ def preset_from_json(data, name: str = "preset", path: str | None = None) -> Pre
 
 # ----- files ----------------------------------------------------------------------------------
 
-def _check_size(path: Path):
-    try:
-        size = path.stat().st_size
-    except OSError as e:
-        raise PresetError(f"{path}: cannot read ({e.strerror})") from None
-    if size > MAX_FILE_BYTES:
-        raise PresetError(f"{path}: file is too large ({size / 2**20:.1f} MB, {size:,} bytes); "
-                          f"the limit is {MAX_FILE_BYTES // 2**20} MB")
-    if size == 0:
-        raise PresetError(f"{path}: file is empty")
-
-
 def read_preset_file(path) -> Preset:
     path = Path(path)
-    _check_size(path)
+    check_size(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise PresetError(f"{path}: not a text file") from None
-    except json.JSONDecodeError as e:
-        raise PresetError(f"{path}: not valid JSON (line {e.lineno}: {e.msg})") from None
+    data = v.parse_json(text, path.name)
     try:
         return preset_from_json(data, path.stem, str(path))
     except PresetError as e:
         raise PresetError(f"{path.name}: {e}") from None
-
-
-def read_points_file(path) -> np.ndarray:
-    """(N, 2) finite points from a CSV (header x,y or two numeric columns) or an NPY array."""
-    path = Path(path)
-    _check_size(path)
-    if path.suffix.lower() == ".npy":
-        try:
-            arr = np.load(path, allow_pickle=False)
-        except Exception as e:  # numpy raises several types for a bad header or pickled data
-            raise PresetError(f"{path.name}: not a readable .npy array ({e})") from None
-    else:
-        try:
-            lines = path.read_text(encoding="utf-8").strip().splitlines()
-        except UnicodeDecodeError:
-            raise PresetError(f"{path.name}: not a text CSV file") from None
-        first = 1
-        if lines and not _is_numeric_row(lines[0]):
-            head = [c.strip().strip('"').lower() for c in lines[0].split(",")]
-            if head[:2] != ["x", "y"] or len(head) != 2:
-                raise PresetError(f"{path.name}: header must be 'x,y' (got {lines[0][:40]!r})")
-            lines, first = lines[1:], 2
-        rows = []
-        for i, line in enumerate(lines, start=first):
-            if not line.strip():
-                continue
-            cells = line.split(",")
-            if len(cells) != 2:
-                raise PresetError(f"{path.name}: line {i}: expected 2 columns, got {len(cells)}")
-            try:
-                rows.append([float(c) for c in cells])
-            except ValueError:
-                raise PresetError(f"{path.name}: line {i}: not a number ({line.strip()[:40]!r})") from None
-        arr = np.array(rows, dtype=np.float64).reshape(-1, 2)
-    if arr.ndim != 2 or arr.shape[1] != 2 or not np.issubdtype(arr.dtype, np.number):
-        raise PresetError(f"{path.name}: expected an (N, 2) array of numbers, got shape {arr.shape}")
-    if len(arr) == 0:
-        raise PresetError(f"{path.name}: holds no points")
-    if not np.all(np.isfinite(arr)):
-        raise PresetError(f"{path.name}: contains NaN or infinite values")
-    return arr.astype(np.float64)
-
-
-def _is_numeric_row(line: str) -> bool:
-    try:
-        [float(c) for c in line.split(",")]
-        return True
-    except ValueError:
-        return False
-
-
-def default_bandwidth(points: np.ndarray) -> float:
-    """Half of Silverman's rule: keeps drawn shapes crisp while still smooth."""
-    n = len(points)
-    s = float(np.mean(np.std(points, axis=0))) if n > 1 else 0.3
-    return max(0.02, 0.5 * 1.06 * max(s, 1e-3) * n ** (-0.2))
-
-
-def fit_points_to_view(points: np.ndarray, view=DEFAULT_VIEW, margin=0.85) -> np.ndarray:
-    """Centre and scale a point cloud so that it fills the view (imports arrive in any units)."""
-    lo, hi = points.min(0), points.max(0)
-    centre, span = (lo + hi) / 2, max(float((hi - lo).max()), 1e-9)
-    box = min(view["xlim"][1] - view["xlim"][0], view["ylim"][1] - view["ylim"][0]) * margin
-    vc = np.array([sum(view["xlim"]) / 2, sum(view["ylim"]) / 2])
-    return (points - centre) / span * box + vc
 
 
 def points_preset(points: np.ndarray, name: str, bandwidth: float | None = None, fit=False) -> Preset:
@@ -363,37 +257,10 @@ def points_preset(points: np.ndarray, name: str, bandwidth: float | None = None,
         note = f" ({MAX_POINTS} of {len(points)} points kept)"
         points = points[np.sort(keep)]
     if fit:
-        points = fit_points_to_view(points)
+        points = fit_points_to_view(points, DEFAULT_VIEW)
     h = float(bandwidth) if bandwidth else default_bandwidth(points)
     spec = {"kind": "points", "points": np.round(points, 5).tolist(), "bandwidth": round(h, 5)}
     return preset_from_json({"name": name, "description": f"Imported points{note}", "target": spec}, name)
-
-
-def read_image_file(path) -> np.ndarray:
-    """Grey values in [0, 1], block-averaged to at most MAX_IMAGE_SIDE cells on the long side."""
-    path = Path(path)
-    _check_size(path)
-    try:
-        import imageio.v3 as iio
-        img = np.asarray(iio.imread(path), dtype=np.float64)
-    except Exception as e:  # imageio/pillow raise many types for broken images
-        raise PresetError(f"{path.name}: not a readable image ({type(e).__name__})") from None
-    if img.ndim == 3:
-        if img.shape[2] == 4:   # transparent = white
-            a = img[..., 3:] / 255.0
-            img = img[..., :3] * a + 255.0 * (1 - a)
-        img = img[..., :3].mean(2)
-    if img.ndim != 2 or min(img.shape) < 1:
-        raise PresetError(f"{path.name}: not a 2D image")
-    if img.shape[0] * img.shape[1] > 50_000_000:
-        raise PresetError(f"{path.name}: image has {img.shape[1]}x{img.shape[0]} pixels; the limit is 50 megapixels")
-    img = img / 255.0 if img.max() > 1.0 else img
-    f = max(1, int(math.ceil(max(img.shape) / MAX_IMAGE_SIDE)))
-    h, w = (img.shape[0] // f) * f or img.shape[0], (img.shape[1] // f) * f or img.shape[1]
-    img = img[:h, :w]
-    if f > 1:
-        img = img.reshape(h // f, f, w // f, f).mean((1, 3))
-    return img
 
 
 def image_preset(pixels: np.ndarray, name: str, view=DEFAULT_VIEW) -> Preset:

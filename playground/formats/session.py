@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import json
-import math
 import os
 import pickle
 import zipfile
@@ -20,16 +19,22 @@ from pathlib import Path
 
 import torch
 
+from playground.formats import session_checks
 from playground.formats.io_utils import atomic_path
 from playground.formats.presets import Preset, PresetError, preset_from_json
-from playground.formats.settings import DEVICES, FIELDS, SettingsError, known
+from playground.formats.session_checks import SessionCheckError
+from playground.formats.settings import SettingsError, known
+from playground.formats.validate import parse_json
 
 FORMAT = "diffusion-playground/session"
 VERSION = 1
 SUFFIX = ".dpsession"
 JSON_MEMBER = "session.json"
 WEIGHTS_MEMBER = "weights.pt"
-MAX_JSON_BYTES = 64 * 1024 * 1024
+MAX_JSON_BYTES = 32 * 1024 * 1024          # session.json, inflated
+MAX_WEIGHTS_BYTES = 128 * 1024 * 1024      # weights.pt, inflated: 4 copies of MAX_PARAMETERS float32 fit
+MAX_MEMBERS = 16
+MAX_LOSSES = 10_000_000                    # loss history entries
 STATE_DIR_ENV = "DIFFUSION_PLAYGROUND_STATE_DIR"
 WEIGHT_KEYS = ("model", "ema", "optimizer")
 
@@ -56,14 +61,9 @@ class Session:
                 "lr": self.trainer["lr"]}
 
 
-# ----- settings: what each control may hold (formats/settings.py states it once) -----------------
-
-def _positive_float(v):
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0
-
-
 def check_settings(settings) -> dict:
-    """Known settings, each checked against its range; unknown keys (a newer version's) are dropped."""
+    """Known settings, each checked against its range (formats/settings.py); unknown keys (a newer
+    version's) are dropped."""
     if not isinstance(settings, dict):
         raise SessionError("session.json: 'settings' must be an object")
     try:
@@ -98,24 +98,46 @@ def write_session(path, meta: dict, weights: dict) -> None:
 
 # ----- reading ---------------------------------------------------------------------------------------
 
+def _read_member(z: zipfile.ZipFile, member: str, limit: int, name: str) -> bytes:
+    """A member's bytes, its size checked from the zip directory first and capped again while
+    inflating (a directory can lie; the cap cannot)."""
+    info = z.getinfo(member)
+    if info.file_size > limit:
+        raise SessionError(f"{name}: {member} would inflate to {info.file_size:,} bytes; "
+                           f"the limit is {limit:,}")
+    out, left = [], limit + 1
+    with z.open(info) as fh:
+        while left > 0:
+            chunk = fh.read(min(1 << 20, left))
+            if not chunk:
+                break
+            out.append(chunk)
+            left -= len(chunk)
+    if left <= 0:
+        raise SessionError(f"{name}: {member} inflates past the limit of {limit:,} bytes")
+    return b"".join(out)
+
+
 def read_session(path) -> Session:
+    """A fully validated Session (target, settings, trainer config, weights) or a SessionError
+    naming the problem; nothing is applied by reading, so a caller can apply it all or nothing."""
     path = Path(path)
     name = path.name
     if not path.is_file():
         raise SessionError(f"{path}: no such session file")
     try:
         with zipfile.ZipFile(path) as z:
-            members = set(z.namelist())
+            members = z.namelist()
+            if len(members) > MAX_MEMBERS:
+                raise SessionError(f"{name}: not a session file ({len(members)} members inside)")
             for m in (JSON_MEMBER, WEIGHTS_MEMBER):
                 if m not in members:
                     raise SessionError(f"{name}: not a session file (no {m} inside)")
-            if z.getinfo(JSON_MEMBER).file_size > MAX_JSON_BYTES:
-                raise SessionError(f"{name}: session.json is implausibly large")
-            raw = z.read(JSON_MEMBER)
-            blob = z.read(WEIGHTS_MEMBER)
+            raw = _read_member(z, JSON_MEMBER, MAX_JSON_BYTES, name)
+            blob = _read_member(z, WEIGHTS_MEMBER, MAX_WEIGHTS_BYTES, name)
     except SessionError:
         raise
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error) as exc:
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error, NotImplementedError) as exc:
         raise SessionError(f"{name}: not a readable session file (not a zip archive, or truncated: "
                            f"{type(exc).__name__})") from None
     meta = _parse_json(raw, name)
@@ -128,7 +150,13 @@ def read_session(path) -> Session:
     if key is not None and not isinstance(key, str):
         raise SessionError(f"{name}: session.json: 'preset_key' must be a string")
     trainer = meta.get("trainer")
+    if trainer is not None:
+        _check_trainer_meta(trainer, name)
     weights = _load_weights(blob, name)
+    try:
+        session_checks.check_tensors(weights, "weights.pt")
+    except SessionCheckError as exc:
+        raise SessionError(f"{name}: {exc}") from None
     if trainer is not None:
         _check_trainer(trainer, weights, name)
     return Session(preset, key, settings, trainer, weights, parts, str(path))
@@ -136,9 +164,11 @@ def read_session(path) -> Session:
 
 def _parse_json(raw: bytes, name: str) -> dict:
     try:
-        meta = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        meta = parse_json(raw.decode("utf-8"), "session.json")
+    except UnicodeDecodeError as exc:
         raise SessionError(f"{name}: session.json is not valid JSON ({exc})") from None
+    except PresetError as exc:
+        raise SessionError(f"{name}: {exc}") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise SessionError(f"{name}: not a diffusion-playground session (format field missing or wrong)")
     version = meta.get("version")
@@ -160,6 +190,12 @@ def _parse_preset(meta: dict, name: str) -> Preset:
 
 
 def _load_weights(blob: bytes, name: str) -> dict:
+    try:   # torch's own archive: its members' sizes are checked like the outer ones
+        inner = zipfile.ZipFile(io.BytesIO(blob)).infolist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        inner = []      # not a zip at all: torch.load refuses it below
+    if sum(i.file_size for i in inner) > MAX_WEIGHTS_BYTES:
+        raise SessionError(f"{name}: weights.pt would inflate past the limit of {MAX_WEIGHTS_BYTES:,} bytes")
     try:
         weights = torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
@@ -171,71 +207,42 @@ def _load_weights(blob: bytes, name: str) -> dict:
     return weights
 
 
-def _check_trainer(trainer, weights: dict, name: str) -> None:
-    """The weights must fit the stored config: build the model and optimiser and load them."""
-    from playground.learning.model import build_model
-    from playground.learning.trainer import TrainConfig, make_optimizer
+def _check_trainer_meta(trainer, name: str) -> None:
+    """session.json's trainer part alone: config values and model size, before any weight is read."""
     if not isinstance(trainer, dict) or not isinstance(trainer.get("config"), dict):
         raise SessionError(f"{name}: session.json: 'trainer' must be an object with a config")
     step, lr = trainer.get("step"), trainer.get("lr")
-    if not (isinstance(step, int) and not isinstance(step, bool) and step >= 0):
+    if not (isinstance(step, int) and not isinstance(step, bool) and 0 <= step <= 10**12):
         raise SessionError(f"{name}: session.json: trainer.step must be a non-negative integer")
-    if not _positive_float(lr):
-        raise SessionError(f"{name}: session.json: trainer.lr must be a positive number")
+    if not session_checks.num_in(0, 100.0, open_low=True)(lr):
+        raise SessionError(f"{name}: session.json: trainer.lr must be a positive number up to 100")
+    try:
+        session_checks.check_trainer_config(trainer["config"])
+    except SessionCheckError as exc:
+        raise SessionError(f"{name}: session.json: {exc}") from None
+
+
+def _check_trainer(trainer: dict, weights: dict, name: str) -> None:
+    """The weights must fit the stored config: build the (size-checked) model and optimiser and load them."""
+    from playground.learning.model import build_model
+    from playground.learning.trainer import TrainConfig, make_optimizer
     for key in WEIGHT_KEYS:
         if not isinstance(weights.get(key), dict):
             raise SessionError(f"{name}: weights.pt has no '{key}' state")
-    if "losses" in weights and not (isinstance(weights["losses"], torch.Tensor) and weights["losses"].dim() == 1):
-        raise SessionError(f"{name}: weights.pt: 'losses' must be a 1-D tensor")
-    _check_config(trainer["config"], name)
-    _check_finite(weights, name)
+    losses = weights.get("losses")
+    if losses is not None and not (isinstance(losses, torch.Tensor) and losses.dim() == 1
+                                   and len(losses) <= MAX_LOSSES):
+        raise SessionError(f"{name}: weights.pt: 'losses' must be a 1-D tensor of at most {MAX_LOSSES:,} values")
     try:
         config = TrainConfig.from_dict(trainer["config"])
         model = build_model(config.model)
         model.load_state_dict(weights["model"])
         model.load_state_dict(weights["ema"])
-        opt = make_optimizer(model.parameters(), float(lr))
+        opt = make_optimizer(model.parameters(), float(trainer["lr"]))
         opt.load_state_dict(weights["optimizer"])
     except Exception as exc:  # noqa: BLE001 - size mismatch, missing keys, bad config values
         first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
         raise SessionError(f"{name}: the weights do not fit the stored model config ({first})") from None
-
-
-# Sizes the window could have made (its spin boxes) or a little beyond; checked before building a model.
-CONFIG_LIMITS = {"model.hidden": (1, FIELDS["hidden"].hi), "model.depth": (1, 8), "model.noise_freqs": (0, 64),
-                 "model.x_freqs": (0, 32), "model.n_classes": (0, 10_000), "batch": (1, FIELDS["batch"].hi),
-                 "warmup": (0, 10**9), "seed": (0, 2**63 - 1)}
-
-
-def _check_config(config: dict, name: str) -> None:
-    """Device names and sizes before anything is built: a bad file costs no memory and no time."""
-    model = config.get("model", {})
-    if not isinstance(model, dict):
-        raise SessionError(f"{name}: session.json: trainer.config.model must be an object")
-    if config.get("device", "auto") not in DEVICES:
-        raise SessionError(f"{name}: session.json: trainer.config.device must be one of {', '.join(DEVICES)}, "
-                           f"got {str(config.get('device'))[:40]!r}")
-    for key, (lo, hi) in CONFIG_LIMITS.items():
-        part, field_name = (model, key[6:]) if key.startswith("model.") else (config, key)
-        if field_name not in part:
-            continue
-        v = part[field_name]
-        if not (isinstance(v, int) and not isinstance(v, bool) and lo <= v <= hi):
-            raise SessionError(f"{name}: session.json: trainer.config.{key} must be an integer in [{lo}, {hi}]")
-    size = config.get("dataset_size")
-    if size is not None and not (isinstance(size, int) and not isinstance(size, bool) and 1 <= size <= 10_000_000):
-        raise SessionError(f"{name}: session.json: trainer.config.dataset_size must be empty or in [1, 10000000]")
-    for key in ("lr", "ema", "weight_decay", "grad_clip", "p_mean", "p_std", "label_dropout"):
-        v = config.get(key, 0.0)
-        if not (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)):
-            raise SessionError(f"{name}: session.json: trainer.config.{key} must be a finite number")
-
-
-def _check_finite(weights: dict, name: str) -> None:
-    for key in ("model", "ema"):
-        for pname, t in weights[key].items():
-            if isinstance(t, torch.Tensor) and t.is_floating_point() and not bool(torch.isfinite(t).all()):
-                raise SessionError(f"{name}: weights.pt: {key}.{pname} holds NaN or infinite values")
 
 
 # ----- where autosaves live ---------------------------------------------------------------------------

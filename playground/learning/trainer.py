@@ -4,7 +4,10 @@ Loss (Karras et al. 2022): with s ~ logNormal(p_mean, p_std) and y = x0 + s*eps,
     E || F(y, s) - (x0 - c_skip(s) y) / c_out(s) ||^2,
 i.e. the denoising error weighted to unit variance at every level. AdamW, EMA weights,
 gradient clipping; a non-finite or exploding loss restores the last good weights and
-halves the learning rate instead of poisoning the model.
+halves the learning rate instead of poisoning the model. One high loss is skipped, not
+called a divergence: at batch 1 the loss is a single heavy-tailed draw, and only a run of
+SPIKES_TO_DIVERGE in a row (or a non-finite loss) is a blow-up. The rate never goes below
+MIN_LR; diverging there ends in one `stalled` event instead of halving forever.
 
 Conditional training (classifier-free guidance, Ho & Salimans 2022): each sample carries the
 class of the component it was drawn from (target.groups), replaced by the null label with
@@ -24,6 +27,9 @@ from playground.maths.sources import ModelSource
 GOOD_SNAPSHOT_EVERY = 25
 DIVERGED_LOSS = 1e6
 DIVERGED_FACTOR = 20.0    # the weighted loss is O(1) at every level; 20x its running mean is a blow-up
+SPIKES_TO_DIVERGE = 5     # consecutive losses above that before it counts (batch noise is never 5 in a row)
+MEAN_SAMPLES = 256        # the running mean averages about this many samples, whatever the batch
+MIN_LR = 1e-5             # the learning-rate floor (the window's smallest setting)
 
 
 @dataclass
@@ -69,15 +75,21 @@ def make_optimizer(params, lr: float, weight_decay: float = 0.0) -> torch.optim.
 
 
 def resolve_device(name: str) -> tuple[torch.device, str | None]:
-    """The device to use, and a message when the request could not be honoured."""
-    name = (name or "auto").lower()
-    if name not in ("auto", "cpu", "cuda"):
-        raise ValueError(f"device must be auto, cpu or cuda, got {name!r}")
+    """The device to use (auto, cpu, cuda or cuda:N), and a message when the request could not be honoured."""
+    name = (name or "auto").lower() if isinstance(name, str) else name
+    index = name[5:] if isinstance(name, str) and name.startswith("cuda:") else None
+    if name not in ("auto", "cpu", "cuda") and not (index and index.isdigit() and len(index) <= 2):
+        raise ValueError(f"device must be auto, cpu, cuda or cuda:N, got {name!r}")
     if name == "cpu":
         return torch.device("cpu"), None
     if torch.cuda.is_available():
-        return torch.device("cuda"), None
-    return torch.device("cpu"), ("CUDA was requested but is not available; using the CPU" if name == "cuda" else None)
+        if index is None:
+            return torch.device("cuda"), None
+        if int(index) < torch.cuda.device_count():
+            return torch.device(name), None
+        return torch.device("cuda"), f"{name} does not exist ({torch.cuda.device_count()} GPUs); using cuda:0"
+    return torch.device("cpu"), (f"{name} was requested but CUDA is not available; using the CPU"
+                                 if name != "auto" else None)
 
 
 class Trainer:
@@ -108,6 +120,8 @@ class Trainer:
         self.losses: list[float] = []
         self._loss_mean = None        # running mean of recent good losses
         self._loss_best = math.inf    # lowest running mean: a slow blow-up cannot drag the yardstick up
+        self._spikes = 0              # consecutive losses far above the yardstick
+        self.stalled = False          # diverged again at MIN_LR: training is not making progress
         self._gen = torch.Generator(device="cpu").manual_seed(c.seed + 1)
         self._good = self._snapshot()
         self.set_target(target)
@@ -119,6 +133,7 @@ class Trainer:
             self.config.dataset_size = dataset_size
         self.target = target
         self._loss_mean, self._loss_best = None, math.inf    # a new target has its own loss level
+        self._spikes, self._since_reset, self.stalled = 0, 0, False
         n = self.config.dataset_size
         self.dataset = self.dataset_labels = None
         if n:
@@ -165,6 +180,7 @@ class Trainer:
         if lr <= 0 or not math.isfinite(lr):
             raise ValueError("learning rate must be a positive number")
         self.lr = self.config.lr = float(lr)
+        self.stalled, self._spikes = False, 0
 
     def _lr_now(self) -> float:
         return self.lr * self.lr_scale * min(1.0, (self.step + 1) / max(1, self.config.warmup))
@@ -192,7 +208,10 @@ class Trainer:
                 g["lr"] = self._lr_now()
             loss = self.loss_fn(*self._labelled_batch())
             value = float(loss.detach())
-            if self._diverged(value):
+            verdict = self._diverged(value)
+            if verdict == "spike":            # one outlier: skip its update, keep going
+                continue
+            if verdict:
                 self._recover(value)
                 break
             # These weights just produced a healthy loss: they are the ones worth going back to.
@@ -209,15 +228,23 @@ class Trainer:
             self._update_ema()
             self.step += 1
             out.append(value)
-            self._loss_mean = value if self._loss_mean is None else 0.95 * self._loss_mean + 0.05 * value
-            self._loss_best = min(self._loss_best, self._loss_mean)
+            rate = min(0.05, self.config.batch / MEAN_SAMPLES)
+            self._loss_mean = value if self._loss_mean is None else (1 - rate) * self._loss_mean + rate * value
+            self._since_reset += 1
+            if self._since_reset > max(50, 2 / rate):      # the mean has settled: it may be the yardstick
+                self._loss_best = min(self._loss_best, self._loss_mean)
         self.losses.extend(out)
         return out
 
-    def _diverged(self, value: float) -> bool:
+    def _diverged(self, value: float):
+        """True for a blow-up, "spike" for one loss far above the yardstick, False for a normal one."""
         if not math.isfinite(value) or value > DIVERGED_LOSS:
             return True
-        return self.step > 50 and value > DIVERGED_FACTOR * self._loss_best
+        if self.step > 50 and value > DIVERGED_FACTOR * self._loss_best:
+            self._spikes += 1
+            return True if self._spikes >= SPIKES_TO_DIVERGE else "spike"
+        self._spikes = 0
+        return False
 
     def _healthy(self, value: float) -> bool:
         return self._loss_mean is None or value < 2.0 * self._loss_best
@@ -227,7 +254,14 @@ class Trainer:
 
     def _recover(self, value: float) -> None:
         self._restore(self._good)
-        self.lr *= 0.5
+        self._spikes = 0
+        if self.lr <= MIN_LR:
+            if not self.stalled:
+                self.stalled = True
+                self.events.append(f"step {self.step}: training stopped making progress: the loss keeps diverging "
+                                   f"even at the smallest learning rate ({MIN_LR:g}); the last good weights are kept")
+            return
+        self.lr = max(MIN_LR, self.lr * 0.5)
         self.events.append(f"step {self.step}: loss {value:.3g} diverged; restored the last good weights "
                            f"and lowered the learning rate to {self.lr:.3g}")
 

@@ -78,6 +78,35 @@ def off_support_fraction(target, x, threshold_nats: float = 6.0) -> float:
     return float((~torch.isfinite(lp) | (lp < cut)).double().mean())
 
 
+FAR_FACTOR = 10.0
+
+
+def support_box(target, view: dict | None = None) -> dict:
+    """The target's range: the view box grown to hold every component's mean +- 3 std."""
+    m = target.mixture
+    reach = 3 * torch.sqrt(torch.diagonal(m.covs, dim1=1, dim2=2))           # (K, 2)
+    lo, hi = (m.means - reach).min(0).values.numpy(), (m.means + reach).max(0).values.numpy()
+    if view is not None:
+        lo = np.minimum(lo, [view["xlim"][0], view["ylim"][0]])
+        hi = np.maximum(hi, [view["xlim"][1], view["ylim"][1]])
+    return {"xlim": [float(lo[0]), float(hi[0])], "ylim": [float(lo[1]), float(hi[1])]}
+
+
+def far_fraction(x, box: dict, factor: float = FAR_FACTOR) -> float:
+    """Fraction of points outside `box` grown `factor` times about its centre (non-finite ones count
+    as far): samples there mean a diverging model or extreme settings, not the target."""
+    x = _np(x)
+    if len(x) == 0:
+        return 0.0
+    far = ~np.all(np.isfinite(x), axis=1)
+    for axis, key in enumerate(("xlim", "ylim")):
+        lo, hi = box[key]
+        centre, half = (lo + hi) / 2, factor * (hi - lo) / 2
+        with np.errstate(invalid="ignore"):
+            far |= np.abs(x[:, axis] - centre) > half
+    return float(far.mean())
+
+
 def score_error(target, source, x, alpha: float, sigma: float) -> tuple[np.ndarray, np.ndarray, float]:
     """Relative error |learned - exact| / |exact| of the score at points x, the noised density
     weights exp(log p_t - max) of those points, and the density-weighted mean error (capped at 10

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Callable
 
 from playground.maths.metrics import noise_floor, sliced_w2
-from playground.maths.samplers import SAMPLERS, sample
+from playground.maths.samplers import SAMPLERS, sample_steps
 from playground.maths.sources import Source
 
 
@@ -21,7 +21,8 @@ def quality_vs_steps(target, samplers: list[str], steps: list[int], sources: dic
                      n: int = 2000, seed: int = 0, progress: Callable[[float], bool] | None = None) -> dict:
     """{"steps", "floor", "results": [{"sampler", "score", "sw2": [...]}, ...]} as the CLI writes it.
 
-    `sources` maps "exact"/"model" to a factory of fresh sources; `progress(fraction)` may return
+    `sources` maps "exact"/"model" to a factory of fresh sources; `progress(fraction)`, called
+    after every sampler step (the fraction counts steps, so long runs move it too), may return
     False to cancel.
     """
     for s in samplers:
@@ -30,15 +31,15 @@ def quality_vs_steps(target, samplers: list[str], steps: list[int], sources: dic
     if not steps or any(k < 1 for k in steps):
         raise ValueError("steps must be positive whole numbers")
     ref = target.sample(n, seed=seed + 50_000)
-    results, total, done = [], len(samplers) * len(sources) * len(steps), 0
+    results, total, done = [], len(samplers) * len(sources) * sum(steps), 0
     for name in samplers:
         for score, make in sources.items():
             row = []
             for k in steps:
-                x = sample(name, make(), n, seed=seed, steps=k)
-                row.append(sliced_w2(x, ref))
-                done += 1
-                if progress is not None and progress(done / total) is False:
-                    raise Cancelled()
+                for last in sample_steps(name, make(), n, seed=seed, steps=k):
+                    if progress is not None and progress(min(1.0, (done + last.i) / total)) is False:
+                        raise Cancelled()
+                done += k
+                row.append(sliced_w2(last.x.float().cpu(), ref))
             results.append({"sampler": name, "score": score, "sw2": row})
     return {"steps": list(steps), "floor": noise_floor(target, n, seed=seed), "n": n, "results": results}

@@ -7,9 +7,10 @@ lives in its own module with `add_parsers(sub)`; this one only assembles them an
 from __future__ import annotations
 
 import sys
+import warnings
 
 from . import app_cmds, compare_cmd, data_cmds, sample_cmds, train_cmd
-from .common import USER_ERROR, Parser, UsageError
+from .common import USER_ERROR, Parser, Progress, UsageError
 
 COMMANDS = (app_cmds, data_cmds, train_cmd, sample_cmds, compare_cmd)
 
@@ -27,15 +28,29 @@ def main(argv=None) -> int:
     from playground.formats.checkpoint import CheckpointError
     from playground.formats.presets import PresetError
     try:
-        parser = build_parser()
-        args = parser.parse_args(argv or ["gui"])
-        if args.command is None:
-            args = parser.parse_args(["gui"] + argv)
-        return args.func(args)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")     # a warning is never a second stderr line: errors say it all
+            parser = build_parser()
+            args = parser.parse_args(argv or ["gui"])
+            if args.command is None:
+                args = parser.parse_args(["gui"] + argv)
+            return args.func(args)
+    except MemoryError:
+        _end_progress_line()
+        print("error: out of memory (use fewer particles, steps or components)", file=sys.stderr)
+        return USER_ERROR
     except (UsageError, PresetError, CheckpointError, ValueError, OSError) as e:
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        _end_progress_line()
         print(f"error: {msg}", file=sys.stderr)
         return USER_ERROR
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:     # outputs are written atomically: nothing half-written is left
+        _end_progress_line()
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def _end_progress_line() -> None:
+    if Progress.open_line:
+        print(file=sys.stderr)
+        Progress.open_line = False

@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
+
+from playground.formats import validate as limits
 
 USER_ERROR = 2
 
@@ -64,6 +67,64 @@ def count(text: str) -> int:
     if v > MAX_N:
         raise argparse.ArgumentTypeError(f"at most {MAX_N} samples, got {v}")
     return v
+
+
+def _bounded(parse, lo, hi, what):
+    def check(text: str):
+        v = parse(text)
+        if not lo <= v <= hi:
+            raise argparse.ArgumentTypeError(f"{what} must be between {lo} and {hi}, got {text}")
+        return v
+    return check
+
+
+step_count = _bounded(positive_int, 1, limits.MAX_STEPS, "steps")
+seed = _bounded(whole, 0, limits.MAX_SEED, "the seed")
+learning_rate = _bounded(positive_float, 1e-6, limits.MAX_LR, "the learning rate")
+guidance_scale = _bounded(finite_float, 0.0, limits.MAX_GUIDANCE, "the guidance scale")
+
+
+def check_cost(n: int, steps: int, components: int | None = None, evals_per_step: int = 1) -> None:
+    """Refuse a run whose particles x steps (x components, for the exact score) exceed the stated limits."""
+    if n * steps > limits.MAX_PARTICLE_STEPS:
+        raise UsageError(f"{n} particles x {steps} steps is more than {limits.MAX_PARTICLE_STEPS:.0e}; "
+                         "use fewer particles or steps")
+    if components and n * steps * components * evals_per_step > limits.MAX_EXACT_PAIRS:
+        raise UsageError(f"{n} particles x {steps} steps x {components} Gaussians is beyond the exact score's "
+                         f"budget ({limits.MAX_EXACT_PAIRS:.0e} evaluations); use fewer particles or steps")
+
+
+class Progress:
+    """Progress on stderr for long work. Quiet for the first seconds (so quick runs print nothing
+    extra), then rewritten in place on a terminal, or one line every 5 s in a log."""
+    open_line = False
+
+    def __init__(self, label: str, quiet_s: float = 2.0):
+        self.label, self.t0, self.quiet_s, self.last = label, time.perf_counter(), quiet_s, 0.0
+        self.tty = sys.stderr.isatty()
+
+    def __call__(self, fraction: float, note: str = "") -> None:
+        now = time.perf_counter()
+        if now - self.t0 < self.quiet_s or now - self.last < (0.5 if self.tty else 5.0):
+            return
+        self.last = now
+        line = f"{self.label}: {100 * min(max(fraction, 0.0), 1.0):3.0f}%  {now - self.t0:.0f} s{note}"
+        print(("\r" + line) if self.tty else line, end="" if self.tty else "\n", file=sys.stderr, flush=True)
+        Progress.open_line = self.tty
+
+    def done(self) -> None:
+        if Progress.open_line:
+            print(file=sys.stderr)
+            Progress.open_line = False
+
+
+def warn_far(x, preset) -> None:
+    """One warning line when samples land far outside the target's range (still written: exit 0)."""
+    from playground.maths.metrics import far_fraction, support_box
+    frac = far_fraction(x, support_box(preset.target, preset.view))
+    if frac > 0:
+        print(f"warning: {100 * frac:.3g}% of the samples lie beyond 10x the target's range "
+              "(a diverging model or extreme settings?)", file=sys.stderr)
 
 
 def check_out(path: str, suffixes: tuple[str, ...]) -> Path:

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import json
-import sys
 
-from .common import UsageError, check_out, count, limit_threads, load, whole
+from .common import Progress, UsageError, check_cost, check_out, count, limit_threads, load, seed
+from playground.formats.validate import MAX_STEPS
+
+MAX_STEP_COUNTS = 50
 
 
 def cmd_compare(args) -> int:
@@ -18,8 +20,12 @@ def cmd_compare(args) -> int:
         steps = [int(s) for s in args.steps.split(",") if s.strip()]
     except ValueError:
         raise UsageError(f"--steps must be a comma-separated list of whole numbers, got {args.steps!r}") from None
+    if not steps or len(steps) > MAX_STEP_COUNTS or not all(1 <= k <= MAX_STEPS for k in steps):
+        raise UsageError(f"--steps: 1 to {MAX_STEP_COUNTS} step counts, each between 1 and {MAX_STEPS}")
     if not args.exact and not args.model:
         raise UsageError("give --exact, --model FILE.pt, or both")
+    runs = len(samplers) * (bool(args.exact) + bool(args.model))
+    check_cost(args.n, sum(steps) * runs, len(target.mixture) if args.exact else None, 2)
     limit_threads()
     sources = {}
     if args.exact:
@@ -29,11 +35,9 @@ def cmd_compare(args) -> int:
         model = load_model(args.model)
         sources["model"] = lambda: ModelSource(model, copy_weights=False)
 
-    def progress(f):
-        print(f"\rcompare: {100 * f:3.0f}%", end="", file=sys.stderr, flush=True)
-
+    progress = Progress("compare", quiet_s=0.0)
     table = quality_vs_steps(target, samplers, steps, sources, n=args.n, seed=args.seed, progress=progress)
-    print(file=sys.stderr)
+    progress.done()
     atomic_write_text(out, json.dumps(table, indent=1))
     for r in table["results"]:
         print(f"{r['sampler']:18s} {r['score']:6s} " + " ".join(f"{v:.3f}" for v in r["sw2"]))
@@ -50,6 +54,6 @@ def add_parsers(sub) -> None:
     c.add_argument("--model")
     c.add_argument("--exact", action="store_true")
     c.add_argument("--n", type=count, default=2000)
-    c.add_argument("--seed", type=whole, default=0)
+    c.add_argument("--seed", type=seed, default=0)
     c.add_argument("--json", required=True)
     c.set_defaults(func=cmd_compare)

@@ -1,7 +1,7 @@
 """`presets` and `target`: what the built-in targets are, and exact samples of any target."""
 from __future__ import annotations
 
-from .common import check_out, count, load, whole, write_points
+from .common import check_out, count, load, seed, write_points
 
 
 def cmd_presets(args) -> int:
@@ -23,6 +23,6 @@ def add_parsers(sub) -> None:
     t = sub.add_parser("target", help="exact samples of a target")
     t.add_argument("preset")
     t.add_argument("--n", type=count, required=True)
-    t.add_argument("--seed", type=whole, default=0)
+    t.add_argument("--seed", type=seed, default=0)
     t.add_argument("--out", required=True)
     t.set_defaults(func=cmd_target)

@@ -4,8 +4,12 @@ from __future__ import annotations
 import json
 import sys
 
-from .common import (UsageError, check_out, count, finite_float, guided, limit_threads, load, positive_int,
-                     source_for, whole, write_points)
+from .common import (Progress, UsageError, check_cost, check_out, count, finite_float, guidance_scale, guided,
+                     limit_threads, load, seed, source_for, step_count, warn_far, write_points)
+
+MAX_NLL_POINTS = 200_000      # one adaptive ODE solve over all points: memory and time grow with N
+TWO_EVALS = ("ode-heun", "annealed-langevin", "ode-rk45")
+MAX_GIF_FRAMES = 1000         # one 256x256 frame per step is held in memory until the GIF is written
 
 
 def cmd_sample(args) -> int:
@@ -15,22 +19,30 @@ def cmd_sample(args) -> int:
     out = check_out(args.out, (".npy", ".csv"))
     gif = check_out(args.gif, (".gif",)) if args.gif else None
     preset, target = load(args.preset)
+    steps = args.steps or DEFAULT_STEPS
+    if gif and steps > MAX_GIF_FRAMES:
+        raise UsageError(f"--gif: at most {MAX_GIF_FRAMES} steps (one frame per step), got {steps}")
+    check_cost(args.n, steps, len(target.mixture) if args.exact else None,
+               2 if args.sampler in TWO_EVALS else 1)
     limit_threads()
     source = guided(args, target, source_for(args, target))
     frames, last = [], None
-    steps = args.steps or DEFAULT_STEPS
+    progress = Progress(args.sampler)
     if gif:
         from playground.formats.render import density_background, frame
         bg = density_background(target, preset.view["xlim"], preset.view["ylim"])
     for last in sample_steps(args.sampler, source, args.n, seed=args.seed, steps=steps,
                              schedule=args.schedule, eta=args.eta):
+        progress(last.i / steps, f"  step {last.i}")
         if gif:
             frames.append(frame(last.x.float().cpu().numpy(), preset.view["xlim"], preset.view["ylim"], background=bg,
                                 progress=min(1.0, last.i / steps)))
+    progress.done()
     x = last.x.float().cpu().numpy()
     import numpy as np
     if not np.all(np.isfinite(x)):
         raise UsageError("the sampler diverged (non-finite samples); nothing was written")
+    warn_far(x, preset)
     write_points(out, x)
     if gif:
         from playground.formats.render import write_gif
@@ -41,11 +53,16 @@ def cmd_sample(args) -> int:
 
 def cmd_nll(args) -> int:
     from playground.maths.likelihood import nll
+    if args.n > MAX_NLL_POINTS:
+        raise UsageError(f"nll: at most {MAX_NLL_POINTS} points, got {args.n}")
     _, target = load(args.preset)
+    check_cost(args.n, 1, len(target.mixture) * 200 if args.exact else None)
     limit_threads()
     source = source_for(args, target)
     x = target.sample(args.n, seed=args.seed)
-    values = nll(source, x)
+    progress = Progress("nll")
+    values = nll(source, x, progress=progress)
+    progress.done()
     true = -target.log_prob(x.double())
     print(json.dumps({"nll": float(values.mean()), "nll_true": float(true.mean())}))
     return 0
@@ -60,17 +77,17 @@ def add_parsers(sub) -> None:
         s.add_argument("--model")
         s.add_argument("--exact", action="store_true")
         s.add_argument("--n", type=count, required=True)
-        s.add_argument("--seed", type=whole, default=0)
+        s.add_argument("--seed", type=seed, default=0)
         s.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
         if name == "sample":
             s.add_argument("--sampler", required=True)
-            s.add_argument("--steps", type=positive_int)
+            s.add_argument("--steps", type=step_count)
             s.add_argument("--eta", type=finite_float)
             s.add_argument("--schedule", default=DEFAULT_SCHEDULE, choices=list(SCHEDULES))
             s.add_argument("--out", required=True)
             s.add_argument("--gif")
             s.add_argument("--class", dest="class_", metavar="K",
                            help="guide towards class K: 1-based number or name, e.g. 'face 6'")
-            s.add_argument("--guidance", type=finite_float, metavar="W",
+            s.add_argument("--guidance", type=guidance_scale, metavar="W",
                            help="guidance scale: 0 unconditional, 1 conditional (default), >1 sharper")
         s.set_defaults(func=func)

@@ -6,7 +6,12 @@ import sys
 import time
 from pathlib import Path
 
-from .common import UsageError, check_out, limit_threads, load, positive_float, positive_int, whole
+from .common import (MAX_N, UsageError, check_out, learning_rate, limit_threads, load, positive_float, positive_int,
+                     seed, _bounded)
+
+batch_size = _bounded(positive_int, 1, 65_536, "the batch size")
+hidden_width = _bounded(positive_int, 1, 4096, "the hidden width")
+dataset_size = _bounded(positive_int, 1, MAX_N, "the training-set size")
 
 
 def cosine_tail(done: float, start: float = 0.6, floor: float = 0.05) -> float:
@@ -48,8 +53,10 @@ def cmd_train(args) -> int:
         trainer.lr_scale = cosine_tail(done)
         losses = trainer.train(k)
         for e in trainer.events[seen_events:]:
-            print(e, file=sys.stderr)
+            print(("\n" if tty and last_print else "") + e, file=sys.stderr)
         seen_events = len(trainer.events)
+        if trainer.stalled:          # the event said why; keep the last good weights and stop
+            break
         if elapsed > 0.5 and time.perf_counter() - last_print > (0.5 if tty else 5.0) and losses:
             last_print = time.perf_counter()
             goal = f"/{args.steps}" if args.steps else f" ({elapsed:.0f}/{args.seconds:g} s)"
@@ -69,13 +76,13 @@ def add_parsers(sub) -> None:
     tr.add_argument("preset")
     tr.add_argument("--steps", type=positive_int)
     tr.add_argument("--seconds", type=positive_float)
-    tr.add_argument("--seed", type=whole, default=0)
+    tr.add_argument("--seed", type=seed, default=0)
     tr.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     tr.add_argument("--out")
-    tr.add_argument("--lr", type=positive_float)
-    tr.add_argument("--batch", type=positive_int)
-    tr.add_argument("--hidden", type=positive_int)
-    tr.add_argument("--dataset-size", type=positive_int, help="train on N fixed samples instead of fresh ones")
+    tr.add_argument("--lr", type=learning_rate)
+    tr.add_argument("--batch", type=batch_size)
+    tr.add_argument("--hidden", type=hidden_width)
+    tr.add_argument("--dataset-size", type=dataset_size, help="train on N fixed samples instead of fresh ones")
     tr.add_argument("--conditional", action="store_true",
                     help="also learn the class-conditional denoiser (labels = classes, for sample --class)")
     tr.set_defaults(func=cmd_train)
