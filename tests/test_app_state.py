@@ -96,7 +96,8 @@ class Recorder:
             sig.connect(lambda *args, n=name: self.seen.append((n, args)))
 
     def names(self):
-        return [n.split("(")[0].lstrip("2") for n, _ in self.seen]
+        """Signal names, whether PySide gave '2framesChanged()' or '<...SignalInstance framesChanged() at 0x..>'."""
+        return [n.split("SignalInstance ")[-1].split("(")[0].lstrip("2") for n, _ in self.seen]
 
 
 def test_setting_a_preset_clears_the_run_then_announces_the_target():

@@ -17,7 +17,8 @@ from test_session import session_parts_of, small_trainer
     ("config", "device", "tpu:7", "trainer.config.device"),
     ("config", "batch", 0, "trainer.config.batch"),
     ("model", "hidden", 20_000, "trainer.config.model.hidden"),
-    ("config", "lr", math.inf, "trainer.config.lr"),
+    ("config", "lr", 1e9, "trainer.config.lr"),
+    ("config", "lr", math.inf, "Infinity is not allowed"),
 ])
 def test_out_of_range_values_are_refused_before_any_model_is_built(tmp_path, where, key, value, message):
     meta, weights = session_parts_of(small_trainer())
