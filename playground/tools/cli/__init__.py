@@ -6,6 +6,7 @@ lives in its own module with `add_parsers(sub)`; this one only assembles them an
 """
 from __future__ import annotations
 
+import os
 import sys
 
 from . import app_cmds, compare_cmd, data_cmds, sample_cmds, train_cmd
@@ -15,7 +16,9 @@ COMMANDS = (app_cmds, data_cmds, train_cmd, sample_cmds, compare_cmd)
 
 
 def build_parser() -> Parser:
+    from playground import __version__
     p = Parser(prog="diffusion-playground", description="Learn and compare diffusion samplers on exact 2D targets.")
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command", parser_class=Parser)
     for module in COMMANDS:
         module.add_parsers(sub)
@@ -32,6 +35,9 @@ def main(argv=None) -> int:
         if args.command is None:
             args = parser.parse_args(["gui"] + argv)
         return args.func(args)
+    except BrokenPipeError:          # `presets | head -3`: the reader left, which is not an error
+        sys.stdout = open(os.devnull, "w")
+        return 0
     except (UsageError, PresetError, CheckpointError, ValueError, OSError) as e:
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         print(f"error: {msg}", file=sys.stderr)
