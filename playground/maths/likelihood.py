@@ -38,22 +38,29 @@ def divergence_and_drift(source: Source, y: torch.Tensor, s: float) -> tuple[tor
     return y - d, 2.0 - (j0[:, 0] + j1[:, 1])
 
 
-def nll(source: Source, x, rtol: float = 1e-5, atol: float = 1e-5) -> np.ndarray:
-    """-log p(x) in nats for each point, under the density the source's ODE defines."""
+def nll(source: Source, x, rtol: float = 1e-5, atol: float = 1e-5, progress=None) -> np.ndarray:
+    """-log p(x) in nats for each point, under the density the source's ODE defines.
+
+    `progress(fraction)` is told how far along log s the solver has got (one solve for all points).
+    """
     from scipy.integrate import solve_ivp
 
     dtype = torch.float64 if isinstance(source, ExactSource) else torch.float32
     x = torch.as_tensor(x).to(dtype)
     n = x.shape[0]
 
+    u0, u1 = math.log(S_START), math.log(S_END)
+
     def rhs(u, state):
+        if progress is not None:
+            progress((u - u0) / (u1 - u0))
         y = torch.from_numpy(state[: 2 * n].reshape(n, 2)).to(device=source.device, dtype=dtype)
         with torch.no_grad():
             drift, div = divergence_and_drift(source, y, math.exp(u))
         return np.concatenate([drift.double().cpu().numpy().ravel(), div.double().cpu().numpy()])
 
     state0 = np.concatenate([x.double().numpy().ravel(), np.zeros(n)])
-    sol = solve_ivp(rhs, (math.log(S_START), math.log(S_END)), state0, method="RK45", rtol=rtol, atol=atol)
+    sol = solve_ivp(rhs, (u0, u1), state0, method="RK45", rtol=rtol, atol=atol)
     if not sol.success:
         raise RuntimeError(f"likelihood ODE failed: {sol.message}")
     end = sol.y[:, -1]

@@ -10,14 +10,16 @@ import os
 import sys
 
 from . import app_cmds, compare_cmd, data_cmds, sample_cmds, train_cmd
-from .common import USER_ERROR, Parser, UsageError
+from .common import USER_ERROR, Parser, UsageError, example
 
 COMMANDS = (app_cmds, data_cmds, train_cmd, sample_cmds, compare_cmd)
 
 
 def build_parser() -> Parser:
     from playground import __version__
-    p = Parser(prog="diffusion-playground", description="Learn and compare diffusion samplers on exact 2D targets.")
+    p = Parser(prog="diffusion-playground", description="Learn and compare diffusion samplers on exact 2D targets.",
+               epilog=example("diffusion-playground presets", "diffusion-playground gui --preset spiral",
+                              "diffusion-playground sample --help"))
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command", parser_class=Parser)
     for module in COMMANDS:
