@@ -1,11 +1,14 @@
 """The benchmark's yardstick and machinery (its speed figures are measured by `bench`, not here)."""
+import itertools
 import math
 
 import numpy as np
 import pytest
 import torch
 
-from playground.tools.bench import QUALITY_N, quality_reached, startup_s, time_to_quality_s
+from playground.tools import bench
+from playground.tools.bench import (QUALITY_N, _seconds_to_stamp, import_floor_s, quality_reached, startup_s,
+                                   targets_missed, time_to_quality_s)
 from playground.maths.metrics import sliced_w2
 from playground.formats.presets import load_preset
 from playground.learning.reference import BATCH, ReferenceTrainer, reference_schedule
@@ -37,10 +40,22 @@ def test_the_yardstick_passes_the_exact_score_and_fails_an_untrained_model():
     assert not ok and d > 3 * floor        # a zero-initialised network only shrinks the noise
 
 
-def test_time_to_quality_is_finite_when_reached_and_infinite_when_the_budget_runs_out():
-    t = time_to_quality_s(EIGHT, seed=0, budget_s=20.0)
-    assert 0.2 <= t < 20.0       # at least one 0.25 s training chunk; measured ~1.1 s on 2 cores
-    assert time_to_quality_s(EIGHT, seed=0, budget_s=0.05) == math.inf
+def test_time_to_quality_is_the_training_time_of_the_first_check_that_passes(monkeypatch):
+    """A clock that ticks 1 per reading makes the run the same on any machine: with check_every_s = 4
+    each check follows three 25-step chunks and counts 5 'seconds'; the answer is 5 x the number of
+    checks up to the first that passes, and infinite when the budget ends before one does."""
+    verdicts = []
+
+    def recording(*args, **kwargs):
+        verdicts.append(quality_reached(*args, **kwargs)[0])
+        return verdicts[-1], 0.0
+    monkeypatch.setattr(bench, "quality_reached", recording)
+    t = time_to_quality_s(EIGHT, seed=0, budget_s=1000, check_every_s=4, clock=itertools.count().__next__)
+    assert len(verdicts) >= 2 and verdicts == [False] * (len(verdicts) - 1) + [True], verdicts
+    assert t == 5 * len(verdicts)
+    verdicts.clear()
+    assert time_to_quality_s(EIGHT, seed=0, budget_s=5, check_every_s=4, clock=itertools.count().__next__) == math.inf
+    assert verdicts == [False]
 
 
 def test_the_reference_recipe_learns_and_is_judged_on_its_own_sigma_range():
@@ -57,6 +72,12 @@ def test_the_reference_recipe_learns_and_is_judged_on_its_own_sigma_range():
     assert torch.isfinite(trainer.source().denoise(x, 0.5)).all()
 
 
-def test_startup_probe_reports_a_first_paint():
-    t = startup_s()
-    assert 0.1 < t < 60.0
+def test_startup_and_import_floor_probes_report_their_stamps():
+    assert 0 < startup_s() < math.inf and 0 < import_floor_s() < math.inf     # how long is bench's business
+    with pytest.raises(RuntimeError, match="imported probe failed"):
+        _seconds_to_stamp(["-c", "print('nothing stamped')"], "imported")
+
+
+def test_targets_name_only_the_figures_above_their_limit():
+    assert targets_missed({"time_to_quality_s": 3.0, "startup_over_import_floor": 1.05}) == []
+    assert targets_missed({"time_to_quality_s": 25.0, "startup_s": 9.0}) == ["time_to_quality_s 25 > 20"]

@@ -42,11 +42,16 @@ def test_train_sample_nll_and_compare_end_to_end(tmp_path):
     r = run("nll", "loaded_dice", "--exact", "--n", 200, "--seed", 0)
     out = json.loads(r.stdout)
     assert abs(out["nll"] - out["nll_true"]) < 0.02
+    assert "nll: 100%" in r.stderr              # progress on stderr; stdout stays one JSON line
     r = run("compare", "loaded_dice", "--samplers", "ode-euler,ddpm", "--steps", "1,10", "--exact", "--model", ckpt,
             "--n", 300, "--json", tmp_path / "c.json")
     assert r.returncode == 0, r.stderr
     table = json.loads((tmp_path / "c.json").read_text())
-    assert table["steps"] == [1, 10] and table["floor"] > 0
+    assert table["steps"] == [1, 10] and 0 < table["floor"] < table["floor_p90"]
+    header, *rows, floor_line = r.stdout.strip().splitlines()
+    assert header.split()[:4] == ["sampler", "score", "1", "10"] and len(rows) == 4
+    assert "median" in floor_line and "90th percentile" in floor_line
+    assert "compare: 100%" in r.stderr
     assert {(x["sampler"], x["score"]) for x in table["results"]} == {
         ("ode-euler", "exact"), ("ode-euler", "model"), ("ddpm", "exact"), ("ddpm", "model")}
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -18,10 +19,10 @@ from playground.formats import validate as v
 from playground.formats.importers import (MAX_IMAGE_SIDE, check_size, default_bandwidth,  # noqa: F401 (re-exported)
                                           fit_points_to_view, read_image_file, read_points_file)
 from playground.formats.validate import MAX_FILE_BYTES, PresetError  # noqa: F401 (re-exported)
+from playground.formats.builtin import PRESET_DIR, builtin_file, builtin_names  # noqa: F401 (re-exported)
 from playground.maths.targets import (Target, checkerboard_mixture, concat_mixtures, curve_mixture, dice_mixture,
                       image_mixture, mixture_from_components, moons_xy, points_mixture, spiral_xy)
 
-PRESET_DIR = Path(__file__).resolve().parent.parent.parent / "presets"
 DEFAULT_VIEW = {"xlim": [-4.0, 4.0], "ylim": [-4.0, 4.0]}
 MAX_POINTS = 4000          # components of an imported points target; more are thinned (the description says so)
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
@@ -271,10 +272,6 @@ def image_preset(pixels: np.ndarray, name: str, view=DEFAULT_VIEW) -> Preset:
     return preset_from_json({"name": name, "description": "Imported image (darker = more mass)", "target": spec}, name)
 
 
-def builtin_names() -> list[str]:
-    return sorted(p.stem for p in PRESET_DIR.glob("*.json"))
-
-
 def load_preset(name_or_path) -> Preset:
     """A built-in preset name, a preset .json path, or an image / points file with default settings."""
     s = str(name_or_path)
@@ -288,10 +285,11 @@ def load_preset(name_or_path) -> Preset:
         if suffix in POINT_SUFFIXES:
             return points_preset(read_points_file(path), path.stem, fit=False)
         return read_preset_file(path)
-    builtin = PRESET_DIR / f"{s}.json"
-    if not builtin.is_file():
+    builtin = builtin_file(s)
+    if builtin is None:
         raise PresetError(f"unknown preset {s!r}: run 'diffusion-playground presets' for the list")
-    return read_preset_file(builtin)
+    with resources.as_file(builtin) as path:
+        return read_preset_file(path)
 
 
 def save_preset(preset: Preset, path) -> None:

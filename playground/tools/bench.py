@@ -38,13 +38,14 @@ def quality_reached(target, source, floor: float, refs, schedule="edm") -> tuple
 
 
 def time_to_quality_s(target, seed: int = 0, budget_s: float = 120.0, check_every_s: float = 0.25,
-                      reference: bool = False) -> float:
+                      reference: bool = False, clock=time.perf_counter) -> float:
     """Training seconds (evaluation excluded) until ode-heun/50 is within 1.5x the SW2 floor.
 
     The model is checked after every check_every_s of training, so the figure overshoots the
     moment quality was reached by up to that much; the reference is checked at the same cadence.
 
-    reference=True trains the toy-diffusion reference recipe (playground.reference) instead.
+    reference=True trains the toy-diffusion reference recipe (playground.reference) instead; `clock`
+    is only replaced by tests, which count training chunks instead of seconds.
     """
     floor = float(np.mean([sliced_w2(target.sample(QUALITY_N, seed=500 + i), target.sample(QUALITY_N, seed=600 + i))
                            for i in range(4)]))
@@ -56,10 +57,10 @@ def time_to_quality_s(target, seed: int = 0, budget_s: float = 120.0, check_ever
         trainer, schedule, chunk = Trainer(target, TrainConfig(seed=seed)), "edm", 25
     trained = 0.0
     while trained < budget_s:
-        t0 = time.perf_counter()
-        while time.perf_counter() - t0 < check_every_s:
+        t0 = clock()
+        while clock() - t0 < check_every_s:
             trainer.train(chunk)
-        trained += time.perf_counter() - t0
+        trained += clock() - t0
         ok, _ = quality_reached(target, trainer.source(), floor, refs, schedule)
         if ok:
             return trained
@@ -76,24 +77,46 @@ def sample_10k_100_s(target) -> float:
     return time.perf_counter() - t0
 
 
+def _seconds_to_stamp(args: list[str], label: str) -> float:
+    """Start a fresh Python process and return the wall-clock seconds until it prints `label <time.time()>`."""
+    import os
+    t0 = time.time()
+    r = subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    stamps = [line.split()[1] for line in r.stdout.splitlines() if line.startswith(f"{label} ")]
+    if r.returncode != 0 or not stamps:
+        raise RuntimeError(f"{label} probe failed: {r.stderr.strip()[-200:]}")
+    return float(stamps[0]) - t0
+
+
 def startup_s() -> float:
     """Process start to the first painted window: the probe prints the wall-clock time of its
     first paint event (shutting the app down afterwards is not part of the figure)."""
-    import os
-    t0 = time.time()
-    r = subprocess.run([sys.executable, "-m", "playground.app.startup_probe"], capture_output=True, text=True,
-                       timeout=120, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
-    stamps = [line.split()[1] for line in r.stdout.splitlines() if line.startswith("first-paint ")]
-    if r.returncode != 0 or not stamps:
-        raise RuntimeError(f"startup probe failed: {r.stderr.strip()[-200:]}")
-    return float(stamps[0]) - t0
+    return _seconds_to_stamp(["-m", "playground.app.startup_probe"], "first-paint")
+
+
+IMPORT_FLOOR = "import torch, PySide6.QtWidgets, pyqtgraph, scipy"
+
+
+def import_floor_s() -> float:
+    """startup_s's floor on this machine right now: a process that only imports the app's libraries."""
+    return _seconds_to_stamp(["-c", f"import time; {IMPORT_FLOOR}; print(f'imported {{time.time():.3f}}')"],
+                             "imported")
+
+
+TARGETS = {"time_to_quality_s": 20.0, "startup_over_import_floor": 1.1}     # figure: the most it may be
+
+
+def targets_missed(figures: dict) -> list[str]:
+    """The figures above their target (absent figures are not judged)."""
+    return [f"{k} {figures[k]:.3g} > {limit:g}" for k, limit in TARGETS.items() if k in figures and figures[k] > limit]
 
 
 def run_bench(json_path: str | None = None, quick: bool = False, reference: bool = False) -> int:
     torch.set_num_threads(max(1, min(torch.get_num_threads(), 4)))
     repeats = 1 if quick else 3
     swiss = load_preset("swiss_roll").target
-    figures: dict[str, float] = {}
+    figures: dict = {}
 
     def median(label, fn, n=repeats):
         values = [fn() for _ in range(n)]
@@ -112,9 +135,14 @@ def run_bench(json_path: str | None = None, quick: bool = False, reference: bool
         from playground.app.bench_window import fps_density_200k, fps_particles_10k
         median("fps_particles_10k", fps_particles_10k)
         median("fps_density_200k", fps_density_200k)
+        median("import_floor_s", import_floor_s)      # in the same run: both depend on the machine's load
         median("startup_s", startup_s)
+        figures["startup_over_import_floor"] = figures["startup_s"] / figures["import_floor_s"]
     except ImportError as e:   # the GUI extras are missing: report the core figures only
         print(f"window figures skipped: {e}", file=sys.stderr)
+    figures["targets_missed"] = targets_missed(figures)
+    print("targets: " + ("all met" if not figures["targets_missed"] else "MISSED " + "; ".join(figures["targets_missed"]))
+          + "  (" + ", ".join(f"{k} <= {v:g}" for k, v in TARGETS.items()) + ")")
     figures["device"] = "cpu"
     figures["torch_threads"] = torch.get_num_threads()
     if json_path:

@@ -1,14 +1,14 @@
 """Quality against number of steps: SW2 to fresh exact samples for each sampler and score source.
 
-With the exact score the curve shows the sampler's discretisation error alone (it keeps falling
-with steps); with the learned model it flattens at the model's own error. The two together
+With the exact score the curve shows the sampler's discretisation error alone (it falls with steps
+until it is within the noise floor band); with the learned model it flattens at the model's own error. The two together
 separate "the model is wrong" from "the sampler is under-stepped".
 """
 from __future__ import annotations
 
 from typing import Callable
 
-from playground.maths.metrics import noise_floor, sliced_w2
+from playground.maths.metrics import FLOOR_DRAWS, noise_floor_band, sliced_w2
 from playground.maths.samplers import SAMPLERS, sample_steps
 from playground.maths.sources import Source
 
@@ -19,7 +19,8 @@ class Cancelled(Exception):
 
 def quality_vs_steps(target, samplers: list[str], steps: list[int], sources: dict[str, Callable[[], Source]],
                      n: int = 2000, seed: int = 0, progress: Callable[[float], bool] | None = None) -> dict:
-    """{"steps", "floor", "results": [{"sampler", "score", "sw2": [...]}, ...]} as the CLI writes it.
+    """{"steps", "floor", "floor_p90", "floor_draws", "n", "results": [{"sampler", "score", "sw2": [...]}, ...]}
+    as the CLI writes it; "floor" is the median two-sample SW2 over floor_draws pairs (noise_floor_band).
 
     `sources` maps "exact"/"model" to a factory of fresh sources; `progress(fraction)`, called
     after every sampler step (the fraction counts steps, so long runs move it too), may return
@@ -42,4 +43,6 @@ def quality_vs_steps(target, samplers: list[str], steps: list[int], sources: dic
                 done += k
                 row.append(sliced_w2(last.x.float().cpu(), ref))
             results.append({"sampler": name, "score": score, "sw2": row})
-    return {"steps": list(steps), "floor": noise_floor(target, n, seed=seed), "n": n, "results": results}
+    floor, floor_p90 = noise_floor_band(target, n, seed=seed)
+    return {"steps": list(steps), "floor": floor, "floor_p90": floor_p90, "floor_draws": FLOOR_DRAWS, "n": n,
+            "results": results}

@@ -6,17 +6,22 @@ lives in its own module with `add_parsers(sub)`; this one only assembles them an
 """
 from __future__ import annotations
 
+import os
 import sys
 import warnings
 
 from . import app_cmds, compare_cmd, data_cmds, sample_cmds, train_cmd
-from .common import USER_ERROR, Parser, Progress, UsageError
+from .common import USER_ERROR, Parser, Progress, UsageError, example
 
 COMMANDS = (app_cmds, data_cmds, train_cmd, sample_cmds, compare_cmd)
 
 
 def build_parser() -> Parser:
-    p = Parser(prog="diffusion-playground", description="Learn and compare diffusion samplers on exact 2D targets.")
+    from playground import __version__
+    p = Parser(prog="diffusion-playground", description="Learn and compare diffusion samplers on exact 2D targets.",
+               epilog=example("diffusion-playground presets", "diffusion-playground gui --preset spiral",
+                              "diffusion-playground sample --help"))
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command", parser_class=Parser)
     for module in COMMANDS:
         module.add_parsers(sub)
@@ -35,6 +40,9 @@ def main(argv=None) -> int:
             if args.command is None:
                 args = parser.parse_args(["gui"] + argv)
             return args.func(args)
+    except BrokenPipeError:          # `presets | head -3`: the reader left, which is not an error
+        sys.stdout = open(os.devnull, "w")
+        return 0
     except MemoryError:
         _end_progress_line()
         print("error: out of memory (use fewer particles, steps or components)", file=sys.stderr)

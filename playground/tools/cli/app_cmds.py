@@ -1,7 +1,7 @@
 """`gui` and `bench`: the desktop window and the performance benchmark."""
 from __future__ import annotations
 
-from .common import check_out, positive_float
+from .common import DEVICE_HELP, PRESET_HELP, check_out, example, positive_float
 
 
 def cmd_bench(args) -> int:
@@ -18,10 +18,23 @@ def cmd_gui(args) -> int:
 
 
 def add_parsers(sub) -> None:
-    g = sub.add_parser("gui", help="open the desktop window (the default)")
-    g.add_argument("--preset")
-    g.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    g.add_argument("--screenshot", help="train and animate, save a PNG of the window, exit")
-    g.add_argument("--after", type=positive_float, default=10.0, help="seconds before the screenshot")
+    text = "open the desktop window (the default when no command is given)"
+    g = sub.add_parser("gui", help=text, description=text, epilog=example(
+        "diffusion-playground gui --preset spiral",
+        "QT_QPA_PLATFORM=offscreen diffusion-playground gui --preset two_moons --screenshot shot.png --after 20"))
+    g.add_argument("--preset", help=f"start on this target: {PRESET_HELP} (default: the window's own default target)")
+    g.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help=DEVICE_HELP)
+    g.add_argument("--screenshot", metavar="FILE.png",
+                   help="train and animate for --after seconds, save a PNG of the whole window, exit")
+    g.add_argument("--after", type=positive_float, default=10.0, metavar="S", help="seconds before the screenshot")
     g.add_argument("--session", help="open a saved session file (.dpsession)")
     g.set_defaults(func=cmd_gui)
+
+    text = "the performance benchmark: training, sampling and window figures, each a median over repeats"
+    b = sub.add_parser("bench", help=text, description=text,
+                       epilog=example("diffusion-playground bench --json bench.json"))
+    b.add_argument("--json", metavar="FILE.json", help="also write the figures as JSON")
+    b.add_argument("--quick", action="store_true", help="one repeat instead of three (a smoke test)")
+    b.add_argument("--reference", action="store_true",
+                   help="also train the toy-diffusion reference recipe to the same quality (minutes) and report the ratio")
+    b.set_defaults(func=cmd_bench)

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
+import textwrap
 from pathlib import Path
 
 from playground.formats import validate as limits
@@ -15,12 +17,66 @@ class UsageError(Exception):
     """A problem with what the user asked for; its message is shown as is."""
 
 
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Each option's default after its help (none when the default is None/False: nothing to show);
+    a help's own line breaks are kept (choice lists: one per line, wrapped under the description);
+    in descriptions and epilogs, indented lines (the examples) are printed as written."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        shown = (action.option_strings and not action.required and action.default is not None
+                 and action.default is not False and action.default != argparse.SUPPRESS)
+        return f"{text} (default: %(default)s)" if shown and "%(default)" not in text else text
+
+    def _split_lines(self, text, width):
+        lines = []
+        for para in text.splitlines():
+            hang = re.match(r"\s+\S+\s\s+", para)         # "  name  text": continue under the text
+            lines += textwrap.wrap(para, width, subsequent_indent=" " * len(hang.group()) if hang else "") or [""]
+        return lines
+
+    def _fill_text(self, text, width, indent):
+        return "\n".join(line if line[:1].isspace() or not line else textwrap.fill(line, width, initial_indent=indent,
+                                                                                  subsequent_indent=indent)
+                         for line in text.splitlines())
+
+
 class Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+
     def error(self, message):
         raise UsageError(f"{self.prog}: {message}")
 
 
-# ----- helpers ------------------------------------------------------------------------------------
+def example(*commands: str) -> str:
+    """A command's epilog: the commands a learner can paste."""
+    return "example:\n" + "\n".join(f"  {c}" for c in commands)
+
+
+def choices_help(intro: str, choices: dict[str, str]) -> str:
+    """`intro` then one line per choice: name and its one-line description."""
+    width = max(map(len, choices))
+    return intro + "\n" + "\n".join(f"  {name:<{width}}  {text}" for name, text in choices.items())
+
+
+def sampler_choices() -> dict[str, str]:
+    """Sampler name -> its label from the samplers' own table (the one source of these texts)."""
+    from playground.maths.samplers import SAMPLERS
+    return {name: info.label + (", stochastic" if info.stochastic else "") for name, info in SAMPLERS.items()}
+
+
+def schedule_choices() -> dict[str, str]:
+    from playground.maths.schedules import SCHEDULES
+    return {name: cls.label for name, cls in SCHEDULES.items()}
+
+
+PRESET_HELP = ("a built-in preset (see `presets`), a preset .json file, an image (.png, .jpg: darker = more mass) "
+               "or points (.csv with header x,y, or .npy (N, 2))")
+POINTS_OUT_HELP = "output file: .npy (float32 array (N, 2)) or .csv (header x,y)"
+DEVICE_HELP = "where the network runs: auto = cuda when available, else cpu"
+
 
 def positive_int(text: str) -> int:
     try:

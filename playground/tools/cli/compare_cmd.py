@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import json
 
-from .common import Progress, UsageError, check_cost, check_out, count, limit_threads, load, seed
+from .common import (PRESET_HELP, Progress, UsageError, check_cost, check_out, choices_help, count, example,
+                     limit_threads, load, sampler_choices, seed)
 from playground.formats.validate import MAX_STEPS
 
 MAX_STEP_COUNTS = 50
@@ -39,21 +40,27 @@ def cmd_compare(args) -> int:
     table = quality_vs_steps(target, samplers, steps, sources, n=args.n, seed=args.seed, progress=progress)
     progress.done()
     atomic_write_text(out, json.dumps(table, indent=1))
+    print(f"{'sampler':18s} {'score':6s}" + "".join(f"{k:>9d}" for k in table["steps"]) + "   <- steps; SW2 below")
     for r in table["results"]:
-        print(f"{r['sampler']:18s} {r['score']:6s} " + " ".join(f"{v:.3f}" for v in r["sw2"]))
-    print(f"{'noise floor':25s} {table['floor']:.3f}")
+        print(f"{r['sampler']:18s} {r['score']:6s}" + "".join(f"{v:9.3f}" for v in r["sw2"]))
+    print(f"noise floor: SW2 between two exact sample sets of N = {table['n']}: median {table['floor']:.3f}, "
+          f"90th percentile {table['floor_p90']:.3f} over {table['floor_draws']} draws")
     return 0
 
 
 def add_parsers(sub) -> None:
-    from playground.maths.samplers import SAMPLERS
-    c = sub.add_parser("compare", help="quality (sliced W2) against number of steps")
-    c.add_argument("preset")
-    c.add_argument("--samplers", required=True, help=f"comma-separated: {','.join(SAMPLERS)}")
-    c.add_argument("--steps", required=True, help="comma-separated step counts, e.g. 1,2,5,10,20,50")
-    c.add_argument("--model")
-    c.add_argument("--exact", action="store_true")
-    c.add_argument("--n", type=count, default=2000)
-    c.add_argument("--seed", type=seed, default=0)
-    c.add_argument("--json", required=True)
+    text = ("quality (sliced W2 to fresh exact samples) against the number of steps, per sampler, for the exact "
+            "and/or a learned score, next to the noise floor (the same distance between two exact sample sets)")
+    c = sub.add_parser("compare", help="quality (sliced W2) against number of steps", description=text,
+                       epilog=example("diffusion-playground compare swiss_roll --samplers ode-euler,ode-heun,dpm-solver++ "
+                                      "--steps 1,2,5,10,20,50 --exact --model swiss.pt --json quality.json"))
+    c.add_argument("preset", help=PRESET_HELP)
+    c.add_argument("--samplers", required=True, metavar="A,B,...",
+                   help=choices_help("comma-separated sampler names:", sampler_choices()))
+    c.add_argument("--steps", required=True, metavar="K,K,...", help="comma-separated step counts, e.g. 1,2,5,10,20,50")
+    c.add_argument("--model", metavar="FILE.pt", help="a checkpoint from `train`: rows with its learned score")
+    c.add_argument("--exact", action="store_true", help="rows with the exact score (the sampler's error alone)")
+    c.add_argument("--n", type=count, default=2000, help="samples per run, and per exact reference set")
+    c.add_argument("--seed", type=seed, default=0, help="random seed of every run")
+    c.add_argument("--json", required=True, metavar="FILE.json", help="the table as JSON: steps, floor, floor_p90, results")
     c.set_defaults(func=cmd_compare)

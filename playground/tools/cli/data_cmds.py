@@ -1,7 +1,7 @@
 """`presets` and `target`: what the built-in targets are, and exact samples of any target."""
 from __future__ import annotations
 
-from .common import check_out, count, load, seed, write_points
+from .common import POINTS_OUT_HELP, PRESET_HELP, check_out, count, example, load, seed, write_points
 
 
 def cmd_presets(args) -> int:
@@ -19,10 +19,14 @@ def cmd_target(args) -> int:
 
 
 def add_parsers(sub) -> None:
-    sub.add_parser("presets", help="list built-in presets").set_defaults(func=cmd_presets)
-    t = sub.add_parser("target", help="exact samples of a target")
-    t.add_argument("preset")
-    t.add_argument("--n", type=count, required=True)
-    t.add_argument("--seed", type=seed, default=0)
-    t.add_argument("--out", required=True)
+    text = "list built-in presets, one per line with a one-line description"
+    sub.add_parser("presets", help=text, description=text,
+                   epilog=example("diffusion-playground presets")).set_defaults(func=cmd_presets)
+    text = "exact samples of a target (its Gaussian mixture sampled directly, no model)"
+    t = sub.add_parser("target", help=text, description=text,
+                       epilog=example("diffusion-playground target spiral --n 5000 --seed 0 --out spiral.csv"))
+    t.add_argument("preset", help=PRESET_HELP)
+    t.add_argument("--n", type=count, required=True, help="number of samples")
+    t.add_argument("--seed", type=seed, default=0, help="random seed: the same seed gives the same samples")
+    t.add_argument("--out", required=True, help=POINTS_OUT_HELP)
     t.set_defaults(func=cmd_target)

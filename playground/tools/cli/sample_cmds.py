@@ -4,8 +4,9 @@ from __future__ import annotations
 import json
 import sys
 
-from .common import (Progress, UsageError, check_cost, check_out, count, finite_float, guidance_scale, guided,
-                     limit_threads, load, seed, source_for, step_count, warn_far, write_points)
+from .common import (DEVICE_HELP, POINTS_OUT_HELP, PRESET_HELP, Progress, UsageError, check_cost, check_out,
+                     choices_help, count, example, finite_float, guidance_scale, guided, limit_threads, load,
+                     sampler_choices, schedule_choices, seed, source_for, step_count, warn_far, write_points)
 
 MAX_NLL_POINTS = 200_000      # one adaptive ODE solve over all points: memory and time grow with N
 TWO_EVALS = ("ode-heun", "annealed-langevin", "ode-rk45")
@@ -68,24 +69,40 @@ def cmd_nll(args) -> int:
     return 0
 
 
+EXAMPLES = {
+    "sample": example("diffusion-playground sample swiss_roll --model swiss.pt --sampler ode-heun --steps 20 "
+                      "--n 5000 --seed 0 --out samples.npy --gif run.gif",
+                      "diffusion-playground sample loaded_dice --exact --sampler ddpm --steps 100 --n 2000 --seed 1 "
+                      "--class 6 --guidance 2 --out six.csv"),
+    "nll": example("diffusion-playground nll two_moons --exact --n 500 --seed 0"),
+}
+
+
 def add_parsers(sub) -> None:
+    from playground.maths.samplers import DEFAULT_STEPS
     from playground.maths.schedules import DEFAULT_SCHEDULE, SCHEDULES
     for name, func, help_ in (("sample", cmd_sample, "draw samples with a sampler"),
                               ("nll", cmd_nll, "negative log-likelihood through the probability-flow ODE")):
-        s = sub.add_parser(name, help=help_)
-        s.add_argument("preset")
-        s.add_argument("--model")
-        s.add_argument("--exact", action="store_true")
-        s.add_argument("--n", type=count, required=True)
-        s.add_argument("--seed", type=seed, default=0)
-        s.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+        s = sub.add_parser(name, help=help_, description=help_, epilog=EXAMPLES[name])
+        s.add_argument("preset", help=PRESET_HELP)
+        s.add_argument("--model", metavar="FILE.pt", help="a checkpoint from `train`: its learned score (or --exact)")
+        s.add_argument("--exact", action="store_true", help="the exact score of the preset's target (or --model)")
+        s.add_argument("--n", type=count, required=True,
+                       help="number of samples" if name == "sample" else "number of exact samples to measure")
+        s.add_argument("--seed", type=seed, default=0, help="random seed: the same seed gives the same result")
+        s.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help=DEVICE_HELP)
         if name == "sample":
-            s.add_argument("--sampler", required=True)
-            s.add_argument("--steps", type=step_count)
-            s.add_argument("--eta", type=finite_float)
-            s.add_argument("--schedule", default=DEFAULT_SCHEDULE, choices=list(SCHEDULES))
-            s.add_argument("--out", required=True)
-            s.add_argument("--gif")
+            s.add_argument("--sampler", required=True, metavar="NAME",
+                           help=choices_help("the sampler, one of:", sampler_choices()))
+            s.add_argument("--steps", type=step_count,
+                           help=f"noise levels / time steps; langevin: total updates; ode-rk45 ignores it "
+                                f"(default: {DEFAULT_STEPS})")
+            s.add_argument("--eta", type=finite_float,
+                           help="ddim's noise: 0 deterministic, 1 = ddpm (default: 0)")
+            s.add_argument("--schedule", default=DEFAULT_SCHEDULE, choices=list(SCHEDULES), metavar="NAME",
+                           help=choices_help("noise schedule (default: %(default)s), one of:", schedule_choices()))
+            s.add_argument("--out", required=True, help=POINTS_OUT_HELP)
+            s.add_argument("--gif", metavar="FILE.gif", help="also write an animation of the run, one frame per step")
             s.add_argument("--class", dest="class_", metavar="K",
                            help="guide towards class K: 1-based number or name, e.g. 'face 6'")
             s.add_argument("--guidance", type=guidance_scale, metavar="W",

@@ -6,8 +6,8 @@ import sys
 import time
 from pathlib import Path
 
-from .common import (MAX_N, UsageError, check_out, learning_rate, limit_threads, load, positive_float, positive_int,
-                     seed, _bounded)
+from .common import (DEVICE_HELP, MAX_N, PRESET_HELP, UsageError, _bounded, check_out, example, learning_rate,
+                     limit_threads, load, positive_float, positive_int, seed)
 
 batch_size = _bounded(positive_int, 1, 65_536, "the batch size")
 hidden_width = _bounded(positive_int, 1, 4096, "the hidden width")
@@ -72,17 +72,22 @@ def cmd_train(args) -> int:
 
 
 def add_parsers(sub) -> None:
-    tr = sub.add_parser("train", help="train the default denoiser and save a checkpoint")
-    tr.add_argument("preset")
-    tr.add_argument("--steps", type=positive_int)
-    tr.add_argument("--seconds", type=positive_float)
-    tr.add_argument("--seed", type=seed, default=0)
-    tr.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    tr.add_argument("--out")
-    tr.add_argument("--lr", type=learning_rate)
-    tr.add_argument("--batch", type=batch_size)
-    tr.add_argument("--hidden", type=hidden_width)
-    tr.add_argument("--dataset-size", type=dataset_size, help="train on N fixed samples instead of fresh ones")
+    from playground.learning.model import ModelConfig
+    from playground.learning.trainer import TrainConfig
+    text = "train the default denoiser on fresh exact samples of a target and save a checkpoint"
+    tr = sub.add_parser("train", help=text, description=text, epilog=example(
+        "diffusion-playground train swiss_roll --seconds 60 --seed 0 --out swiss.pt"))
+    tr.add_argument("preset", help=PRESET_HELP)
+    tr.add_argument("--steps", type=positive_int, help="optimiser steps to train (give this or --seconds)")
+    tr.add_argument("--seconds", type=positive_float, help="seconds to train (give this or --steps)")
+    tr.add_argument("--seed", type=seed, default=0, help="random seed of the weights and the training noise")
+    tr.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help=DEVICE_HELP)
+    tr.add_argument("--out", metavar="FILE.pt", help="checkpoint to write (default: <preset name>.pt here)")
+    tr.add_argument("--lr", type=learning_rate, help=f"learning rate (default: {TrainConfig.lr:g})")
+    tr.add_argument("--batch", type=batch_size, help=f"samples per step (default: {TrainConfig.batch})")
+    tr.add_argument("--hidden", type=hidden_width, help=f"width of the network's layers (default: {ModelConfig.hidden})")
+    tr.add_argument("--dataset-size", type=dataset_size, metavar="N",
+                    help="train on N fixed samples instead of fresh ones (default: fresh samples every step)")
     tr.add_argument("--conditional", action="store_true",
                     help="also learn the class-conditional denoiser (labels = classes, for sample --class)")
     tr.set_defaults(func=cmd_train)
