@@ -43,6 +43,14 @@ EXPLANATIONS: dict[str, Explanation] = {
         "c = η·s'·√(1 − s'²/s²);   η = 0: deterministic, η = 1: DDPM",
         "With η = 0 DDIM is exactly the probability-flow ODE's Euler step in this frame (identical "
         "paths to ode-euler); particles move along smooth deterministic curves and keep their starting colour order."),
+    "gradient-estimation": Explanation(
+        "ε̂ᵢ = (y − D(y, sᵢ))/sᵢ,   ε̄ = γ·ε̂ᵢ + (1 − γ)·ε̂ᵢ₋₁   (first step: ε̄ = ε̂₀)\n"
+        "y' = y − (s − s_p)·ε̄ + √(s'² − s_p²)·z,   s_p = (s'/s^μ)^(1/(1−μ));   γ = 1, μ = 0: DDIM",
+        "Read the denoiser as a projection: D(y, s) is roughly the nearest point of the data, so "
+        "s·ε̂ = y − D points from the data to the particle and DDIM is gradient descent on the distance "
+        "to the data, one step per level. Each ε̂ is a noisy estimate of that direction; γ = 2 "
+        "extrapolates from the last one, like momentum, to cancel the part that lags behind. Watch "
+        "the modes at 10 steps: sharper than DDIM's at the same cost."),
     "ode-euler": Explanation(
         "y' = y + (s' − s)·(y − D(y, s))/s\n"
         "first-order step on dy/ds = (y − D)/s",
