@@ -110,16 +110,23 @@ def source_for(args, target):
 
 
 def guided(args, target, source):
-    """`--class K [--guidance W]`: classifier-free guidance towards class K (default W = 1)."""
+    """`--class K [--guidance W] [--guidance-kind cfg|classifier] [--classifier C.pt]` (default W = 1):
+    classifier-free guidance towards class K, or classifier guidance of the plain score."""
+    kind = getattr(args, "guidance_kind", None) or "cfg"
+    classifier_file = getattr(args, "classifier", None)
     if args.class_ is None:
-        if args.guidance is not None:
-            raise UsageError("--guidance needs --class K")
+        if args.guidance is not None or kind != "cfg" or classifier_file:
+            raise UsageError("--guidance, --guidance-kind and --classifier need --class K")
         return source
+    if classifier_file and kind != "classifier":
+        raise UsageError("--classifier needs --guidance-kind classifier")
     from playground.maths.guidance import ExactGuidedSource, GuidedSource, parse_class
     label = parse_class(target, args.class_)
     scale = 1.0 if args.guidance is None else args.guidance
     if scale < 0:
         raise UsageError(f"--guidance must be >= 0 (0 = unconditional, 1 = conditional), got {scale:g}")
+    if kind == "classifier":
+        return classifier_guided(target, source, label, scale, classifier_file)
     if args.exact:
         return ExactGuidedSource(target, label, scale)
     if source.n_classes <= 0:
@@ -128,6 +135,20 @@ def guided(args, target, source):
     if label >= source.n_classes:
         raise UsageError(f"class {args.class_} is beyond the {source.n_classes} classes this model was trained on")
     return GuidedSource(source, label, scale)
+
+
+def classifier_guided(target, source, label: int, scale: float, classifier_file: str | None):
+    """score + W ∇log p(K | x_t) on the plain score; the exact classifier unless a file is given."""
+    from playground.maths.classifier_guidance import ClassifierGuidedSource, ExactClassifier
+    if classifier_file is None:
+        return ClassifierGuidedSource(source, ExactClassifier(target), label, scale)
+    from playground.formats.checkpoint import load_classifier
+    from playground.learning.classifier import LearnedClassifier
+    model, names = load_classifier(classifier_file, device=source.device)
+    if names != list(target.group_names):
+        raise UsageError(f"{Path(classifier_file).name}: was trained on classes {', '.join(names[:6])}"
+                         f"{', ...' if len(names) > 6 else ''}, not this target's")
+    return ClassifierGuidedSource(source, LearnedClassifier(model), label, scale)
 
 
 def limit_threads():
