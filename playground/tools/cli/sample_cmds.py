@@ -55,19 +55,28 @@ def sampler_options(args) -> dict:
 
 
 def cmd_nll(args) -> int:
+    from playground.maths.elbo import DEFAULT_ELBO_STEPS
     from playground.maths.likelihood import nll
     _, target = load(args.preset)
     limit_threads()
     source = source_for(args, target)
     x = target.sample(args.n, seed=args.seed)
+    if args.elbo_steps is not None and not args.elbo:
+        raise UsageError("--elbo-steps needs --elbo")
+    args.elbo_steps = args.elbo_steps or DEFAULT_ELBO_STEPS
     values = nll(source, x)
     true = -target.log_prob(x.double())
-    print(json.dumps({"nll": float(values.mean()), "nll_true": float(true.mean())}))
+    line = {"nll": float(values.mean()), "nll_true": float(true.mean())}
+    if args.elbo:
+        from playground.maths.elbo import negative_elbo
+        line["elbo"] = float(negative_elbo(source, x, steps=args.elbo_steps, seed=args.seed)["elbo"].mean())
+    print(json.dumps(line))
     return 0
 
 
 def add_parsers(sub) -> None:
     from playground.maths.samplers import SAMPLERS
+    from playground.maths.elbo import DEFAULT_ELBO_STEPS
     from playground.maths.samplers.denoising import GAMMA, MU
     from playground.maths.schedules import DEFAULT_SCHEDULE, SCHEDULES
     for name, func, help_ in (("sample", cmd_sample, "draw samples with a sampler"),
@@ -102,4 +111,10 @@ def add_parsers(sub) -> None:
             s.add_argument("--classifier", metavar="C.pt",
                            help="with --guidance-kind classifier: a checkpoint from train-classifier "
                                 "(default: the target's exact classifier)")
+        if name == "nll":
+            s.add_argument("--elbo", action="store_true",
+                           help='also print "elbo": the negative ELBO in nats (an upper bound on the NLL) of the '
+                                "K-step discrete diffusion with this denoiser")
+            s.add_argument("--elbo-steps", type=positive_int, metavar="K",
+                           help=f"steps K of that discrete diffusion (default {DEFAULT_ELBO_STEPS})")
         s.set_defaults(func=func)
