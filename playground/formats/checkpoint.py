@@ -27,7 +27,8 @@ def save_checkpoint(trainer, path, extra: dict | None = None) -> None:
         torch.save(state, tmp)
 
 
-def read_checkpoint(path) -> dict:
+def _read_archive(path) -> dict:
+    """The dict inside a torch archive, loaded weights-only; CheckpointError for anything else."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint file")
@@ -40,8 +41,17 @@ def read_checkpoint(path) -> dict:
         raise CheckpointError(f"{path.name}: refused: it holds pickled Python objects, not only weights") from None
     except Exception as e:  # torch raises RuntimeError/EOFError/zipfile errors for broken files
         raise CheckpointError(f"{path.name}: not a readable checkpoint ({type(e).__name__})") from None
-    if not isinstance(state, dict) or "ema" not in state or "config" not in state:
-        raise CheckpointError(f"{path.name}: not a diffusion-playground checkpoint (no weights or config)")
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{path.name}: not a diffusion-playground checkpoint")
+    return state
+
+
+def read_checkpoint(path) -> dict:
+    state = _read_archive(path)
+    if "ema" not in state or "config" not in state:
+        if state.get("format") == CLASSIFIER_FORMAT:
+            raise CheckpointError(f"{Path(path).name}: is a classifier checkpoint, not a denoiser")
+        raise CheckpointError(f"{Path(path).name}: not a diffusion-playground checkpoint (no weights or config)")
     return state
 
 
@@ -54,3 +64,30 @@ def load_model(path, ema: bool = True, device="cpu") -> Denoiser:
     except (RuntimeError, TypeError, KeyError, AttributeError) as e:
         raise CheckpointError(f"{Path(path).name}: weights do not fit the stored config ({type(e).__name__})") from None
     return model.to(device).eval()
+
+
+CLASSIFIER_FORMAT = "diffusion-playground/classifier/1"
+
+
+def save_classifier(trainer, path, extra: dict | None = None) -> None:
+    """A noisy classifier's weights, config and class names (weights-only loadable)."""
+    state = {"format": CLASSIFIER_FORMAT, "config": trainer.config.to_dict(), "weights": trainer.model.state_dict(),
+             "class_names": list(trainer.target.group_names), "step": trainer.step}
+    state.update(extra or {})
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def load_classifier(path, device="cpu"):
+    """(NoisyClassifier, class names) from a classifier checkpoint."""
+    from playground.learning.classifier import ClassifierConfig, NoisyClassifier
+    state = _read_archive(path)
+    if state.get("format") != CLASSIFIER_FORMAT:
+        raise CheckpointError(f"{Path(path).name}: not a classifier checkpoint (train one with train-classifier)")
+    try:
+        model = NoisyClassifier(ClassifierConfig.from_dict(state["config"]))
+        model.load_state_dict(state["weights"])
+        names = [str(n) for n in state["class_names"]]
+    except (RuntimeError, TypeError, KeyError, AttributeError, ValueError) as e:
+        raise CheckpointError(f"{Path(path).name}: weights do not fit the stored config ({type(e).__name__})") from None
+    return model.to(device).eval(), names

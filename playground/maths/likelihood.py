@@ -52,12 +52,16 @@ def nll(source: Source, x, rtol: float = 1e-5, atol: float = 1e-5, s_start: floa
 
     u0, u1 = math.log(max(s_start, S_START)), math.log(S_END)
 
+    calls, reached = [0], [0.0]
+
     def rhs(u, state):
         if stop is not None and stop():
             from playground.tools.compare import Cancelled
             raise Cancelled()
-        if progress is not None:
-            progress((u - u0) / (u1 - u0))
+        calls[0] += 1
+        if progress is not None and calls[0] > 2:     # solve_ivp's first two calls only probe a step size
+            reached[0] = max(reached[0], (u - u0) / (u1 - u0))
+            progress(reached[0])
         y = torch.from_numpy(state[: 2 * n].reshape(n, 2)).to(device=source.device, dtype=dtype)
         with torch.no_grad():
             drift, div = divergence_and_drift(source, y, math.exp(u))

@@ -23,9 +23,14 @@ class Levels:
     sigma: np.ndarray
 
     @property
-    def ve(self) -> np.ndarray:
+    def level(self) -> np.ndarray:
         """sigma/alpha, the noise level of x/alpha = x0 + (sigma/alpha) eps."""
         return self.sigma / self.alpha
+
+    @property
+    def ve(self) -> np.ndarray:
+        """The old name of `level` (the "VE-equivalent" noise)."""
+        return self.level
 
     def __len__(self) -> int:
         return len(self.t)

@@ -54,6 +54,16 @@ EXPLANATIONS: dict[str, Explanation] = {
         "With η = 0 DDIM is exactly the probability-flow ODE's Euler step in this frame (identical "
         "paths to ode-euler); particles move along smooth deterministic curves and keep their starting colour order.",
         uses_eta=True),
+    "gradient-estimation": Explanation(
+        "Gradient estimation (γ, μ)",
+        "ε̄ = γ·ε̂ + (1−γ)·ε̂_prev;  y' = y − (s−s_p)·ε̄ + √(s'²−s_p²)·z,  s_p = (s'/s^μ)^(1/(1−μ));  γ=1, μ=0 is DDIM",
+        "ε̂ᵢ = (y − D(y, sᵢ))/sᵢ,   ε̄ = γ·ε̂ᵢ + (1 − γ)·ε̂ᵢ₋₁   (first step: ε̄ = ε̂₀)\n"
+        "y' = y − (s − s_p)·ε̄ + √(s'² − s_p²)·z,   s_p = (s'/s^μ)^(1/(1−μ));   γ = 1, μ = 0: DDIM",
+        "Read the denoiser as a projection: D(y, s) is roughly the nearest point of the data, so "
+        "s·ε̂ = y − D points from the data to the particle and DDIM is gradient descent on the distance "
+        "to the data, one step per level. Each ε̂ is a noisy estimate of that direction; γ = 2 "
+        "extrapolates from the last one, like momentum, to cancel the part that lags behind. Watch "
+        "the modes at 10 steps: sharper than DDIM's at the same cost."),
     "ode-euler": Explanation(
         'PF-ODE, Euler', "y' = y + (s'−s)·(y − D(y,s))/s",
         "y' = y + (s' − s)·(y − D(y, s))/s\n"
@@ -88,14 +98,10 @@ EXPLANATIONS: dict[str, Explanation] = {
 
 
 def info(name: str) -> Explanation:
-    """The table entry; a sampler registered in maths.samplers without one gets its fallback words."""
+    """The table entry; a sampler registered in maths.samplers without one is named only."""
     if name not in SAMPLERS:
         raise ValueError(f"unknown sampler {name!r} (one of {', '.join(SAMPLERS)})")
-    e = EXPLANATIONS.get(name)
-    if e is None:
-        m = SAMPLERS[name]
-        e = Explanation(m.label or name, m.rule, m.rule, "")
-    return e
+    return EXPLANATIONS.get(name) or Explanation(name, name, name, "")
 
 
 def kind(name: str) -> str:

@@ -1,4 +1,4 @@
-"""Command line: presets, target, train, sample, nll, compare, bench and gui.
+"""Command line: presets, target, train, train-classifier, sample, nll, compare, bench and gui.
 
 Bad input of any kind ends in one line on stderr and exit status 2, never a traceback, and
 outputs are written atomically so a failed command leaves earlier files untouched. Each command
@@ -10,10 +10,10 @@ import os
 import sys
 import warnings
 
-from . import app_cmds, compare_cmd, data_cmds, sample_cmds, train_cmd
+from . import app_cmds, classifier_cmd, compare_cmd, data_cmds, sample_cmds, train_cmd
 from .common import USER_ERROR, Parser, Progress, UsageError, example
 
-COMMANDS = (app_cmds, data_cmds, train_cmd, sample_cmds, compare_cmd)
+COMMANDS = (app_cmds, data_cmds, train_cmd, classifier_cmd, sample_cmds, compare_cmd)
 
 
 def build_parser() -> Parser:
@@ -56,6 +56,11 @@ def main(argv=None) -> int:
         _end_progress_line()
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as e:  # noqa: BLE001 - a bug still ends in one line, never a traceback
+        _end_progress_line()
+        print(f"error: unexpected {type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''} "
+              "(please report this)", file=sys.stderr)
+        return USER_ERROR
 
 
 def _end_progress_line() -> None:

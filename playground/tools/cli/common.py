@@ -62,9 +62,10 @@ def choices_help(intro: str, choices: dict[str, str]) -> str:
 
 
 def sampler_choices() -> dict[str, str]:
-    """Sampler name -> its label from the samplers' own table (the one source of these texts)."""
+    """Sampler name -> its label from the sampler-info table (the one source of these texts)."""
     from playground.maths.samplers import SAMPLERS
-    return {name: info.label + (", stochastic" if info.stochastic else "") for name, info in SAMPLERS.items()}
+    from playground.tools.explanations import kind, label
+    return {name: f"{label(name)}, {kind(name)}" for name in SAMPLERS}
 
 
 def schedule_choices() -> dict[str, str]:
@@ -227,16 +228,23 @@ def source_for(args, target):
 
 
 def guided(args, target, source):
-    """`--class K [--guidance W]`: classifier-free guidance towards class K (default W = 1)."""
+    """`--class K [--guidance W] [--guidance-kind cfg|classifier] [--classifier C.pt]` (default W = 1):
+    classifier-free guidance towards class K, or classifier guidance of the plain score."""
+    kind = getattr(args, "guidance_kind", None) or "cfg"
+    classifier_file = getattr(args, "classifier", None)
     if args.class_ is None:
-        if args.guidance is not None:
-            raise UsageError("--guidance needs --class K")
+        if args.guidance is not None or kind != "cfg" or classifier_file:
+            raise UsageError("--guidance, --guidance-kind and --classifier need --class K")
         return source
+    if classifier_file and kind != "classifier":
+        raise UsageError("--classifier needs --guidance-kind classifier")
     from playground.maths.guidance import ExactGuidedSource, GuidedSource, parse_class
     label = parse_class(target, args.class_)
     scale = 1.0 if args.guidance is None else args.guidance
     if scale < 0:
         raise UsageError(f"--guidance must be >= 0 (0 = unconditional, 1 = conditional), got {scale:g}")
+    if kind == "classifier":
+        return classifier_guided(target, source, label, scale, classifier_file)
     if args.exact:
         return ExactGuidedSource(target, label, scale)
     if source.n_classes <= 0:
@@ -245,6 +253,20 @@ def guided(args, target, source):
     if label >= source.n_classes:
         raise UsageError(f"class {args.class_} is beyond the {source.n_classes} classes this model was trained on")
     return GuidedSource(source, label, scale)
+
+
+def classifier_guided(target, source, label: int, scale: float, classifier_file: str | None):
+    """score + W ∇log p(K | x_t) on the plain score; the exact classifier unless a file is given."""
+    from playground.maths.classifier_guidance import ClassifierGuidedSource, ExactClassifier
+    if classifier_file is None:
+        return ClassifierGuidedSource(source, ExactClassifier(target), label, scale)
+    from playground.formats.checkpoint import load_classifier
+    from playground.learning.classifier import LearnedClassifier
+    model, names = load_classifier(classifier_file, device=source.device)
+    if names != list(target.group_names):
+        raise UsageError(f"{Path(classifier_file).name}: was trained on classes {', '.join(names[:6])}"
+                         f"{', ...' if len(names) > 6 else ''}, not this target's")
+    return ClassifierGuidedSource(source, LearnedClassifier(model), label, scale)
 
 
 def limit_threads():

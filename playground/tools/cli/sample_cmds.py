@@ -29,11 +29,12 @@ def cmd_sample(args) -> int:
     source = guided(args, target, source_for(args, target))
     frames, last = [], None
     progress = Progress(args.sampler)
+    options = sampler_options(args)
     if gif:
         from playground.formats.render import density_background, frame
         bg = density_background(target, preset.view["xlim"], preset.view["ylim"])
     for last in sample_steps(args.sampler, source, args.n, seed=args.seed, steps=steps,
-                             schedule=args.schedule, eta=args.eta):
+                             schedule=args.schedule, eta=args.eta, **options):
         progress(last.i / steps, f"  step {last.i}")
         if gif:
             frames.append(frame(last.x.float().cpu().numpy(), preset.view["xlim"], preset.view["ylim"], background=bg,
@@ -52,7 +53,22 @@ def cmd_sample(args) -> int:
     return 0
 
 
+def sampler_options(args) -> dict:
+    """`--gamma` and `--mu`, checked here so a bad value fails before any work (exit 2)."""
+    from playground.maths.samplers import check_options
+    options = {k: v for k, v in (("gamma", args.gamma), ("mu", args.mu)) if v is not None}
+    if options and args.sampler != "gradient-estimation":
+        raise UsageError(f"--{' and --'.join(options)} only appl{'y' if len(options) > 1 else 'ies'} "
+                         "to --sampler gradient-estimation")
+    try:
+        check_options(args.sampler, options)
+    except ValueError as e:
+        raise UsageError(f"--{str(e)}") from None
+    return options
+
+
 def cmd_nll(args) -> int:
+    from playground.maths.elbo import DEFAULT_ELBO_STEPS
     from playground.maths.likelihood import nll
     if args.n > MAX_NLL_POINTS:
         raise UsageError(f"nll: at most {MAX_NLL_POINTS} points, got {args.n}")
@@ -61,11 +77,18 @@ def cmd_nll(args) -> int:
     limit_threads()
     source = source_for(args, target)
     x = target.sample(args.n, seed=args.seed)
+    if args.elbo_steps is not None and not args.elbo:
+        raise UsageError("--elbo-steps needs --elbo")
+    args.elbo_steps = args.elbo_steps or DEFAULT_ELBO_STEPS
     progress = Progress("nll")
     values = nll(source, x, progress=progress)
     progress.done()
     true = -target.log_prob(x.double())
-    print(json.dumps({"nll": float(values.mean()), "nll_true": float(true.mean())}))
+    line = {"nll": float(values.mean()), "nll_true": float(true.mean())}
+    if args.elbo:
+        from playground.maths.elbo import negative_elbo
+        line["elbo"] = float(negative_elbo(source, x, steps=args.elbo_steps, seed=args.seed)["elbo"].mean())
+    print(json.dumps(line))
     return 0
 
 
@@ -79,7 +102,9 @@ EXAMPLES = {
 
 
 def add_parsers(sub) -> None:
+    from playground.maths.elbo import DEFAULT_ELBO_STEPS
     from playground.maths.samplers import DEFAULT_STEPS
+    from playground.maths.samplers.denoising import GAMMA, MU
     from playground.maths.schedules import DEFAULT_SCHEDULE, SCHEDULES
     for name, func, help_ in (("sample", cmd_sample, "draw samples with a sampler"),
                               ("nll", cmd_nll, "negative log-likelihood through the probability-flow ODE")):
@@ -99,6 +124,12 @@ def add_parsers(sub) -> None:
                                 f"(default: {DEFAULT_STEPS})")
             s.add_argument("--eta", type=finite_float,
                            help="ddim's noise: 0 deterministic, 1 = ddpm (default: 0)")
+            s.add_argument("--gamma", type=finite_float, metavar="G",
+                           help=f"gradient-estimation only: weight of the current noise estimate, "
+                                f"eps_bar = G*eps + (1-G)*eps_prev (default {GAMMA:g}; 1 = DDIM)")
+            s.add_argument("--mu", type=finite_float, metavar="M",
+                           help=f"gradient-estimation only: share of fresh noise, in [0, 1) (default {MU:g}: "
+                                "deterministic; 0.5 = DDPM-like)")
             s.add_argument("--schedule", default=DEFAULT_SCHEDULE, choices=list(SCHEDULES), metavar="NAME",
                            help=choices_help("noise schedule (default: %(default)s), one of:", schedule_choices()))
             s.add_argument("--out", required=True, help=POINTS_OUT_HELP)
@@ -107,4 +138,16 @@ def add_parsers(sub) -> None:
                            help="guide towards class K: 1-based number or name, e.g. 'face 6'")
             s.add_argument("--guidance", type=guidance_scale, metavar="W",
                            help="guidance scale: 0 unconditional, 1 conditional (default), >1 sharper")
+            s.add_argument("--guidance-kind", choices=["cfg", "classifier"], default="cfg",
+                           help="cfg: classifier-free (needs --exact or a --conditional model; the default); "
+                                "classifier: score + W * grad log p(K | x_t) with the exact or --classifier's classifier")
+            s.add_argument("--classifier", metavar="C.pt",
+                           help="with --guidance-kind classifier: a checkpoint from train-classifier "
+                                "(default: the target's exact classifier)")
+        if name == "nll":
+            s.add_argument("--elbo", action="store_true",
+                           help='also print "elbo": the negative ELBO in nats (an upper bound on the NLL) of the '
+                                "K-step discrete diffusion with this denoiser")
+            s.add_argument("--elbo-steps", type=step_count, metavar="K",
+                           help=f"steps K of that discrete diffusion (default {DEFAULT_ELBO_STEPS})")
         s.set_defaults(func=func)

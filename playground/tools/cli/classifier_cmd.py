@@ -1,0 +1,56 @@
+"""`train-classifier`: fit a noisy classifier p(class | x_t) for classifier guidance and save it."""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from .common import UsageError, check_out, limit_threads, load, positive_float, positive_int, whole
+from .train_cmd import cosine_tail
+
+
+def cmd_train_classifier(args) -> int:
+    from playground.formats.checkpoint import save_classifier
+    from playground.learning.classifier import ClassifierConfig, ClassifierTrainer
+    if (args.steps is None) == (args.seconds is None):
+        raise UsageError("give exactly one of --steps N or --seconds S")
+    preset, target = load(args.preset)
+    if target.n_groups < 2:
+        raise UsageError(f"{preset.name}: has only one class; a classifier needs at least two")
+    out = check_out(args.out, (".pt",))
+    limit_threads()
+    trainer = ClassifierTrainer(target, ClassifierConfig(seed=args.seed, device=args.device))
+    for e in trainer.events:
+        print(e, file=sys.stderr)
+    t0, last_print, tty = time.perf_counter(), 0.0, sys.stderr.isatty()
+    while True:
+        elapsed = time.perf_counter() - t0
+        if (args.steps is not None and trainer.step >= args.steps) or (args.seconds is not None and elapsed >= args.seconds):
+            break
+        k = 25 if args.steps is None else min(25, args.steps - trainer.step)
+        trainer.lr_scale = cosine_tail(elapsed / args.seconds if args.steps is None else trainer.step / args.steps)
+        losses = trainer.train(k)
+        if losses and time.perf_counter() - last_print > (0.5 if tty else 5.0):
+            last_print = time.perf_counter()
+            goal = f"/{args.steps}" if args.steps else f" ({elapsed:.0f}/{args.seconds:g} s)"
+            line = f"step {trainer.step}{goal}  cross-entropy {sum(losses) / len(losses):.4f}"
+            print(("\r" + line) if tty else line, end="" if tty else "\n", file=sys.stderr, flush=True)
+    elapsed = time.perf_counter() - t0
+    if tty:
+        print(file=sys.stderr)
+    acc = trainer.accuracy(n=4000, seed=args.seed)
+    save_classifier(trainer, out, extra={"preset": preset.name, "train_seconds": elapsed, **acc})
+    print(f"trained {trainer.step} steps in {elapsed:.1f} s; accuracy on noisy points {acc['accuracy']:.3f} "
+          f"(exact posterior: {acc['bayes_accuracy']:.3f}); saved {out}", file=sys.stderr)
+    return 0
+
+
+def add_parsers(sub) -> None:
+    c = sub.add_parser("train-classifier", help="train a noisy classifier p(class | x_t) for classifier guidance")
+    c.add_argument("preset")
+    c.add_argument("--out", required=True, help="checkpoint to write (.pt, weights only)")
+    c.add_argument("--steps", type=positive_int, help="number of optimiser steps (or --seconds)")
+    c.add_argument("--seconds", type=positive_float, help="training time in seconds (or --steps)")
+    c.add_argument("--seed", type=whole, default=0, help="random seed (default 0)")
+    c.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where to train (default auto)")
+    c.set_defaults(func=cmd_train_classifier)
