@@ -16,6 +16,7 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 
+from playground.maths.parametrization import eps_from_x0, score_from_x0
 from playground.maths.schedules import DEFAULT_SCHEDULE, Levels, Schedule, get_schedule
 from playground.maths.sources import Source
 
@@ -154,15 +155,15 @@ class Run:
         if s_override is None:
             a, sig, t = self.levels.alpha[i], self.levels.sigma[i], self.levels.t[i]
         else:   # an adaptive or fixed level that is not on the level grid
-            t = self.schedule.t_of_ve(s_override) if s_override > 0 else 0.0
+            t = self.schedule.t_of_level(s_override) if s_override > 0 else 0.0
             a = float(self.schedule.alpha(t)) if s_override > 0 else 1.0
             sig = a * s_override
         return Step(i, float(t), float(a), float(sig), y * float(a), denoised, self.source.nfe)
 
 
 def ode_derivative(y, denoised, s):
-    """dy/ds of the probability-flow ODE (k-diffusion's to_d)."""
-    return (y - denoised) / s
+    """dy/ds of the probability-flow ODE (k-diffusion's to_d): the implied noise eps_hat = (y - D)/s."""
+    return eps_from_x0(y, denoised, 1.0, s)
 
 
 # ----- the samplers --------------------------------------------------------------------------
@@ -172,19 +173,19 @@ def ddim(run: Run, y: torch.Tensor, eta: float = 0.0) -> Iterator[Step]:
 
     y' = D + sqrt(s'^2 - c^2) * eps_hat + c z,  c = eta * s' * sqrt(1 - s'^2/s^2).
     """
-    ve = run.levels.ve
-    for i in range(len(ve) - 1):
-        s, s_next = ve[i], ve[i + 1]
-        d = run.source.denoise(y, s)
+    level = run.levels.level
+    for i in range(len(level) - 1):
+        s, s_next = level[i], level[i + 1]
+        denoised = run.source.denoise(y, s)
         if s_next == 0:
-            y = d
+            y = denoised
         else:
-            eps = (y - d) / s
+            eps = eps_from_x0(y, denoised, 1.0, s)
             c = eta * s_next * math.sqrt(max(0.0, 1 - (s_next / s) ** 2))
-            y = d + math.sqrt(max(0.0, s_next**2 - c**2)) * eps
+            y = denoised + math.sqrt(max(0.0, s_next**2 - c**2)) * eps
             if c > 0:
                 y = y + c * run.noise.between(i, s, s_next)
-        yield run.step(i + 1, y, d)
+        yield run.step(i + 1, y, denoised)
 
 
 def ddpm(run: Run, y: torch.Tensor) -> Iterator[Step]:
@@ -194,69 +195,69 @@ def ddpm(run: Run, y: torch.Tensor) -> Iterator[Step]:
 
 def ode_euler(run: Run, y: torch.Tensor) -> Iterator[Step]:
     """Euler on dy/ds = (y - D)/s. In this frame it coincides with DDIM (eta = 0)."""
-    ve = run.levels.ve
-    for i in range(len(ve) - 1):
-        d = run.source.denoise(y, ve[i])
-        y = y + (ve[i + 1] - ve[i]) * ode_derivative(y, d, ve[i])
-        yield run.step(i + 1, y, d)
+    level = run.levels.level
+    for i in range(len(level) - 1):
+        denoised = run.source.denoise(y, level[i])
+        y = y + (level[i + 1] - level[i]) * ode_derivative(y, denoised, level[i])
+        yield run.step(i + 1, y, denoised)
 
 
 def ode_heun(run: Run, y: torch.Tensor) -> Iterator[Step]:
     """Heun's 2nd-order method (EDM Algorithm 1); the last step to s = 0 is plain Euler."""
-    ve = run.levels.ve
-    for i in range(len(ve) - 1):
-        s, s_next = ve[i], ve[i + 1]
-        d = run.source.denoise(y, s)
-        slope = ode_derivative(y, d, s)
+    level = run.levels.level
+    for i in range(len(level) - 1):
+        s, s_next = level[i], level[i + 1]
+        denoised = run.source.denoise(y, s)
+        slope = ode_derivative(y, denoised, s)
         y_euler = y + (s_next - s) * slope
         if s_next == 0:
             y = y_euler
         else:
             slope2 = ode_derivative(y_euler, run.source.denoise(y_euler, s_next), s_next)
             y = y + (s_next - s) * 0.5 * (slope + slope2)
-        yield run.step(i + 1, y, d)
+        yield run.step(i + 1, y, denoised)
 
 
 def dpm_solver_pp_2m(run: Run, y: torch.Tensor) -> Iterator[Step]:
     """DPM-Solver++(2M): exact in the linear part, 2nd-order multistep on the denoised estimate."""
-    ve = run.levels.ve
+    level = run.levels.level
     old = None
-    for i in range(len(ve) - 1):
-        s, s_next = ve[i], ve[i + 1]
-        d = run.source.denoise(y, s)
+    for i in range(len(level) - 1):
+        s, s_next = level[i], level[i + 1]
+        denoised = run.source.denoise(y, s)
         if s_next == 0:
-            y = d
+            y = denoised
         else:
             h = math.log(s / s_next)
-            d_used = d
+            d_used = denoised
             if old is not None:
-                r = math.log(ve[i - 1] / s) / h
-                d_used = (1 + 1 / (2 * r)) * d - (1 / (2 * r)) * old
+                r = math.log(level[i - 1] / s) / h
+                d_used = (1 + 1 / (2 * r)) * denoised - (1 / (2 * r)) * old
             y = (s_next / s) * y - math.expm1(-h) * d_used
-        old = d
-        yield run.step(i + 1, y, d)
+        old = denoised
+        yield run.step(i + 1, y, denoised)
 
 
 def sde_euler(run: Run, y: torch.Tensor) -> Iterator[Step]:
     """Euler–Maruyama on the reverse SDE dy = -d(s^2) score + sqrt(d(s^2)) dW; last step to D."""
-    ve = run.levels.ve
-    for i in range(len(ve) - 1):
-        s, s_next = ve[i], ve[i + 1]
-        d = run.source.denoise(y, s)
+    level = run.levels.level
+    for i in range(len(level) - 1):
+        s, s_next = level[i], level[i + 1]
+        denoised = run.source.denoise(y, s)
         if s_next == 0:
-            y = d
+            y = denoised
         else:
             dvar = s**2 - s_next**2
-            y = y + dvar * (d - y) / s**2 + math.sqrt(dvar) * run.noise.between(i, s, s_next)
-        yield run.step(i + 1, y, d)
+            y = y + dvar * score_from_x0(y, denoised, 1.0, s) + math.sqrt(dvar) * run.noise.between(i, s, s_next)
+        yield run.step(i + 1, y, denoised)
 
 
 def ode_rk45(run: Run, y: torch.Tensor, rtol: float = 1e-4, atol: float = 1e-4) -> Iterator[Step]:
     """Adaptive Dormand–Prince (scipy's RK45) on dy/du = y - D(y, e^u), u = log s; then y = D."""
     from scipy.integrate import RK45
 
-    ve = run.levels.ve
-    s_max, s_min = ve[0], ve[-2]
+    level = run.levels.level
+    s_max, s_min = level[0], level[-2]
     shape, dtype, device = y.shape, y.dtype, y.device
 
     def f(u, flat):
@@ -273,8 +274,8 @@ def ode_rk45(run: Run, y: torch.Tensor, rtol: float = 1e-4, atol: float = 1e-4) 
         i += 1
         y = torch.from_numpy(solver.y.reshape(shape)).to(device=device, dtype=dtype)
         yield run.step(i, y, None, s_override=math.exp(solver.t))
-    d = run.source.denoise(y, s_min)
-    yield run.step(i + 1, d, d, s_override=0.0)
+    denoised = run.source.denoise(y, s_min)
+    yield run.step(i + 1, denoised, denoised, s_override=0.0)
 
 
 def annealed_langevin(run: Run, y: torch.Tensor, inner: int = 2, ratio: float = 0.1) -> Iterator[Step]:
@@ -286,20 +287,20 @@ def annealed_langevin(run: Run, y: torch.Tensor, inner: int = 2, ratio: float = 
     eta ~ s^2 is far too small to pull particles in once s is below a component's width: they
     freeze and the samples come out too wide unless thousands of steps are spent.
     """
-    ve = run.levels.ve
+    level = run.levels.level
     i = 0
-    for lvl in range(len(ve) - 1):
-        s, s_next = ve[lvl], ve[lvl + 1]
+    for lvl in range(len(level) - 1):
+        s, s_next = level[lvl], level[lvl + 1]
         eta = ratio * s**2
         s_low = s_next if s_next > 0 else 0.5 * s     # inner draws: sub-intervals of [s_low, s] in log s
         bounds = [s * (s_low / s) ** (k / inner) for k in range(inner + 1)]
         for k in range(inner):
-            d = run.source.denoise(y, s)
-            y = y + eta * (d - y) / s**2 + math.sqrt(2 * eta) * run.noise.between(i, bounds[k], bounds[k + 1])
+            denoised = run.source.denoise(y, s)
+            y = y + eta * score_from_x0(y, denoised, 1.0, s) + math.sqrt(2 * eta) * run.noise.between(i, bounds[k], bounds[k + 1])
             i += 1
-        d = run.source.denoise(y, s)
-        y = d + (s_next / s) * (y - d)
-        yield run.step(lvl + 1, y, d)
+        denoised = run.source.denoise(y, s)
+        y = denoised + (s_next / s) * (y - denoised)
+        yield run.step(lvl + 1, y, denoised)
 
 
 def langevin(run: Run, y: torch.Tensor, level: float = 0.1, step_size: float | None = None) -> Iterator[Step]:
@@ -309,12 +310,12 @@ def langevin(run: Run, y: torch.Tensor, level: float = 0.1, step_size: float | N
     rarely crosses the low-density gap, so mode weights follow the start, not the target.
     Step eta = level^2 keeps the update stable for any target (its curvature is <= 1/level^2).
     """
-    k_total = len(run.levels.ve) - 1
+    k_total = len(run.levels.level) - 1
     eta = level**2 if step_size is None else float(step_size)
     for i in range(k_total):
-        d = run.source.denoise(y, level)
-        y = y + eta * (d - y) / level**2 + math.sqrt(2 * eta) * run.noise(i)
-        yield run.step(i + 1, y, d, s_override=level)
+        denoised = run.source.denoise(y, level)
+        y = y + eta * score_from_x0(y, denoised, 1.0, level) + math.sqrt(2 * eta) * run.noise(i)
+        yield run.step(i + 1, y, denoised, s_override=level)
 
 
 @dataclass(frozen=True)
@@ -342,11 +343,12 @@ DEFAULT_STEPS = 50
 
 def sample_steps(sampler: str, source: Source, n: int, seed: int = 0, steps: int = DEFAULT_STEPS,
                  schedule: Schedule | str = DEFAULT_SCHEDULE, eta: float | None = None,
-                 brownian_path: bool = False, **options) -> Iterator[Step]:
+                 brownian_path: bool = False, start: torch.Tensor | None = None, **options) -> Iterator[Step]:
     """Yield Step 0 (the initial noise) and then the state after every sampler step.
 
     brownian_path: stochastic steps take their noise from one BrownianPath keyed by noise level
     (runs with different step counts then share one Brownian motion) instead of by step index.
+    start: the initial unit noise eps, (n, 2), instead of the seed's (reflow integrates given noise).
     """
     if sampler not in SAMPLERS:
         raise ValueError(f"unknown sampler {sampler!r} (one of {', '.join(SAMPLERS)})")
@@ -359,7 +361,9 @@ def sample_steps(sampler: str, source: Source, n: int, seed: int = 0, steps: int
     levels = sched.levels(int(steps))
     noise = (BrownianPath if brownian_path else NoiseStream)(n, seed, source.device)
     run = Run(source, levels, sched, noise)
-    eps = initial_noise(n, seed).to(source.device)
+    if start is not None and tuple(start.shape) != (n, 2):
+        raise ValueError(f"start noise must have shape ({n}, 2), got {tuple(start.shape)}")
+    eps = (initial_noise(n, seed) if start is None else start).to(source.device)
     if eta is not None:
         if sampler != "ddim":
             raise ValueError("--eta only applies to ddim")
@@ -370,7 +374,7 @@ def sample_steps(sampler: str, source: Source, n: int, seed: int = 0, steps: int
         y = eps
         yield Step(0, 1.0, 1.0, 1.0, y, None, source.nfe)
     else:
-        y = levels.ve[0] * eps
+        y = levels.level[0] * eps
         yield run.step(0, y, None)
     yield from info.fn(run, y, **options)
 
