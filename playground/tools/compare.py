@@ -18,11 +18,13 @@ class Cancelled(Exception):
 
 
 def quality_vs_steps(target, samplers: list[str], steps: list[int], sources: dict[str, Callable[[], Source]],
-                     n: int = 2000, seed: int = 0, progress: Callable[[float], bool] | None = None) -> dict:
+                     n: int = 2000, seed: int = 0, progress: Callable[[float], bool] | None = None,
+                     row_fields: dict[str, dict] | None = None) -> dict:
     """{"steps", "floor", "results": [{"sampler", "score", "sw2": [...]}, ...]} as the CLI writes it.
 
     `sources` maps "exact"/"model" to a factory of fresh sources; `progress(fraction)` may return
-    False to cancel.
+    False to cancel. row_fields[key], where given, replaces a source's row fields (several models:
+    {"score": "model", "model": "base.pt"}).
     """
     for s in samplers:
         if s not in SAMPLERS:
@@ -40,5 +42,5 @@ def quality_vs_steps(target, samplers: list[str], steps: list[int], sources: dic
                 done += 1
                 if progress is not None and progress(done / total) is False:
                     raise Cancelled()
-            results.append({"sampler": name, "score": score, "sw2": row})
+            results.append({"sampler": name, "score": score, "sw2": row, **(row_fields or {}).get(score, {})})
     return {"steps": list(steps), "floor": noise_floor(target, n, seed=seed), "n": n, "results": results}

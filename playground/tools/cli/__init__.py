@@ -1,4 +1,4 @@
-"""Command line: presets, target, train, sample, nll, compare, bench and gui.
+"""Command line: presets, target, train, reflow, sample, nll, compare, bench and gui.
 
 Bad input of any kind ends in one line on stderr and exit status 2, never a traceback, and
 outputs are written atomically so a failed command leaves earlier files untouched. Each command
@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import sys
 
-from . import app_cmds, compare_cmd, data_cmds, sample_cmds, train_cmd
+from . import app_cmds, compare_cmd, data_cmds, reflow_cmd, sample_cmds, train_cmd
 from .common import USER_ERROR, Parser, UsageError
 
-COMMANDS = (app_cmds, data_cmds, train_cmd, sample_cmds, compare_cmd)
+COMMANDS = (app_cmds, data_cmds, train_cmd, reflow_cmd, sample_cmds, compare_cmd)
 
 
 def build_parser() -> Parser:

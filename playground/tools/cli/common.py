@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 USER_ERROR = 2
@@ -77,16 +78,22 @@ def check_out(path: str, suffixes: tuple[str, ...]) -> Path:
     return p
 
 
+def write_array(path: Path, x) -> None:
+    """A float32 .npy file, written atomically."""
+    import numpy as np
+    from playground.formats.io_utils import atomic_path
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.save(fh, np.asarray(x, dtype=np.float32))
+
+
 def write_points(path: Path, x) -> None:
     import numpy as np
     from playground.formats.io_utils import atomic_path
-    arr = np.asarray(x, dtype=np.float32)
+    if path.suffix.lower() == ".npy":
+        return write_array(path, x)
     with atomic_path(path) as tmp:
-        if path.suffix.lower() == ".npy":
-            with open(tmp, "wb") as fh:
-                np.save(fh, arr)
-        else:
-            np.savetxt(tmp, arr, delimiter=",", header="x,y", comments="", fmt="%.7g")
+        np.savetxt(tmp, np.asarray(x, dtype=np.float32), delimiter=",", header="x,y", comments="", fmt="%.7g")
 
 
 def load(name: str):
@@ -128,6 +135,25 @@ def guided(args, target, source):
     if label >= source.n_classes:
         raise UsageError(f"class {args.class_} is beyond the {source.n_classes} classes this model was trained on")
     return GuidedSource(source, label, scale)
+
+
+class ProgressLine:
+    """Progress on stderr: rewritten in place on a terminal (twice a second), a line every 5 s otherwise."""
+
+    def __init__(self):
+        self.tty = sys.stderr.isatty()
+        self.t0 = self.last = time.perf_counter()
+
+    def show(self, line: str) -> None:
+        now = time.perf_counter()
+        if now - self.t0 < 0.5 or now - self.last < (0.5 if self.tty else 5.0):
+            return
+        self.last = now
+        print(("\r" + line) if self.tty else line, end="" if self.tty else "\n", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.tty and self.last > self.t0:
+            print(file=sys.stderr)
 
 
 def limit_threads():

@@ -21,22 +21,29 @@ def cmd_compare(args) -> int:
     if not args.exact and not args.model:
         raise UsageError("give --exact, --model FILE.pt, or both")
     limit_threads()
-    sources = {}
+    sources, fields = {}, {}
     if args.exact:
         sources["exact"] = lambda: ExactSource(target)
     if args.model:
+        from pathlib import Path
+
         from playground.formats.checkpoint import load_model
-        model = load_model(args.model)
-        sources["model"] = lambda: ModelSource(model, copy_weights=False)
+        for i, path in enumerate(args.model):
+            key = "model" if len(args.model) == 1 else f"model {i}"
+            model = load_model(path)
+            sources[key] = lambda model=model: ModelSource(model, copy_weights=False)
+            if len(args.model) > 1:
+                fields[key] = {"score": "model", "model": Path(path).name}
 
     def progress(f):
         print(f"\rcompare: {100 * f:3.0f}%", end="", file=sys.stderr, flush=True)
 
-    table = quality_vs_steps(target, samplers, steps, sources, n=args.n, seed=args.seed, progress=progress)
+    table = quality_vs_steps(target, samplers, steps, sources, n=args.n, seed=args.seed, progress=progress,
+                             row_fields=fields)
     print(file=sys.stderr)
     atomic_write_text(out, json.dumps(table, indent=1))
     for r in table["results"]:
-        print(f"{r['sampler']:18s} {r['score']:6s} " + " ".join(f"{v:.3f}" for v in r["sw2"]))
+        print(f"{r['sampler']:18s} {r.get('model', r['score']):6s} " + " ".join(f"{v:.3f}" for v in r["sw2"]))
     print(f"{'noise floor':25s} {table['floor']:.3f}")
     return 0
 
@@ -47,7 +54,9 @@ def add_parsers(sub) -> None:
     c.add_argument("preset")
     c.add_argument("--samplers", required=True, help=f"comma-separated: {','.join(SAMPLERS)}")
     c.add_argument("--steps", required=True, help="comma-separated step counts, e.g. 1,2,5,10,20,50")
-    c.add_argument("--model")
+    c.add_argument("--model", action="append", metavar="FILE.pt",
+                   help="a trained checkpoint; give it several times to compare models (each row then "
+                        "carries \"model\": its file name)")
     c.add_argument("--exact", action="store_true")
     c.add_argument("--n", type=count, default=2000)
     c.add_argument("--seed", type=whole, default=0)

@@ -5,7 +5,7 @@ import json
 import sys
 
 from .common import (UsageError, check_out, count, finite_float, guided, limit_threads, load, positive_int,
-                     source_for, whole, write_points)
+                     source_for, whole, write_array, write_points)
 
 
 def cmd_sample(args) -> int:
@@ -14,16 +14,19 @@ def cmd_sample(args) -> int:
         raise UsageError(f"unknown sampler {args.sampler!r} (one of {', '.join(SAMPLERS)})")
     out = check_out(args.out, (".npy", ".csv"))
     gif = check_out(args.gif, (".gif",)) if args.gif else None
+    paths_out = check_out(args.paths, (".npy",)) if args.paths else None
     preset, target = load(args.preset)
     limit_threads()
     source = guided(args, target, source_for(args, target))
-    frames, last = [], None
+    frames, states, last = [], [], None
     steps = args.steps or DEFAULT_STEPS
     if gif:
         from playground.formats.render import density_background, frame
         bg = density_background(target, preset.view["xlim"], preset.view["ylim"])
     for last in sample_steps(args.sampler, source, args.n, seed=args.seed, steps=steps,
                              schedule=args.schedule, eta=args.eta):
+        if paths_out:
+            states.append(last.x.float().cpu().numpy())
         if gif:
             frames.append(frame(last.x.float().cpu().numpy(), preset.view["xlim"], preset.view["ylim"], background=bg,
                                 progress=min(1.0, last.i / steps)))
@@ -32,6 +35,8 @@ def cmd_sample(args) -> int:
     if not np.all(np.isfinite(x)):
         raise UsageError("the sampler diverged (non-finite samples); nothing was written")
     write_points(out, x)
+    if paths_out:
+        write_array(paths_out, np.stack(states))
     if gif:
         from playground.formats.render import write_gif
         write_gif(gif, frames)
@@ -69,6 +74,9 @@ def add_parsers(sub) -> None:
             s.add_argument("--schedule", default=DEFAULT_SCHEDULE, choices=list(SCHEDULES))
             s.add_argument("--out", required=True)
             s.add_argument("--gif")
+            s.add_argument("--paths", metavar="FILE.npy",
+                           help="also write the whole run: float32 array (K+1, N, 2) in the schedule's frame, "
+                                "row 0 the initial noise, row K the samples (default: not written)")
             s.add_argument("--class", dest="class_", metavar="K",
                            help="guide towards class K: 1-based number or name, e.g. 'face 6'")
             s.add_argument("--guidance", type=finite_float, metavar="W",
