@@ -47,7 +47,8 @@ def test_sample_paths_hold_the_whole_run_in_the_schedule_frame(checkpoints, tmp_
 
 def test_compare_labels_rows_by_model_only_when_several_are_given(checkpoints, tmp_path):
     args = ["compare", "two_moons", "--samplers", "ode-euler", "--steps", "1,4", "--n", 200]
-    r = run(*args, "--model", checkpoints / "fm.pt", "--model", checkpoints / "dsm.pt", "--json", tmp_path / "two.json")
+    r = run(*args, "--model", checkpoints / "fm.pt", "--model", checkpoints / "dsm.pt",
+            "--json", tmp_path / "two.json")
     assert r.returncode == 0, r.stderr
     rows = json.loads((tmp_path / "two.json").read_text())["results"]
     assert [(x["score"], x["model"]) for x in rows] == [("model", "fm.pt"), ("model", "dsm.pt")]

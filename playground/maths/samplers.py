@@ -296,7 +296,8 @@ def annealed_langevin(run: Run, y: torch.Tensor, inner: int = 2, ratio: float = 
         bounds = [s * (s_low / s) ** (k / inner) for k in range(inner + 1)]
         for k in range(inner):
             denoised = run.source.denoise(y, s)
-            y = y + eta * score_from_x0(y, denoised, 1.0, s) + math.sqrt(2 * eta) * run.noise.between(i, bounds[k], bounds[k + 1])
+            z = run.noise.between(i, bounds[k], bounds[k + 1])
+            y = y + eta * score_from_x0(y, denoised, 1.0, s) + math.sqrt(2 * eta) * z
             i += 1
         denoised = run.source.denoise(y, s)
         y = denoised + (s_next / s) * (y - denoised)

@@ -47,7 +47,8 @@ def cmd_reflow(args) -> int:
     print(f"reflowed {base_name} ({reflow.reflowed}-rectified): {trainer.step} steps on {len(reflow.x0)} pairs "
           f"in {seconds:.1f} s; saved {out}", file=sys.stderr)
     print(json.dumps({"preset": preset.name, "base": base_name, "base_objective": info["objective"],
-                      "out": str(out), "objective": "fm", "reflowed": reflow.reflowed, "warm_start": info["objective"] == "fm",
+                      "out": str(out), "objective": "fm", "reflowed": reflow.reflowed,
+                      "warm_start": info["objective"] == "fm",
                       "pairs": int(len(reflow.x0)), "ode_steps": args.ode_steps, "steps": trainer.step,
                       "seconds": round(seconds, 2), "couple_seconds": round(reflow.couple_seconds, 2),
                       "straightness": {"base": before["straightness"], "reflowed": after["straightness"]},
