@@ -48,7 +48,7 @@ def scaled(path, s, s_next):
 
 
 def test_coarse_increments_are_sums_of_fine_ones_whatever_the_query_order():
-    fine_levels = get_schedule("edm").levels(40).ve[:-1]         # 80 ... 0.002
+    fine_levels = get_schedule("edm").levels(40).level[:-1]         # 80 ... 0.002
     coarse = fine_levels[::8]
     a = BrownianPath(500, seed=5, device="cpu")
     fine_inc = [scaled(a, fine_levels[k], fine_levels[k + 1]) for k in range(len(fine_levels) - 1)]
@@ -80,12 +80,12 @@ def test_default_noise_is_still_keyed_by_step_index():
     """Without brownian_path, sde-euler is Euler-Maruyama with the i-th step's NoiseStream draw."""
     target = load_preset("two_moons").target
     src = ExactSource(target)
-    ve = get_schedule("edm").levels(6).ve
-    y, noise = ve[0] * initial_noise(200, 4), NoiseStream(200, 4, "cpu")
-    for i in range(len(ve) - 1):
-        s, s_next = ve[i], ve[i + 1]
-        d = src.denoise(y, s)
-        y = d if s_next == 0 else y + (s**2 - s_next**2) * (d - y) / s**2 + math.sqrt(s**2 - s_next**2) * noise(i)
+    level = get_schedule("edm").levels(6).level
+    y, noise = level[0] * initial_noise(200, 4), NoiseStream(200, 4, "cpu")
+    for i in range(len(level) - 1):
+        s, s_next = level[i], level[i + 1]
+        denoised = src.denoise(y, s)
+        y = denoised if s_next == 0 else y + (s**2 - s_next**2) * (denoised - y) / s**2 + math.sqrt(s**2 - s_next**2) * noise(i)
     torch.testing.assert_close(sample("sde-euler", ExactSource(target), 200, seed=4, steps=6), y)
 
 

@@ -11,8 +11,8 @@ def test_levels_run_from_sigma_max_down_to_clean(name):
     s = get_schedule(name)
     lv = s.levels(30)
     assert len(lv) == 31
-    assert np.all(np.diff(lv.ve) < 0)
-    assert np.isclose(lv.ve[0], s.sigma_max, rtol=1e-6) and np.isclose(lv.ve[-2], s.sigma_min, rtol=1e-6)
+    assert np.all(np.diff(lv.level) < 0)
+    assert np.isclose(lv.level[0], s.sigma_max, rtol=1e-6) and np.isclose(lv.level[-2], s.sigma_min, rtol=1e-6)
     assert lv.sigma[-1] == 0 and lv.alpha[-1] == 1
 
 
@@ -28,7 +28,7 @@ def test_flow_is_the_straight_line_and_edm_is_karras_spacing():
     t = np.linspace(0, 0.9, 7)
     assert np.allclose(f.alpha(t), 1 - t) and np.allclose(f.sigma(t), t)
     e = get_schedule("edm")
-    lv = e.levels(10).ve[:-1]
+    lv = e.levels(10).level[:-1]
     rho = 7
     expect = (e.sigma_max ** (1 / rho) + np.arange(10) / 9 * (e.sigma_min ** (1 / rho) - e.sigma_max ** (1 / rho))) ** rho
     assert np.allclose(lv, expect)

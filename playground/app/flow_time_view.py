@@ -27,7 +27,7 @@ def frame_times(schedule, alphas, sigmas) -> np.ndarray:
     out = []
     for a, s in zip(alphas, sigmas):
         level = float(s) / float(a) if float(a) > 0 else schedule.sigma_max
-        out.append(0.0 if level <= 0 else float(schedule.t_of_ve(min(level, schedule.sigma_max))))
+        out.append(0.0 if level <= 0 else float(schedule.t_of_level(min(level, schedule.sigma_max))))
     return np.asarray(out)
 
 

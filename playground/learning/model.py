@@ -1,9 +1,15 @@
-"""A small MLP denoiser with EDM preconditioning.
+"""A small MLP denoiser, trained by score matching (EDM preconditioning) or flow matching.
 
-The network sees x/alpha and the scale-free level s = sigma/alpha and predicts x0 through
-    D(x, s) = c_skip(s) x + c_out(s) F(c_in(s) x, log(s)/4),
-with c_in, c_skip, c_out chosen (Karras et al. 2022) so that F's input and target both have
-unit variance at every level: training is then equally well conditioned from s = 1e-3 to 80.
+Whatever it was trained on, calling it answers the samplers' one question: given y = x/alpha and
+the scale-free level s = sigma/alpha, the denoised estimate E[x0 | y]. The objective only changes
+what the MLP F predicts:
+  dsm: D(y, s) = c_skip(s) y + c_out(s) F(c_in(s) y, log(s)/4), with c_in, c_skip, c_out chosen
+       (Karras et al. 2022) so that F's input and target have unit variance at every level;
+  fm:  the flow velocity on x_t = (1-t) x0 + t eps, v(x_t, t) = c_v F(c_in x_t, t), and
+       D = x_t - t v with t = s/(1+s), x_t = y/(1+s) (parametrization.x0_from_velocity).
+       F sees t itself, bounded in [0, 1], not log s: the flow loss draws t up to 1 (s = inf) and
+       down to 0 (s = 0), where log s features would blow up; c_in x_t = y/sqrt(s^2 + sd^2) is the
+       same unit-variance input as dsm's, and c_v = sqrt(1 + sd^2) the std of eps - x0.
 
 A conditional model (n_classes > 0) adds a learned embedding of the class label to the first
 layer's pre-activation; label n_classes is "no label" (the null class classifier-free guidance
@@ -17,6 +23,10 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from playground.maths.parametrization import flow_time, x0_from_velocity
+
+OBJECTIVES = {"dsm": "score matching", "fm": "flow matching"}
+
 
 @dataclass
 class ModelConfig:
@@ -28,6 +38,7 @@ class ModelConfig:
     x_freqs: int = 4           # sin/cos of the scaled input at octave frequencies: sharper shapes
     sigma_data: float = 1.0    # std of the target; set from the target when training starts
     n_classes: int = 0         # > 0: conditional on a class label (index n_classes = null label)
+    objective: str = "dsm"     # "dsm": F predicts the scaled x0 (score matching); "fm": the flow velocity
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -38,6 +49,8 @@ class Denoiser(nn.Module):
         super().__init__()
         self.config = config or ModelConfig()
         c = self.config
+        if c.objective not in OBJECTIVES:
+            raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, got {c.objective!r}")
         self.register_buffer("noise_basis", torch.linspace(0.25, 6.0, c.noise_freqs), persistent=True)
         self.register_buffer("x_octaves", 2.0 ** torch.arange(c.x_freqs, dtype=torch.float32), persistent=True)
         width_in = 2 + 4 * c.x_freqs + 2 * c.noise_freqs
@@ -89,18 +102,19 @@ class Denoiser(nn.Module):
         ang = (torch.log(sigma) / 4.0) * self.noise_basis * math.pi
         return torch.cat([torch.sin(ang), torch.cos(ang)], dim=1)
 
-    def raw(self, x: torch.Tensor, sigma: torch.Tensor, label=None) -> torch.Tensor:
-        """F: the unit-variance network output (what the loss compares); sigma is (n, 1) or (1, 1).
+    def _time_features(self, t: torch.Tensor) -> torch.Tensor:
+        ang = t * self.noise_basis * math.pi
+        return torch.cat([torch.sin(ang), torch.cos(ang)], dim=1)
 
-        With one sigma for the whole batch (every sampler step) the noise features' share of the
-        first layer is computed once and folded into its bias: about 20% less work per step.
+    def _mlp(self, xf: torch.Tensor, nf: torch.Tensor, label) -> torch.Tensor:
+        """F on input features xf (n, k) and noise/time features nf ((n, m) or (1, m)).
+
+        With one noise level for the whole batch (every sampler step) the noise features' share of
+        the first layer is computed once and folded into its bias: about 20% less work per step.
         One label for the batch is folded into that bias too; per-point labels are added after.
         """
-        _, _, c_in = self.precond(sigma)
-        xf = self._x_features(c_in * x)
-        nf = self._noise_features(sigma)
-        shift = self._label_shift(label, x.shape[0], x.device)
-        if sigma.shape[0] == 1 and x.shape[0] != 1:
+        shift = self._label_shift(label, xf.shape[0], xf.device)
+        if nf.shape[0] == 1 and xf.shape[0] != 1:
             first = self.net[0]
             k = xf.shape[1]
             bias = first.bias + nf @ first.weight[:, k:].T
@@ -112,10 +126,31 @@ class Denoiser(nn.Module):
             return self.net(torch.cat([xf, nf], dim=1))
         return self.net[1:](self.net[0](torch.cat([xf, nf], dim=1)) + shift)
 
+    def raw(self, x: torch.Tensor, sigma: torch.Tensor, label=None) -> torch.Tensor:
+        """dsm: F, the unit-variance network output the loss compares; sigma is (n, 1) or (1, 1)."""
+        _, _, c_in = self.precond(sigma)
+        return self._mlp(self._x_features(c_in * x), self._noise_features(sigma), label)
+
+    def velocity_scale(self) -> float:
+        """c_v: the std of the flow target eps - x0, so F's output is O(1)."""
+        return math.sqrt(1.0 + self.config.sigma_data**2)
+
+    def velocity(self, x_t: torch.Tensor, t: torch.Tensor, label=None) -> torch.Tensor:
+        """fm: the flow velocity v(x_t, t) ~ E[eps - x0 | x_t]; t is (n, 1) or (1, 1) in [0, 1]."""
+        if self.config.objective != "fm":
+            raise ValueError("this is a score-matching model: it has no velocity output (use Source.velocity)")
+        sd = self.config.sigma_data
+        c_in = torch.rsqrt((1 - t) ** 2 * sd**2 + t**2)
+        return self.velocity_scale() * self._mlp(self._x_features(c_in * x_t), self._time_features(t), label)
+
     def forward(self, x: torch.Tensor, sigma, label=None) -> torch.Tensor:
-        """x0 estimate from x/alpha = x0 + sigma*eps; sigma is a float or an (n, 1) tensor;
+        """x0 estimate from x/alpha = x0 + sigma*eps; sigma (the level) is a float or an (n, 1) tensor;
         label (conditional models only) an int or an (n,) long tensor, None = the null label."""
         sigma = torch.as_tensor(sigma, dtype=x.dtype, device=x.device).reshape(-1, 1)
+        if self.config.objective == "fm":
+            t = flow_time(sigma).clamp(0.0, 1.0)
+            x_t = (1 - t) * x
+            return x0_from_velocity(x_t, self.velocity(x_t, t, label), 1 - t, t, -1.0, 1.0)
         c_skip, c_out, _ = self.precond(sigma)
         return c_skip * x + c_out * self.raw(x, sigma, label)
 

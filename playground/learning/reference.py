@@ -14,6 +14,7 @@ import math
 import torch
 from torch import nn
 
+from playground.maths.parametrization import x0_from_eps
 from playground.maths.schedules import get_schedule
 from playground.maths.sources import Source
 
@@ -39,7 +40,7 @@ class ReferenceMLP(nn.Module):
 
 
 class ReferenceSource(Source):
-    """denoised = y - s * eps(y, s) (the reference trains in VE form, alpha = 1)."""
+    """denoised = y - level * eps(y, level) (the reference trains in VE form, alpha = 1)."""
     name = "reference"
 
     def __init__(self, model: ReferenceMLP):
@@ -48,9 +49,9 @@ class ReferenceSource(Source):
         self.device = next(model.parameters()).device
 
     @torch.no_grad()
-    def _denoise(self, y, s):
-        sig = torch.full((1,), float(s), device=y.device)
-        return y - float(s) * self.model(y.float(), sig).to(y.dtype)
+    def _denoise(self, y, level):
+        sig = torch.full((1,), float(level), device=y.device)
+        return x0_from_eps(y, self.model(y.float(), sig).to(y.dtype), 1.0, float(level))
 
 
 class ReferenceTrainer:

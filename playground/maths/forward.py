@@ -110,9 +110,9 @@ def check(target, schedule, steps: int, n: int = 2000, seed: int = 0) -> Forward
         warnings.append(f"x_T is not close to the sampler's start N(0, I): SW2 {sw2:.3f} vs floor {floor:.3f}; "
                         f"raise σ_max (now {sched.sigma_max:g}) well above the data's spread "
                         f"({target.mixture.data_std():.2g})")
-    ve = sched.levels(int(steps)).ve
-    s1, spread = float(ve[1]), target.mixture.data_std()
+    level = sched.levels(int(steps)).level
+    s1, spread = float(level[1]), target.mixture.data_std()
     if s1 < spread:
-        warnings.append(f"first step too coarse: it jumps from σ/α = {ve[0]:.3g} straight to {s1:.3g}, "
+        warnings.append(f"first step too coarse: it jumps from σ/α = {level[0]:.3g} straight to {s1:.3g}, "
                         f"below the data's spread ({spread:.2g}); use more steps")
     return ForwardCheck(sw2, floor, warnings)

@@ -83,14 +83,14 @@ class _Guided(Source):
         self.label = int(label)
         self.scale = _check_scale(scale)
 
-    def _denoise(self, y, s):
+    def _denoise(self, y, level):
         if self.scale == 0.0:
-            return self._single(y, s, None)
+            return self._single(y, level, None)
         if self.scale == 1.0:
-            return self._single(y, s, self.label)
+            return self._single(y, level, self.label)
         self.nfe += 1                      # the base class counted one of the two evaluations
-        d_cond, d_uncond = self._pair(y, s)
-        return d_uncond + self.scale * (d_cond - d_uncond)
+        conditional, unconditional = self._pair(y, level)
+        return unconditional + self.scale * (conditional - unconditional)
 
 
 class GuidedSource(_Guided):
@@ -123,8 +123,8 @@ class GuidedSource(_Guided):
         n = y.shape[0]
         labels = torch.full((2 * n,), self.model.null_label, dtype=torch.long, device=self.device)
         labels[:n] = self.label
-        d = self.model(torch.cat([y, y]), s, labels)
-        return d[:n], d[n:]
+        denoised = self.model(torch.cat([y, y]), s, labels)
+        return denoised[:n], denoised[n:]
 
 
 class ExactGuidedSource(_Guided):

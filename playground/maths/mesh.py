@@ -92,7 +92,7 @@ def _keep(frame_steps):
 def _same_run(sampler, source, eps, sched, steps, frame_steps, options) -> list:
     levels = sched.levels(int(steps))
     run = Run(source, levels, sched, NoiseStream(len(eps), 0, source.device))
-    y = float(levels.ve[0]) * eps
+    y = float(levels.level[0]) * eps
     wanted = _keep(frame_steps)
     out = [None] * len(wanted)
     if 0 in wanted:
@@ -109,11 +109,11 @@ def _along_frames(source, eps, sched, alphas, sigmas, unit_start: bool) -> list:
     """PF-ODE between consecutive frame levels, in DDIM steps of at most MAX_RATIO in s (the
     run's own adaptive steps are too coarse for first-order steps); equal levels: no motion."""
     alphas = np.asarray(alphas, dtype=np.float64)
-    ve = np.asarray(sigmas, dtype=np.float64) / alphas
-    y = eps if unit_start else float(ve[0]) * eps
+    level = np.asarray(sigmas, dtype=np.float64) / alphas
+    y = eps if unit_start else float(level[0]) * eps
     out = [(y * float(alphas[0])).cpu().numpy().astype(np.float32)]
-    for k in range(1, len(ve)):
-        s, s_end = float(ve[k - 1]), float(ve[k])
+    for k in range(1, len(level)):
+        s, s_end = float(level[k - 1]), float(level[k])
         if s_end < s:
             n = 1 if s_end <= 0 else max(1, math.ceil(math.log(s / s_end) / math.log(MAX_RATIO)))
             for j in range(1, n + 1):

@@ -1,8 +1,9 @@
 """Noise schedules in one convention: x_t = alpha(t) * x0 + sigma(t) * eps, t in [0, 1].
 
 A schedule only says how alpha and sigma move with t and which K levels a sampler visits.
-Samplers and the denoiser work with the scale-free level sigma/alpha (the "VE-equivalent"
-noise), so one trained model serves every schedule.
+Samplers and the denoiser work with the scale-free noise level sigma/alpha (`level`, the
+"VE-equivalent" noise), so one trained model serves every schedule. d_alpha and d_sigma (time
+derivatives) give the probability-flow velocity dx/dt in a schedule's own frame.
 """
 from __future__ import annotations
 
@@ -27,11 +28,6 @@ class Levels:
         """sigma/alpha, the noise level of x/alpha = x0 + (sigma/alpha) eps."""
         return self.sigma / self.alpha
 
-    @property
-    def ve(self) -> np.ndarray:
-        """The old name of `level` (the "VE-equivalent" noise)."""
-        return self.level
-
     def __len__(self) -> int:
         return len(self.t)
 
@@ -46,7 +42,7 @@ class Schedule:
         if not (0 < sigma_min < sigma_max):
             raise ValueError("schedule needs 0 < sigma_min < sigma_max")
         self.sigma_min, self.sigma_max = float(sigma_min), float(sigma_max)
-        self.t_min, self.t_max = self.t_of_ve(self.sigma_min), self.t_of_ve(self.sigma_max)
+        self.t_min, self.t_max = self.t_of_level(self.sigma_min), self.t_of_level(self.sigma_max)
 
     def alpha(self, t):
         raise NotImplementedError
@@ -54,15 +50,23 @@ class Schedule:
     def sigma(self, t):
         raise NotImplementedError
 
-    def ve(self, t):
+    def d_alpha(self, t):
+        """d alpha / dt; subclasses with a closed form override this central difference."""
+        return _central(self.alpha, t)
+
+    def d_sigma(self, t):
+        """d sigma / dt."""
+        return _central(self.sigma, t)
+
+    def level(self, t):
         return np.asarray(self.sigma(t)) / np.asarray(self.alpha(t))
 
-    def t_of_ve(self, s: float) -> float:
+    def t_of_level(self, s: float) -> float:
         """Invert sigma/alpha (monotone in t) by bisection; only used to place the endpoints."""
         lo, hi = 1e-9, 1.0 - 1e-9
         for _ in range(200):
             mid = 0.5 * (lo + hi)
-            lo, hi = (mid, hi) if self.ve(mid) < s else (lo, mid)
+            lo, hi = (mid, hi) if self.level(mid) < s else (lo, mid)
         return 0.5 * (lo + hi)
 
     def times(self, k: int) -> np.ndarray:
@@ -95,6 +99,13 @@ class VPLinear(Schedule):
     def sigma(self, t):
         return np.sqrt(-np.expm1(-(self.beta_min * np.asarray(t) + 0.5 * (self.beta_max - self.beta_min) * np.asarray(t) ** 2)))
 
+    def d_alpha(self, t):
+        t = np.asarray(t, dtype=np.float64)
+        return -0.5 * (self.beta_min + (self.beta_max - self.beta_min) * t) * self.alpha(t)
+
+    def d_sigma(self, t):
+        return -self.alpha(t) * self.d_alpha(t) / self.sigma(t)
+
 
 class VPCosine(Schedule):
     """Nichol & Dhariwal's cosine schedule: alpha = cos(pi/2 (t+s)/(1+s)) normalised, variance preserving."""
@@ -109,6 +120,13 @@ class VPCosine(Schedule):
     def sigma(self, t):
         return np.sqrt(np.clip(1.0 - self.alpha(t) ** 2, 0.0, 1.0))
 
+    def d_alpha(self, t):
+        u = 0.5 * np.pi * (np.asarray(t, dtype=np.float64) + self.s) / (1 + self.s)
+        return -np.sin(u) * 0.5 * np.pi / (1 + self.s) / np.cos(0.5 * np.pi * self.s / (1 + self.s))
+
+    def d_sigma(self, t):
+        return -self.alpha(t) * self.d_alpha(t) / self.sigma(t)
+
 
 class VELogLinear(Schedule):
     """Variance exploding, sigma log-linear in t (NCSN, smalldiffusion's ScheduleLogLinear); alpha = 1."""
@@ -121,7 +139,13 @@ class VELogLinear(Schedule):
     def sigma(self, t):
         return self.sigma_min * (self.sigma_max / self.sigma_min) ** np.asarray(t, dtype=np.float64)
 
-    def t_of_ve(self, s):
+    def d_alpha(self, t):
+        return np.zeros_like(np.asarray(t, dtype=np.float64))
+
+    def d_sigma(self, t):
+        return self.sigma(t) * math.log(self.sigma_max / self.sigma_min)
+
+    def t_of_level(self, s):
         return math.log(s / self.sigma_min) / math.log(self.sigma_max / self.sigma_min)
 
 
@@ -138,7 +162,14 @@ class EDMKarras(Schedule):
         a, b = self.sigma_min ** (1 / self.rho), self.sigma_max ** (1 / self.rho)
         return (a + np.asarray(t, dtype=np.float64) * (b - a)) ** self.rho
 
-    def t_of_ve(self, s):
+    def d_alpha(self, t):
+        return np.zeros_like(np.asarray(t, dtype=np.float64))
+
+    def d_sigma(self, t):
+        a, b = self.sigma_min ** (1 / self.rho), self.sigma_max ** (1 / self.rho)
+        return self.rho * (b - a) * (a + np.asarray(t, dtype=np.float64) * (b - a)) ** (self.rho - 1)
+
+    def t_of_level(self, s):
         a, b = self.sigma_min ** (1 / self.rho), self.sigma_max ** (1 / self.rho)
         return (s ** (1 / self.rho) - a) / (b - a)
 
@@ -154,8 +185,19 @@ class FlowLinear(Schedule):
     def sigma(self, t):
         return np.asarray(t, dtype=np.float64)
 
-    def t_of_ve(self, s):
+    def d_alpha(self, t):
+        return -np.ones_like(np.asarray(t, dtype=np.float64))
+
+    def d_sigma(self, t):
+        return np.ones_like(np.asarray(t, dtype=np.float64))
+
+    def t_of_level(self, s):
         return s / (1.0 + s)
+
+
+def _central(f, t, h: float = 1e-6):
+    t = np.asarray(t, dtype=np.float64)
+    return (np.asarray(f(t + h)) - np.asarray(f(t - h))) / (2 * h)
 
 
 SCHEDULES = {cls.name: cls for cls in (EDMKarras, VPLinear, VPCosine, VELogLinear, FlowLinear)}

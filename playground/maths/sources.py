@@ -1,7 +1,8 @@
 """Score sources: what a sampler asks for the denoised estimate, learned or exact.
 
-Both answer the same question in the scale-free frame: given y = x0 + s*eps (s = sigma/alpha),
-what is E[x0 | y]? The score at any (alpha, sigma) follows from it (see parametrization).
+Both answer the same question in the scale-free frame: given y = x0 + level*eps (level = sigma/alpha),
+what is E[x0 | y]? The score and the probability-flow velocity of any schedule follow from it
+(see parametrization), whatever the network was trained to predict.
 Each source counts its network/oracle evaluations (NFE) so comparisons can report cost.
 """
 from __future__ import annotations
@@ -10,7 +11,7 @@ import copy
 
 import torch
 
-from playground.maths.parametrization import score_from_x0
+from playground.maths.parametrization import score_from_x0, velocity_from_x0
 
 
 class Source:
@@ -20,18 +21,25 @@ class Source:
     def __init__(self):
         self.nfe = 0
 
-    def denoise(self, y: torch.Tensor, s: float) -> torch.Tensor:
-        """E[x0 | x0 + s*eps = y], y float32 (n, 2) on self.device."""
+    def denoise(self, y: torch.Tensor, level: float) -> torch.Tensor:
+        """E[x0 | x0 + level*eps = y], y float32 (n, 2) on self.device."""
         self.nfe += 1
-        return self._denoise(y, float(s))
+        return self._denoise(y, float(level))
 
-    def _denoise(self, y, s):
+    def _denoise(self, y, level):
         raise NotImplementedError
 
     def score(self, x: torch.Tensor, alpha: float, sigma: float) -> torch.Tensor:
         """Score of the noised marginal in the original frame x = alpha*x0 + sigma*eps."""
         denoised = self.denoise((x / alpha).to(self.device), sigma / alpha).to(x.device, x.dtype)
         return score_from_x0(x, denoised, alpha, sigma)
+
+    def velocity(self, x: torch.Tensor, t: float, schedule) -> torch.Tensor:
+        """dx/dt of the schedule's probability-flow ODE at x (t increases toward noise; sampling runs
+        it backwards): alpha'(t)*E[x0|x] + sigma'(t)*E[eps|x]. On the flow schedule, E[eps - x0 | x]."""
+        alpha, sigma = float(schedule.alpha(t)), float(schedule.sigma(t))
+        denoised = self.denoise((x / alpha).to(self.device), sigma / alpha).to(x.device, x.dtype)
+        return velocity_from_x0(x, denoised, alpha, sigma, float(schedule.d_alpha(t)), float(schedule.d_sigma(t)))
 
 
 class ExactSource(Source):
@@ -42,8 +50,8 @@ class ExactSource(Source):
         super().__init__()
         self.target = target
 
-    def _denoise(self, y, s):
-        return self.target.denoise(y, 1.0, s).to(y.dtype)
+    def _denoise(self, y, level):
+        return self.target.denoise(y, 1.0, level).to(y.dtype)
 
 
 class ModelSource(Source):
@@ -71,7 +79,7 @@ class ModelSource(Source):
         return int(getattr(config, "n_classes", 0) or 0)
 
     @torch.no_grad()
-    def _denoise(self, y, s):
+    def _denoise(self, y, level):
         if self.label is None:
-            return self.model(y.to(self.device), s)
-        return self.model(y.to(self.device), s, self.label)
+            return self.model(y.to(self.device), level)
+        return self.model(y.to(self.device), level, self.label)

@@ -18,13 +18,15 @@ class Cancelled(Exception):
 
 
 def quality_vs_steps(target, samplers: list[str], steps: list[int], sources: dict[str, Callable[[], Source]],
-                     n: int = 2000, seed: int = 0, progress: Callable[[float], bool] | None = None) -> dict:
+                     n: int = 2000, seed: int = 0, progress: Callable[[float], bool] | None = None,
+                     row_fields: dict[str, dict] | None = None) -> dict:
     """{"steps", "floor", "floor_p90", "floor_draws", "n", "results": [{"sampler", "score", "sw2": [...]}, ...]}
     as the CLI writes it; "floor" is the median two-sample SW2 over floor_draws pairs (noise_floor_band).
 
     `sources` maps "exact"/"model" to a factory of fresh sources; `progress(fraction)`, called
     after every sampler step (the fraction counts steps, so long runs move it too), may return
-    False to cancel.
+    False to cancel. row_fields[key], where given, replaces a source's row fields (several models:
+    {"score": "model", "model": "base.pt"}).
     """
     for s in samplers:
         if s not in SAMPLERS:
@@ -42,7 +44,7 @@ def quality_vs_steps(target, samplers: list[str], steps: list[int], sources: dic
                         raise Cancelled()
                 done += k
                 row.append(sliced_w2(last.x.float().cpu(), ref))
-            results.append({"sampler": name, "score": score, "sw2": row})
+            results.append({"sampler": name, "score": score, "sw2": row, **(row_fields or {}).get(score, {})})
     floor, floor_p90 = noise_floor_band(target, n, seed=seed)
     return {"steps": list(steps), "floor": floor, "floor_p90": floor_p90, "floor_draws": FLOOR_DRAWS, "n": n,
             "results": results}

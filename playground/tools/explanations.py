@@ -1,5 +1,6 @@
 """The one sampler-info table: what each sampler is called, does and shows, in words. It feeds the
 sampler combos' labels and tooltips, the explanation panel and the CLI; a new sampler adds one entry.
+The ideas behind the training objectives and reflow are in CONCEPTS.
 
 Notation shared by all entries, the scale-free frame of samplers.py: y = x/α = x₀ + s·ε with
 noise level s = σ/α; D(y, s) is the denoised estimate E[x₀ | y]; the score is (D − y)/s²;
@@ -134,3 +135,59 @@ def explain_html(name: str) -> str:
             f"<p style='font-family:monospace'>{rule}</p>"
             f"<p>{escape(e.look_for)}</p>"
             f"<p style='color:gray'><small>{escape(NOTATION)}</small></p>")
+
+
+@dataclass(frozen=True)
+class Concept:
+    label: str
+    tooltip: str       # one line for a control
+    rule: str          # the maths, one formula per line
+    look_for: str      # the idea in plain words, and what the canvas shows
+
+
+CONCEPTS: dict[str, Concept] = {
+    "score-matching": Concept(
+        "Score matching (dsm)",
+        "Learn to denoise: the network guesses the clean point behind a noisy one, which gives the score.",
+        "y = x₀ + s·ε,  s ~ log-normal\n"
+        "loss: ‖D(y, s) − x₀‖², weighted to equal difficulty at every s;   score = (D − y)/s²",
+        "The network never sees a path: it learns, level by level, which clean point a noisy point most "
+        "likely came from. Samplers then turn that denoised guess into steps."),
+    "flow-matching": Concept(
+        "Flow matching (fm)",
+        "Learn a velocity: which way, and how fast, a point on the line from data to noise is moving.",
+        "x_t = (1 − t)·x₀ + t·ε,  t ~ U(0, 1)\n"
+        "loss: ‖v(x_t, t) − (ε − x₀)‖²;   denoised = x_t − t·v",
+        "Each training pair is joined by a straight line, and the network is asked for the direction of "
+        "travel ε − x₀ at a point along it. One point lies on many such lines, so it learns their average "
+        "direction: a velocity field whose flow carries the data distribution to noise and back. It is "
+        "the same information as a denoiser (one line of algebra converts them), so every sampler runs "
+        "on it unchanged."),
+    "reflow": Concept(
+        "Reflow (rectified flow)",
+        "Retrain on the model's own noise → sample pairs, so the new paths are nearly straight.",
+        "z ~ N(0, I),  x = ODE_base(z)   (the base model's deterministic sample from z)\n"
+        "train fm on x_t = (1 − t)·x + t·z with target z − x",
+        "The first model's lines are drawn between random noise and random data, so they cross; where "
+        "they cross the learned velocity averages directions and the ODE paths bend. Reflow keeps the "
+        "pairs the ODE actually produced: paths of an ODE never cross, so the new straight lines hardly "
+        "do either, and the averaged velocity is nearly the line's own direction. The reflowed model "
+        "copies its base's pairing (errors included), so it has no exact counterpart."),
+    "straight-paths": Concept(
+        "Why straight paths need fewer steps",
+        "A straight path is followed exactly by one Euler step; curvature is what costs steps.",
+        "Euler: x' = x + Δt·v(x, t);   error per step ∝ Δt² × (how fast v changes along the path)\n"
+        "straightness = |x_K − x₀| / Σ|x_{k+1} − x_k|  (1 = a straight line)",
+        "A solver assumes the velocity stays as it is for the length of a step. On a straight path it "
+        "does, so one big step lands where many small ones would; on a bent path each step overshoots "
+        "the bend and the errors add up. Watch the one-step sample: a curved model collapses towards "
+        "the mean, a reflowed one already lands on the target's shape."),
+}
+
+
+def explain_concept(name: str) -> str:
+    """Plain text of one concept: label, the maths, the idea."""
+    if name not in CONCEPTS:
+        raise ValueError(f"unknown concept {name!r} (one of {', '.join(CONCEPTS)})")
+    c = CONCEPTS[name]
+    return f"{c.label}\n\n{c.rule}\n\n{c.look_for}"

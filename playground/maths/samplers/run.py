@@ -45,7 +45,7 @@ class Run:
         if level_override is None:
             a, sig, t = self.levels.alpha[i], self.levels.sigma[i], self.levels.t[i]
         else:   # an adaptive or fixed level that is not on the level grid
-            t = self.schedule.t_of_ve(level_override) if level_override > 0 else 0.0
+            t = self.schedule.t_of_level(level_override) if level_override > 0 else 0.0
             a = float(self.schedule.alpha(t)) if level_override > 0 else 1.0
             sig = a * level_override
         return Step(i, float(t), float(a), float(sig), y * float(a), denoised, self.source.nfe)

@@ -175,6 +175,28 @@ class Progress:
             Progress.open_line = False
 
 
+class ProgressLine(Progress):
+    """Progress whose line the caller writes (training: step, loss, speed), on the same rate limit."""
+
+    def __init__(self, quiet_s: float = 0.5):
+        super().__init__("", quiet_s)
+
+    def show(self, line: str) -> None:
+        now = time.perf_counter()
+        if now - self.t0 < self.quiet_s or now - self.last < (0.5 if self.tty else 5.0):
+            return
+        self.last = now
+        print(("\r" + line) if self.tty else line, end="" if self.tty else "\n", file=sys.stderr, flush=True)
+        Progress.open_line = self.tty
+
+    def interject(self, message: str) -> None:
+        """A message on its own line, even while a progress line is open."""
+        self.done()
+        print(message, file=sys.stderr)
+
+    close = Progress.done
+
+
 def warn_far(x, preset) -> None:
     """One warning line when samples land far outside the target's range (still written: exit 0)."""
     from playground.maths.metrics import far_fraction, support_box
@@ -195,16 +217,22 @@ def check_out(path: str, suffixes: tuple[str, ...]) -> Path:
     return p
 
 
+def write_array(path: Path, x) -> None:
+    """A float32 .npy file, written atomically."""
+    import numpy as np
+    from playground.formats.io_utils import atomic_path
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.save(fh, np.asarray(x, dtype=np.float32))
+
+
 def write_points(path: Path, x) -> None:
     import numpy as np
     from playground.formats.io_utils import atomic_path
-    arr = np.asarray(x, dtype=np.float32)
+    if path.suffix.lower() == ".npy":
+        return write_array(path, x)
     with atomic_path(path) as tmp:
-        if path.suffix.lower() == ".npy":
-            with open(tmp, "wb") as fh:
-                np.save(fh, arr)
-        else:
-            np.savetxt(tmp, arr, delimiter=",", header="x,y", comments="", fmt="%.7g")
+        np.savetxt(tmp, np.asarray(x, dtype=np.float32), delimiter=",", header="x,y", comments="", fmt="%.7g")
 
 
 def load(name: str):

@@ -25,24 +25,31 @@ def cmd_compare(args) -> int:
         raise UsageError(f"--steps: 1 to {MAX_STEP_COUNTS} step counts, each between 1 and {MAX_STEPS}")
     if not args.exact and not args.model:
         raise UsageError("give --exact, --model FILE.pt, or both")
-    runs = len(samplers) * (bool(args.exact) + bool(args.model))
+    runs = len(samplers) * (bool(args.exact) + len(args.model or []))
     check_cost(args.n, sum(steps) * runs, len(target.mixture) if args.exact else None, 2)
     limit_threads()
-    sources = {}
+    sources, fields = {}, {}
     if args.exact:
         sources["exact"] = lambda: ExactSource(target)
     if args.model:
+        from pathlib import Path
+
         from playground.formats.checkpoint import load_model
-        model = load_model(args.model)
-        sources["model"] = lambda: ModelSource(model, copy_weights=False)
+        for i, path in enumerate(args.model):
+            key = "model" if len(args.model) == 1 else f"model {i}"
+            model = load_model(path)
+            sources[key] = lambda model=model: ModelSource(model, copy_weights=False)
+            if len(args.model) > 1:
+                fields[key] = {"score": "model", "model": Path(path).name}
 
     progress = Progress("compare", quiet_s=0.0)
-    table = quality_vs_steps(target, samplers, steps, sources, n=args.n, seed=args.seed, progress=progress)
+    table = quality_vs_steps(target, samplers, steps, sources, n=args.n, seed=args.seed, progress=progress,
+                             row_fields=fields)
     progress.done()
     atomic_write_text(out, json.dumps(table, indent=1))
     print(f"{'sampler':18s} {'score':6s}" + "".join(f"{k:>9d}" for k in table["steps"]) + "   <- steps; SW2 below")
     for r in table["results"]:
-        print(f"{r['sampler']:18s} {r['score']:6s}" + "".join(f"{v:9.3f}" for v in r["sw2"]))
+        print(f"{r['sampler']:18s} {r.get('model', r['score']):6s}" + "".join(f"{v:9.3f}" for v in r["sw2"]))
     print(f"noise floor: SW2 between two exact sample sets of N = {table['n']}: median {table['floor']:.3f}, "
           f"90th percentile {table['floor_p90']:.3f} over {table['floor_draws']} draws")
     return 0
@@ -58,7 +65,9 @@ def add_parsers(sub) -> None:
     c.add_argument("--samplers", required=True, metavar="A,B,...",
                    help=choices_help("comma-separated sampler names:", sampler_choices()))
     c.add_argument("--steps", required=True, metavar="K,K,...", help="comma-separated step counts, e.g. 1,2,5,10,20,50")
-    c.add_argument("--model", metavar="FILE.pt", help="a checkpoint from `train`: rows with its learned score")
+    c.add_argument("--model", action="append", metavar="FILE.pt",
+                   help="a checkpoint from `train` or `reflow`: rows with its learned score; give it several times "
+                        "to compare models (each row then carries \"model\": its file name)")
     c.add_argument("--exact", action="store_true", help="rows with the exact score (the sampler's error alone)")
     c.add_argument("--n", type=count, default=2000, help="samples per run, and per exact reference set")
     c.add_argument("--seed", type=seed, default=0, help="random seed of every run")

@@ -6,7 +6,8 @@ import sys
 
 from .common import (DEVICE_HELP, POINTS_OUT_HELP, PRESET_HELP, Progress, UsageError, check_cost, check_out,
                      choices_help, count, example, finite_float, guidance_scale, guided, limit_threads, load,
-                     sampler_choices, schedule_choices, seed, source_for, step_count, warn_far, write_points)
+                     sampler_choices, schedule_choices, seed, source_for, step_count, warn_far, write_array,
+                     write_points)
 
 MAX_NLL_POINTS = 200_000      # one adaptive ODE solve over all points: memory and time grow with N
 TWO_EVALS = ("ode-heun", "annealed-langevin", "ode-rk45")
@@ -19,6 +20,7 @@ def cmd_sample(args) -> int:
         raise UsageError(f"unknown sampler {args.sampler!r} (one of {', '.join(SAMPLERS)})")
     out = check_out(args.out, (".npy", ".csv"))
     gif = check_out(args.gif, (".gif",)) if args.gif else None
+    paths_out = check_out(args.paths, (".npy",)) if args.paths else None
     preset, target = load(args.preset)
     steps = args.steps or DEFAULT_STEPS
     if gif and steps > MAX_GIF_FRAMES:
@@ -27,7 +29,7 @@ def cmd_sample(args) -> int:
                2 if args.sampler in TWO_EVALS else 1)
     limit_threads()
     source = guided(args, target, source_for(args, target))
-    frames, last = [], None
+    frames, states, last = [], [], None
     progress = Progress(args.sampler)
     options = sampler_options(args)
     if gif:
@@ -36,6 +38,8 @@ def cmd_sample(args) -> int:
     for last in sample_steps(args.sampler, source, args.n, seed=args.seed, steps=steps,
                              schedule=args.schedule, eta=args.eta, **options):
         progress(last.i / steps, f"  step {last.i}")
+        if paths_out:
+            states.append(last.x.float().cpu().numpy())
         if gif:
             frames.append(frame(last.x.float().cpu().numpy(), preset.view["xlim"], preset.view["ylim"], background=bg,
                                 progress=min(1.0, last.i / steps)))
@@ -46,6 +50,8 @@ def cmd_sample(args) -> int:
         raise UsageError("the sampler diverged (non-finite samples); nothing was written")
     warn_far(x, preset)
     write_points(out, x)
+    if paths_out:
+        write_array(paths_out, np.stack(states))
     if gif:
         from playground.formats.render import write_gif
         write_gif(gif, frames)
@@ -134,6 +140,9 @@ def add_parsers(sub) -> None:
                            help=choices_help("noise schedule (default: %(default)s), one of:", schedule_choices()))
             s.add_argument("--out", required=True, help=POINTS_OUT_HELP)
             s.add_argument("--gif", metavar="FILE.gif", help="also write an animation of the run, one frame per step")
+            s.add_argument("--paths", metavar="FILE.npy",
+                           help="also write the whole run: float32 array (K+1, N, 2) in the schedule's frame, "
+                                "row 0 the initial noise, row K the samples (default: not written)")
             s.add_argument("--class", dest="class_", metavar="K",
                            help="guide towards class K: 1-based number or name, e.g. 'face 6'")
             s.add_argument("--guidance", type=guidance_scale, metavar="W",

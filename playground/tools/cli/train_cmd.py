@@ -1,31 +1,22 @@
 """`train`: fit the default denoiser for a number of steps or seconds and save a checkpoint."""
 from __future__ import annotations
 
-import math
 import sys
 import time
 from pathlib import Path
 
-from .common import (DEVICE_HELP, MAX_N, PRESET_HELP, UsageError, _bounded, check_out, example, learning_rate,
-                     limit_threads, load, positive_float, positive_int, seed)
+from .common import (DEVICE_HELP, MAX_N, PRESET_HELP, ProgressLine, UsageError, _bounded, check_out, example,
+                     learning_rate, limit_threads, load, positive_float, positive_int, seed)
 
 batch_size = _bounded(positive_int, 1, 65_536, "the batch size")
 hidden_width = _bounded(positive_int, 1, 4096, "the hidden width")
 dataset_size = _bounded(positive_int, 1, MAX_N, "the training-set size")
 
 
-def cosine_tail(done: float, start: float = 0.6, floor: float = 0.05) -> float:
-    """Learning-rate factor: 1 until `start` of the budget, then a cosine down to `floor`."""
-    if done <= start:
-        return 1.0
-    f = min(1.0, (done - start) / (1 - start))
-    return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * f))
-
-
 def cmd_train(args) -> int:
     from playground.formats.checkpoint import save_checkpoint
     from playground.learning.model import ModelConfig
-    from playground.learning.trainer import TrainConfig, Trainer
+    from playground.learning.trainer import TrainConfig, Trainer, cosine_tail
     if (args.steps is None) == (args.seconds is None):
         raise UsageError("give exactly one of --steps N or --seconds S")
     preset, target = load(args.preset)
@@ -33,15 +24,13 @@ def cmd_train(args) -> int:
     limit_threads()
     cfg = TrainConfig(seed=args.seed, device=args.device, lr=args.lr or TrainConfig.lr,
                       batch=args.batch or TrainConfig.batch, dataset_size=args.dataset_size,
-                      conditional=args.conditional,
-                      model=ModelConfig(hidden=args.hidden or ModelConfig.hidden))
+                      conditional=args.conditional, t_sampling=args.t_sampling,
+                      model=ModelConfig(hidden=args.hidden or ModelConfig.hidden, objective=args.objective))
     trainer = Trainer(target, cfg)
     for e in trainer.events:
         print(e, file=sys.stderr)
     seen_events = len(trainer.events)
-    t0, last_print = time.perf_counter(), 0.0
-    chunk = 25
-    tty = sys.stderr.isatty()
+    t0, progress, chunk = time.perf_counter(), ProgressLine(), 25
     while True:
         elapsed = time.perf_counter() - t0
         if args.steps is not None and trainer.step >= args.steps:
@@ -53,27 +42,24 @@ def cmd_train(args) -> int:
         trainer.lr_scale = cosine_tail(done)
         losses = trainer.train(k)
         for e in trainer.events[seen_events:]:
-            print(("\n" if tty and last_print else "") + e, file=sys.stderr)
+            progress.interject(e)
         seen_events = len(trainer.events)
         if trainer.stalled:          # the event said why; keep the last good weights and stop
             break
-        if elapsed > 0.5 and time.perf_counter() - last_print > (0.5 if tty else 5.0) and losses:
-            last_print = time.perf_counter()
+        if losses:
             goal = f"/{args.steps}" if args.steps else f" ({elapsed:.0f}/{args.seconds:g} s)"
-            line = (f"step {trainer.step}{goal}  loss {sum(losses) / len(losses):.4f}  "
-                    f"{trainer.step / max(elapsed, 1e-9):.0f} steps/s  {trainer.device}")
-            print(("\r" + line) if tty else line, end="" if tty else "\n", file=sys.stderr, flush=True)
+            progress.show(f"step {trainer.step}{goal}  {cfg.model.objective} loss {sum(losses) / len(losses):.4f}  "
+                          f"{trainer.step / max(elapsed, 1e-9):.0f} steps/s  {trainer.device}")
     elapsed = time.perf_counter() - t0
-    if tty:
-        print(file=sys.stderr)
+    progress.close()
     save_checkpoint(trainer, out, extra={"preset": preset.name, "train_seconds": elapsed})
     print(f"trained {trainer.step} steps in {elapsed:.1f} s; saved {out}", file=sys.stderr)
     return 0
 
 
 def add_parsers(sub) -> None:
-    from playground.learning.model import ModelConfig
-    from playground.learning.trainer import TrainConfig
+    from playground.learning.model import OBJECTIVES, ModelConfig
+    from playground.learning.trainer import T_SAMPLINGS, TrainConfig
     text = "train the default denoiser on fresh exact samples of a target and save a checkpoint"
     tr = sub.add_parser("train", help=text, description=text, epilog=example(
         "diffusion-playground train swiss_roll --seconds 60 --seed 0 --out swiss.pt"))
@@ -90,4 +76,9 @@ def add_parsers(sub) -> None:
                     help="train on N fixed samples instead of fresh ones (default: fresh samples every step)")
     tr.add_argument("--conditional", action="store_true",
                     help="also learn the class-conditional denoiser (labels = classes, for sample --class)")
+    tr.add_argument("--objective", choices=list(OBJECTIVES), default="dsm",
+                    help="training objective: dsm = denoising score matching, fm = flow matching on "
+                         "x_t = (1-t)*x0 + t*eps with velocity target eps - x0 (default: dsm)")
+    tr.add_argument("--t-sampling", choices=list(T_SAMPLINGS), default=TrainConfig.t_sampling,
+                    help=f"fm only: how t is drawn (default: {TrainConfig.t_sampling})")
     tr.set_defaults(func=cmd_train)
