@@ -70,12 +70,13 @@ def check_options(sampler: str, options: dict) -> None:
 
 def sample_steps(sampler: str, source: Source, n: int, seed: int = 0, steps: int = DEFAULT_STEPS,
                  schedule: Schedule | str = DEFAULT_SCHEDULE, eta: float | None = None,
-                 brownian_path: bool = False, **options) -> Iterator[Step]:
+                 brownian_path: bool = False, start: torch.Tensor | None = None, **options) -> Iterator[Step]:
     """Yield Step 0 (the initial noise) and then the state after every sampler step.
 
     options: the sampler's own keyword options (SAMPLERS[name].options), e.g. gamma and mu.
     brownian_path: stochastic steps take their noise from one BrownianPath keyed by noise level
     (runs with different step counts then share one Brownian motion) instead of by step index.
+    start: the initial unit noise eps, (n, 2), instead of the seed's (reflow integrates given noise).
     """
     if sampler not in SAMPLERS:
         raise ValueError(f"unknown sampler {sampler!r} (one of {', '.join(SAMPLERS)})")
@@ -95,7 +96,9 @@ def sample_steps(sampler: str, source: Source, n: int, seed: int = 0, steps: int
     levels = sched.levels(int(steps))
     noise = (BrownianPath if brownian_path else NoiseStream)(n, seed, source.device)
     run = Run(source, levels, sched, noise)
-    eps = initial_noise(n, seed).to(source.device)
+    if start is not None and tuple(start.shape) != (n, 2):
+        raise ValueError(f"start noise must have shape ({n}, 2), got {tuple(start.shape)}")
+    eps = (initial_noise(n, seed) if start is None else start).to(source.device)
     if info.starts_from_unit_noise:
         y = eps
         yield Step(0, 1.0, 1.0, 1.0, y, None, source.nfe)

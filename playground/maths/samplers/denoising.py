@@ -10,6 +10,8 @@ from typing import Iterator
 
 import torch
 
+from playground.maths.parametrization import eps_from_x0
+
 from playground.maths.samplers.run import Run, Step
 
 
@@ -25,7 +27,7 @@ def ddim(run: Run, y: torch.Tensor, eta: float = 0.0) -> Iterator[Step]:
         if s_next == 0:
             y = denoised
         else:
-            eps = (y - denoised) / s
+            eps = eps_from_x0(y, denoised, 1.0, s)
             c = eta * s_next * math.sqrt(max(0.0, 1 - (s_next / s) ** 2))
             y = denoised + math.sqrt(max(0.0, s_next**2 - c**2)) * eps
             if c > 0:
@@ -62,7 +64,7 @@ def gradient_estimation(run: Run, y: torch.Tensor, gamma: float = GAMMA, mu: flo
     for i in range(len(level) - 1):
         s, s_next = level[i], level[i + 1]
         denoised = run.source.denoise(y, s)
-        eps = (y - denoised) / s
+        eps = eps_from_x0(y, denoised, 1.0, s)
         eps_bar = eps if eps_prev is None else gamma * eps + (1 - gamma) * eps_prev
         s_p = (s_next / s**mu) ** (1 / (1 - mu)) if s_next > 0 else 0.0
         y = y - (s - s_p) * eps_bar

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import torch
 
+from playground.maths.parametrization import eps_from_x0
+
 from playground.maths.samplers.noise import NoiseStream
 from playground.maths.schedules import Levels, Schedule
 from playground.maths.sources import Source
@@ -53,4 +55,4 @@ class Run:
 
 def ode_derivative(y, denoised, s):
     """dy/ds of the probability-flow ODE (k-diffusion's to_d)."""
-    return (y - denoised) / s
+    return eps_from_x0(y, denoised, 1.0, s)

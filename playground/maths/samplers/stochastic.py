@@ -7,6 +7,8 @@ from typing import Iterator
 
 import torch
 
+from playground.maths.parametrization import score_from_x0
+
 from playground.maths.samplers.run import Run, Step
 
 
@@ -20,7 +22,7 @@ def sde_euler(run: Run, y: torch.Tensor) -> Iterator[Step]:
             y = denoised
         else:
             dvar = s**2 - s_next**2
-            y = y + dvar * (denoised - y) / s**2 + math.sqrt(dvar) * run.noise.between(i, s, s_next)
+            y = y + dvar * score_from_x0(y, denoised, 1.0, s) + math.sqrt(dvar) * run.noise.between(i, s, s_next)
         yield run.step(i + 1, y, denoised)
 
 
@@ -42,7 +44,7 @@ def annealed_langevin(run: Run, y: torch.Tensor, inner: int = 2, ratio: float = 
         bounds = [s * (s_low / s) ** (k / inner) for k in range(inner + 1)]
         for k in range(inner):
             denoised = run.source.denoise(y, s)
-            y = y + eta * (denoised - y) / s**2 + math.sqrt(2 * eta) * run.noise.between(i, bounds[k], bounds[k + 1])
+            y = y + eta * score_from_x0(y, denoised, 1.0, s) + math.sqrt(2 * eta) * run.noise.between(i, bounds[k], bounds[k + 1])
             i += 1
         denoised = run.source.denoise(y, s)
         y = denoised + (s_next / s) * (y - denoised)
@@ -60,5 +62,5 @@ def langevin(run: Run, y: torch.Tensor, level: float = 0.1, step_size: float | N
     eta = level**2 if step_size is None else float(step_size)
     for i in range(k_total):
         denoised = run.source.denoise(y, level)
-        y = y + eta * (denoised - y) / level**2 + math.sqrt(2 * eta) * run.noise(i)
+        y = y + eta * score_from_x0(y, denoised, 1.0, level) + math.sqrt(2 * eta) * run.noise(i)
         yield run.step(i + 1, y, denoised, level_override=level)

@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from .common import UsageError, check_out, limit_threads, load, positive_float, positive_int, whole
-from .train_cmd import cosine_tail
+from playground.learning.trainer import cosine_tail
 
 
 def cmd_train_classifier(args) -> int:
