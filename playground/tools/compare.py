@@ -40,7 +40,7 @@ def quality_vs_steps(target, samplers: list[str], steps: list[int], sources: dic
             row = []
             for k in steps:
                 for last in sample_steps(name, make(), n, seed=seed, steps=k):
-                    if progress is not None and progress(min(1.0, (done + last.i) / total)) is False:
+                    if last.i > 0 and progress is not None and progress(min(1.0, (done + last.i) / total)) is False:
                         raise Cancelled()
                 done += k
                 row.append(sliced_w2(last.x.float().cpu(), ref))
