@@ -121,8 +121,8 @@ class Reflow:
                     return
                 done, k = trainer.step / steps, min(chunk, steps - trainer.step)
             else:
-                if time.perf_counter() - t0 >= seconds:
-                    return
+                if trainer.step > 0 and time.perf_counter() - t0 >= seconds:
+                    return          # (at least one chunk, even when the couplings used up the budget)
                 left = max(seconds - (t_train - t0), 1e-9)
                 done, k = (time.perf_counter() - t_train) / left, chunk
             trainer.lr_scale = cosine_tail(done)
@@ -142,5 +142,5 @@ def flow_report(model: Denoiser, target, n: int = 2000, seed: int = 0, path_step
                                                       schedule="flow")]
     one = list(sample_steps("ode-euler", source, n, seed=seed, steps=1, schedule="flow"))[-1].x.float().cpu()
     ref = target.sample(n, seed=seed + 50_000)
-    return {"straightness": path_summary(torch.stack(frames).numpy())["straightness"],
-            "sw2_1step": sliced_w2(one, ref)}
+    report = {"straightness": path_summary(torch.stack(frames).numpy())["straightness"], "sw2_1step": sliced_w2(one, ref)}
+    return {k: (v if math.isfinite(v) else None) for k, v in report.items()}     # None: diverged
