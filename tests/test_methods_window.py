@@ -8,7 +8,8 @@ pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import QPoint, Qt  # noqa: E402
-from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QPushButton, QSpinBox  # noqa: E402
+from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLabel, QPushButton, QSlider, QSpinBox  # noqa: E402
+from pyqtgraph import PlotWidget  # noqa: E402
 
 from helpers import child, pick, shown_window  # noqa: E402
 
@@ -70,3 +71,54 @@ def test_gamma_and_mu_belong_to_gradient_estimation_and_reach_the_sampler(window
     assert window.state.settings.to_json()["mu"] == 0.5           # sessions keep them
     assert np.all(np.isfinite(sample_and_wait(qtbot, window).x[-1]))
     assert not window.banner.isVisible(), window.banner.text()
+
+
+def guided_run(qtbot, w, kind_text, label, slider_value=10):
+    panel = w.guidance_panel
+    pick(child(w, QComboBox, "guidanceKindCombo"), kind_text)
+    child(w, QComboBox, "classCombo").setCurrentIndex(label)
+    w.findChild(QSlider, "guidanceSlider").setValue(slider_value)
+    panel.last_result = None
+    click(qtbot, child(w, QPushButton, "guidedSampleButton"))
+    qtbot.waitUntil(lambda: panel.last_result is not None, timeout=60_000)
+    return panel.last_result
+
+
+def test_exact_classifier_guidance_from_the_panel_is_pure(window, qtbot):
+    from playground.maths.classifier_guidance import ClassifierGuidedSource, class_purity
+    exact = child(window, QCheckBox, "exactGuidedCheck")
+    window.controls_dock.widget().ensureWidgetVisible(exact)
+    qtbot.mouseClick(exact, Qt.MouseButton.LeftButton, pos=QPoint(8, exact.height() // 2))
+    assert exact.isChecked()
+    result = guided_run(qtbot, window, "classifier (exact)", 4)       # face 5 of loaded_dice
+    assert isinstance(window.last_sampling_source, ClassifierGuidedSource)
+    assert result["kind"] == "classifier-exact" and result["fraction"] >= 0.9
+    target = window.current_preset().target
+    assert class_purity(target, window.current_frames().x[-1], 4) >= 0.9
+    chart = window.findChild(PlotWidget, "guidancePurityPlot")
+    assert chart.latest["classifier-exact"] == (1.0, result["fraction"])
+    free = guided_run(qtbot, window, "classifier-free", 4)           # exact parts: the two kinds agree
+    assert abs(free["fraction"] - result["fraction"]) < 0.05
+    assert chart.latest["cfg"][1] == free["fraction"] and chart.latest["classifier-exact"] is not None
+    assert "classifier (exact)" in [chart.legend.items[i][1].text for i in range(len(chart.legend.items))]
+
+
+def test_learned_classifier_trains_from_the_panel_and_guides(window, qtbot):
+    box = window.guidance_panel.classifier_box
+    exact = child(window, QCheckBox, "exactGuidedCheck")
+    window.controls_dock.widget().ensureWidgetVisible(exact)
+    qtbot.mouseClick(exact, Qt.MouseButton.LeftButton, pos=QPoint(8, exact.height() // 2))
+    pick(child(window, QComboBox, "guidanceKindCombo"), "classifier (learned)")
+    click(qtbot, child(window, QPushButton, "guidedSampleButton"))    # no classifier yet: a message, no run
+    assert window.banner.isVisible() and "train the classifier" in window.banner.text()
+    child(window, QSpinBox, "classifierStepsSpin").setValue(300)
+    click(qtbot, child(window, QPushButton, "trainClassifierButton"))
+    assert not child(window, QPushButton, "trainClassifierButton").isEnabled()   # runs off the GUI thread
+    qtbot.waitUntil(lambda: box.result is not None, timeout=60_000)
+    label = child(window, QLabel, "classifierAccuracyLabel").text()
+    assert "accuracy" in label and "%" in label
+    assert 0.5 < box.result["accuracy"] <= box.result["bayes_accuracy"] + 0.03
+    x, losses = box.loss_curve.getData()
+    assert len(losses) == 300 and np.mean(losses[-50:]) < np.mean(losses[:20])
+    result = guided_run(qtbot, window, "classifier (learned)", 0, slider_value=20)
+    assert result["kind"] == "classifier-learned" and result["fraction"] >= 0.7
