@@ -122,3 +122,28 @@ def test_learned_classifier_trains_from_the_panel_and_guides(window, qtbot):
     assert len(losses) == 300 and np.mean(losses[-50:]) < np.mean(losses[:20])
     result = guided_run(qtbot, window, "classifier (learned)", 0, slider_value=20)
     assert result["kind"] == "classifier-learned" and result["fraction"] >= 0.7
+
+
+def test_likelihood_tab_shows_the_elbo_above_the_nll_and_tightening_with_k(window, qtbot):
+    panel = window.likelihood
+    window.likelihood_dock.raise_()
+    panel.nll_samples = 200
+    child(window, QCheckBox, "likelihoodExactCheck").setChecked(True)
+    child(window, QSpinBox, "likelihoodGridSpin").setValue(8)
+    assert child(window, QCheckBox, "likelihoodElboCheck").isChecked()
+    qtbot.mouseClick(child(window, QPushButton, "likelihoodRunButton"), Qt.MouseButton.LeftButton)
+    assert panel.state == "running" and child(window, QPushButton, "likelihoodCancelButton").isEnabled()
+    qtbot.waitUntil(lambda: panel.state == "idle", timeout=180_000)
+    r = panel.result
+    elbo, truth = r["elbo"], r["nll_true"]
+    assert list(elbo) == [10, 100, 1000]
+    assert -0.08 <= elbo[1000] - truth <= 0.25            # an upper bound, up to Monte Carlo noise
+    assert elbo[1000] >= r["nll"] - 0.08
+    assert elbo[10] > elbo[100] > elbo[1000]              # the bound tightens as K grows
+    text = child(window, QLabel, "likelihoodElboLabel").text()
+    assert f"{truth:.3f}" in text and f"{r['nll']:.3f}" in text and f"{elbo[1000]:.3f}" in text
+    assert len(window.findChild(PlotWidget, "likelihoodElboPlot").getPlotItem().listDataItems()) == 2
+    qtbot.mouseClick(child(window, QPushButton, "likelihoodRunButton"), Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(child(window, QPushButton, "likelihoodCancelButton"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.state == "idle", timeout=30_000)
+    assert child(window, QLabel, "likelihoodNll").text() == "cancelled"
