@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyqtgraph as pg
@@ -48,6 +48,7 @@ class CompareJob:
     n: int
     seed: int
     schedule: str
+    options: dict = field(default_factory=dict)    # sampler -> its own options (the window's γ, μ)
 
 
 @dataclass
@@ -75,7 +76,8 @@ class ComparisonWorker(JobWorker):
             source.nfe = 0
             frames = record_frames(
                 spec.sampler, source, job.n, job.seed, spec.steps, job.schedule, PANEL_FRAME_BYTES, self._cancel,
-                lambda i: self.progress.emit(job.job_id, done + min(i, spec.steps), planned), brownian_path=True)
+                lambda i: self.progress.emit(job.job_id, done + min(i, spec.steps), planned), brownian_path=True,
+                **job.options.get(spec.sampler, {}))
             if frames is None:
                 return None
             done += max(1, spec.steps)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from playground.formats.settings import sampler_options
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QComboBox, QGridLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton,
                                QSlider, QSpinBox, QVBoxLayout, QWidget)
@@ -217,8 +218,9 @@ class ComparisonView(QObject):
             self._set_busy(False)
             return
         s = self.state.settings
-        job = CompareJob(self._job_id, [p.spec() for p in self.panels[:self.panel_count()]], preset.target,
-                         learned, int(self.particles_spin.value()), s.seed, s.schedule)
+        specs = [p.spec() for p in self.panels[:self.panel_count()]]
+        job = CompareJob(self._job_id, specs, preset.target, learned, int(self.particles_spin.value()), s.seed,
+                         s.schedule, {p.sampler: sampler_options(s, p.sampler) for p in specs})
         self._set_busy(True)
         self._sigRun.emit(job)
 

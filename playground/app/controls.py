@@ -96,6 +96,24 @@ class ControlsPanel(QWidget):
             self.sampler.addItem(name, name)      # the name: what the CLI and scripts use
             self.sampler.setItemData(self.sampler.count() - 1, sampler_tooltip(name), 3)
         self.sampler.setCurrentIndex(self.sampler.findData(d.sampler))
+        self.gamma = ranged(named(QDoubleSpinBox(), "gammaSpin",
+                                  "γ of gradient estimation: ε̄ = γ·ε_i + (1 − γ)·ε_{i−1}; 1 = DDIM, 2 = the "
+                                  "paper's default (a momentum-like correction)"), "gamma")
+        self.gamma.setDecimals(2)
+        self.gamma.setSingleStep(0.1)
+        self.gamma.setValue(d.gamma)
+        self.mu = ranged(named(QDoubleSpinBox(), "muSpin",
+                               "μ of gradient estimation, in [0, 1): 0 = deterministic (DDIM-like), larger "
+                               "values re-inject more fresh noise each step"), "mu")
+        self.mu.setDecimals(2)
+        self.mu.setSingleStep(0.05)
+        self.mu.setValue(d.mu)
+        self.sampler_options = QWidget(objectName="samplerOptions")
+        row = QHBoxLayout(self.sampler_options)
+        row.setContentsMargins(0, 0, 0, 0)
+        for text, spin in (("γ", self.gamma), ("μ", self.mu)):
+            row.addWidget(QLabel(text))
+            row.addWidget(spin, 1)
         self.steps = ranged(named(QSpinBox(), "stepsSpin", "Number of sampler steps (noise levels)"), "steps")
         self.steps.setValue(d.steps)
         self.particles = ranged(named(QSpinBox(), "particlesSpin",
@@ -111,6 +129,7 @@ class ControlsPanel(QWidget):
         self.density = named(QCheckBox("Density view"), "densityCheck",
                               "Show a 2D histogram instead of points (automatic for many particles)")
         form.addRow("Sampler", self.sampler)
+        form.addRow(self.sampler_options)
         form.addRow("Steps", self.steps)
         form.addRow("Particles", self.particles)
         form.addRow("Seed", self.seed)
@@ -136,6 +155,11 @@ class ControlsPanel(QWidget):
         self._outer.insertWidget(self._outer.count() - 1, widget)
 
     def update_sampler_tooltip(self) -> None:
+        """The sampler's tooltip, and its own options (γ, μ) shown and enabled only for it."""
         name = self.sampler.currentData()
         if name in SAMPLERS:
             self.sampler.setToolTip(sampler_tooltip(name))
+        takes = SAMPLERS[name].options if name in SAMPLERS else {}
+        for key in ("gamma", "mu"):
+            getattr(self, key).setEnabled(key in takes)
+        self.sampler_options.setVisible(any(k in takes for k in ("gamma", "mu")))

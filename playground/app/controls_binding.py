@@ -19,7 +19,7 @@ WIDGETS = {
     "schedule": ("schedule", lambda w: w.currentData(), lambda w, v: _select_data(w, v), "currentIndexChanged"),
     "sampler": ("sampler", lambda w: w.currentData(), lambda w, v: _select_data(w, v), "currentIndexChanged"),
     **{key: (key, lambda w: w.value(), lambda w, v: w.setValue(v), "valueChanged")
-       for key in ("hidden", "lr", "batch", "steps", "particles", "seed", "speed")},
+       for key in ("hidden", "lr", "batch", "steps", "particles", "seed", "speed", "gamma", "mu")},
     **{key: (key, lambda w: w.isChecked(), lambda w, v: w.setChecked(v), "toggled")
        for key in ("density", "exact", "error")},
 }
@@ -34,7 +34,8 @@ def _select_data(combo, value) -> None:
 def read_settings(controls: ControlsPanel, base: Settings) -> Settings:
     """The settings the widgets show (the preset key is the state's, not a widget's)."""
     values = {key: read(getattr(controls, attr)) for key, (attr, read, _, _) in WIDGETS.items()}
-    values["lr"] = float(values["lr"])
+    for key in ("lr", "gamma", "mu"):
+        values[key] = float(values[key])
     return base.with_(**values)
 
 

@@ -1,11 +1,13 @@
-"""The "Guidance" controls section: train a conditional model and sample one class with
-classifier-free guidance, D = D_uncond + w (D_cond - D_uncond) (see playground.guidance).
+"""The "Guidance" controls section: sample one class with classifier-free guidance,
+D = D_uncond + w (D_cond - D_uncond) (see playground.guidance), or with classifier guidance,
+score + w ∇log p(class | x_t), the classifier exact or learned (classifier_box.py trains it).
 
 The guided run goes through the sampling service: a model snapshot (services.model.request_snapshot)
 is wrapped in a GuidedSource and handed to services.sampling.run,
 so it plays, scrubs and reports NFE like any other run. With "exact guided score" no snapshot
 is needed. After the run, the fraction of particles in the chosen class is shown next to what
-the exact conditional law gives (1.0), and the class's exact density can be overlaid.
+the exact conditional law gives (1.0), added to the purity chart (per kind, against w), and the
+class's exact density can be overlaid.
 """
 from __future__ import annotations
 
@@ -14,13 +16,18 @@ import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QCheckBox, QComboBox, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout
 
+from playground.maths.classifier_guidance import ClassifierGuidedSource, ExactClassifier
 from playground.maths.guidance import ExactGuidedSource, GuidedSource, UnconditionalModelError, conditional_target
+from playground.maths.sources import ExactSource
+from .classifier_box import ClassifierBox
 from .controls import named
+from .guidance_purity import KINDS, PurityChart
 from .particle_item import density_image
 
 SLIDER_STEPS = 10            # slider units per unit of w: 0..10 in steps of 0.1
 MAX_SCALE = 10
 DEFAULT_SCALE = 1.0
+NO_CLASSIFIER_MESSAGE = "learned classifier guidance: train the classifier first (Train classifier)"
 UNCONDITIONAL_MESSAGE = ("the model is unconditional: train a conditional model first (tick “Train a "
                          "conditional model” and train), or tick “Exact guided score”")
 
@@ -41,12 +48,20 @@ class GuidancePanel(QObject):
     def __init__(self, state, services, ui):
         super().__init__(services)          # lives and dies with the window
         self.state, self.services, self.ui = state, services, ui
-        self._request = None           # (label, scale, exact) of the guided run being prepared
+        self._request = None           # (label, scale, exact, kind) of the guided run being prepared
         self._guided_source = None     # the source handed to the sampling worker, to recognise its frames
         self.last_result: dict | None = None
 
         self.box = QGroupBox("Guidance")
         self.box.setObjectName("guidanceBox")
+        self.kind_combo = named(QComboBox(), "guidanceKindCombo",
+                                "Classifier-free: the conditional model's D_uncond + w·(D_cond − D_uncond). "
+                                "Classifier: score + w·∇log p(class | x_t), with the exact posterior of the "
+                                "noised target or a learned noisy classifier (train it below)")
+        for kind, (text, _) in KINDS.items():
+            self.kind_combo.addItem(text, kind)
+        self.classifier_box = ClassifierBox(state, services, ui, self)
+        self.purity_chart = PurityChart()
         self.conditional_check = named(QCheckBox("Train a conditional model (labels = classes)"),
                                         "conditionalCheck",
                                         "Rebuild the model so it also learns D(x, σ, class): each training sample "
@@ -63,7 +78,8 @@ class GuidancePanel(QObject):
         self.guidance_label.setMinimumWidth(52)
         self.exact_check = named(QCheckBox("Exact guided score"), "exactGuidedCheck",
                                   "Use the target's exact unconditional and class scores instead of the learned "
-                                  "model (no training needed)")
+                                  "model (no training needed); with classifier guidance, the exact score is the base "
+                                  "the classifier steers")
         self.overlay_check = named(QCheckBox("Show the class's exact density"), "conditionalOverlayCheck",
                                     "Overlay the exact conditional density p(x | class) on the particles (orange)")
         self.sample_button = named(QPushButton("Guided sample"), "guidedSampleButton",
@@ -75,6 +91,10 @@ class GuidancePanel(QObject):
         self.result_label.setWordWrap(True)
 
         lay = QVBoxLayout(self.box)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Kind"))
+        row.addWidget(self.kind_combo, 1)
+        lay.addLayout(row)
         lay.addWidget(self.conditional_check)
         row = QHBoxLayout()
         row.addWidget(QLabel("Class"))
@@ -89,6 +109,8 @@ class GuidancePanel(QObject):
         lay.addWidget(self.overlay_check)
         lay.addWidget(self.sample_button)
         lay.addWidget(self.result_label)
+        lay.addWidget(self.purity_chart)
+        lay.addWidget(self.classifier_box.widget)
 
         self.overlay = pg.ImageItem(axisOrder="col-major")
         self.overlay.setLookupTable(_overlay_lut())
@@ -98,7 +120,7 @@ class GuidancePanel(QObject):
 
         self.conditional_check.toggled.connect(self._on_conditional)
         self.guidance_slider.valueChanged.connect(lambda *_: self._update_scale_label())
-        self.class_combo.currentIndexChanged.connect(lambda *_: self._refresh_overlay())
+        self.class_combo.currentIndexChanged.connect(lambda *_: self._on_class())
         self.overlay_check.toggled.connect(lambda *_: self._refresh_overlay())
         self.sample_button.clicked.connect(lambda *_: self.guided_sample())
         state.targetChanged.connect(self._on_target)
@@ -114,6 +136,13 @@ class GuidancePanel(QObject):
 
     def label(self) -> int:
         return self.class_combo.currentIndex()
+
+    def kind(self) -> str:
+        return self.kind_combo.currentData()
+
+    def _on_class(self) -> None:
+        self.purity_chart.clear_runs()       # purities of another class are not comparable
+        self._refresh_overlay()
 
     def _update_scale_label(self) -> None:
         self.guidance_label.setText(f"w = {self.scale():.1f}")
@@ -144,6 +173,7 @@ class GuidancePanel(QObject):
         if self.state.flags.conditional and n_classes is not None and n_classes != preset.target.n_groups:
             self.services.model.reset()          # a warm start cannot change the number of labels
         self.result_label.setText("")
+        self.purity_chart.clear_runs()
         self._refresh_overlay()
 
     def _refresh_overlay(self) -> None:
@@ -169,25 +199,37 @@ class GuidancePanel(QObject):
         if not (0 <= label < preset.target.n_groups):
             self.ui.show_message("pick a class first", error=True)
             return
-        self._request = (label, scale, self.exact_check.isChecked())
-        if self.exact_check.isChecked():
-            self._launch(ExactGuidedSource(preset.target, label, scale))
+        kind, exact = self.kind(), self.exact_check.isChecked()
+        if kind == "classifier-learned" and self.classifier_box.classifier is None:
+            self.ui.show_message(NO_CLASSIFIER_MESSAGE, error=True)
             return
-        if self.state.training.n_classes == 0:
+        self._request = (label, scale, exact, kind)
+        if exact:
+            base = ExactSource(preset.target)
+            self._launch(ExactGuidedSource(preset.target, label, scale) if kind == "cfg" else self._classified(base))
+            return
+        if kind == "cfg" and self.state.training.n_classes == 0:
             self.ui.show_message(UNCONDITIONAL_MESSAGE, error=True)
             return
         self.services.model.request_snapshot("guided", self._on_snapshot)
 
+    def _classified(self, base) -> ClassifierGuidedSource:
+        """The base score (exact or a model snapshot) steered by the chosen classifier."""
+        label, scale, _, kind = self._request
+        target = self.state.preset.target
+        classifier = ExactClassifier(target) if kind == "classifier-exact" else self.classifier_box.classifier
+        return ClassifierGuidedSource(base, classifier, label, scale)
+
     def _on_snapshot(self, source) -> None:
         if self._request is None:
             return
-        label, scale, _ = self._request
+        label, scale, _, kind = self._request
         if source is None:
             self.ui.show_message("no model yet: wait for the model to be built, or use the exact guided score",
                                  error=True)
             return
         try:
-            guided = GuidedSource(source, label, scale)
+            guided = GuidedSource(source, label, scale) if kind == "cfg" else self._classified(source)
         except UnconditionalModelError:
             self.ui.show_message(UNCONDITIONAL_MESSAGE, error=True)
             return
@@ -209,13 +251,14 @@ class GuidancePanel(QObject):
             self.result_label.setText("")
             return
         preset = self.state.preset
-        label, scale, exact = self._request
+        label, scale, exact, kind = self._request
         frac = class_fraction(preset.target, np.asarray(frames.x[-1]), label)
         name = preset.target.group_names[label]
-        kind = "exact" if exact else "learned"
-        self.last_result = {"class": label, "scale": scale, "exact": exact, "fraction": frac,
+        score = "exact" if exact else "learned"
+        self.last_result = {"class": label, "scale": scale, "exact": exact, "kind": kind, "fraction": frac,
                             "nfe": int(frames.nfe[-1])}
-        text = (f"{name}, w = {scale:.1f} ({kind}): {100 * frac:.1f}% in class "
+        self.purity_chart.add(kind, scale, frac)
+        text = (f"{name}, w = {scale:.1f} ({KINDS[kind][0]}, {score} score): {100 * frac:.1f}% in class "
                 f"(exact conditional: 100%), NFE {frames.nfe[-1]}")
         self.result_label.setText(text)
         self.ui.show_message(f"guided sample: {text}")
@@ -223,7 +266,7 @@ class GuidancePanel(QObject):
     # ----- sessions ------------------------------------------------------------------------------
     def get_state(self) -> dict:
         return {"conditional": self.conditional_check.isChecked(), "class": self.label(),
-                "scale": self.scale(), "exact": self.exact_check.isChecked(),
+                "scale": self.scale(), "exact": self.exact_check.isChecked(), "kind": self.kind(),
                 "overlay": self.overlay_check.isChecked()}
 
     def set_state(self, state: dict) -> None:
@@ -238,6 +281,8 @@ class GuidancePanel(QObject):
             self.conditional_check.setChecked(state["conditional"])
             self.conditional_check.blockSignals(False)
             self.state.set_flags(conditional=state["conditional"])
+        if state.get("kind") in KINDS:
+            self.kind_combo.setCurrentIndex(self.kind_combo.findData(state["kind"]))
         k = state.get("class")
         if isinstance(k, int) and not isinstance(k, bool) and 0 <= k < self.class_combo.count():
             self.class_combo.setCurrentIndex(k)

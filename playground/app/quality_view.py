@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (QCheckBox, QFileDialog, QFormLayout, QHBoxLayout,
 
 from playground.tools.compare import Cancelled, quality_vs_steps
 from playground.formats.io_utils import atomic_write_text
+from playground.formats.settings import sampler_options
 from playground.maths.samplers import SAMPLERS
 from playground.tools.explanations import label as sampler_label
 from playground.maths.sources import ExactSource, Source
@@ -163,7 +164,8 @@ class QualityPanel(TaskPanel):
         if preset is None or preset.is_empty:
             raise ValueError("the current preset is empty: nothing to compare against")
         self.cancel()
-        job = (preset.target, names, step_list, keys, int(self.particles.value()), self.app.settings.seed)
+        options = {name: sampler_options(self.app.settings, name) for name in names}
+        job = (preset.target, names, step_list, keys, int(self.particles.value()), self.app.settings.seed, options)
         if "model" in keys:
             self._request(job)
         else:
@@ -197,7 +199,7 @@ class QualityPanel(TaskPanel):
             self.export_csv(path)
 
     def _launch(self, job, snapshot) -> None:
-        target, names, steps, keys, n, seed = job
+        target, names, steps, keys, n, seed, options = job
         if "model" in keys and snapshot is None:
             self._set_state("idle")
             self.ui.show_message("quality vs steps: no model yet — train first, or untick Learned", error=True)
@@ -211,7 +213,8 @@ class QualityPanel(TaskPanel):
             if "exact" in keys:
                 makers["exact"] = lambda: StoppableSource(ExactSource(target), stop)
             with torch.no_grad():
-                return quality_vs_steps(target, names, steps, makers, n=n, seed=seed, progress=progress)
+                return quality_vs_steps(target, names, steps, makers, n=n, seed=seed, progress=progress,
+                                        options=options)
 
         self._set_state("running")
         self.status.setText(f"running {len(names)} sampler(s) × {len(steps)} step counts × {len(keys)} score(s) …")

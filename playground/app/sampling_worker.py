@@ -26,6 +26,7 @@ class SamplingJob:
     steps: int
     schedule: str
     seed: int = 0
+    options: dict = field(default_factory=dict)    # the sampler's own options (gradient estimation: gamma, mu)
 
 
 @dataclass
@@ -99,5 +100,6 @@ class SamplingWorker(JobWorker):
             raise ValueError("no model yet: build or train one first")
         job.source.nfe = 0
         return record_frames(job.sampler, job.source, job.n, job.seed, job.steps, job.schedule, MAX_FRAME_BYTES,
-                             self._cancel, lambda i: self.progress.emit(job.job_id, i, max(job.steps, i)))
+                             self._cancel, lambda i: self.progress.emit(job.job_id, i, max(job.steps, i)),
+                             **job.options)
 

@@ -13,6 +13,9 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
+from playground.formats.settings import sampler_options
+from playground.maths.samplers import check_options
+
 from .model_service import ModelService
 from .preset_catalog import PresetCatalog
 from .sampling_worker import SamplingJob, SamplingWorker
@@ -54,10 +57,12 @@ class SamplingService(QObject):
 
     def run(self, source) -> int:
         """Sample from `source` (a model snapshot, an exact or a guided source); returns the job id."""
+        s = self.state.settings
+        options = sampler_options(s, s.sampler)
+        check_options(s.sampler, options)          # a bad option is refused before the run (ValueError)
         self.cancel()                              # a running job stops at its next step
         self.state.last_sampling_source = source
-        s = self.state.settings
-        job = SamplingJob(self._job_id, s.sampler, source, s.particles, s.steps, s.schedule, s.seed)
+        job = SamplingJob(self._job_id, s.sampler, source, s.particles, s.steps, s.schedule, s.seed, options)
         self._sigSample.emit(job)
         return self._job_id
 

@@ -39,6 +39,8 @@ FIELDS: dict[str, Field] = {
     "batch": Field("int", 16, 65536),
     "sampler": Field("choice", choices="samplers"),
     "steps": Field("int", 1, 1000),
+    "gamma": Field("float", 0.0, 10.0),      # gradient-estimation's options (samplers/denoising.py)
+    "mu": Field("float", 0.0, 0.99),         # mu < 1: s' = (s_next / s^mu)^(1/(1-mu))
     "particles": Field("int", 1, 200_000),
     "seed": Field("int", 0, 2**31 - 1),
     "speed": Field("int", 1, 120),
@@ -109,6 +111,8 @@ class Settings:
     batch: int = 1024
     sampler: str = "ode-heun"
     steps: int = 50
+    gamma: float = 2.0          # = samplers.denoising.GAMMA, MU (checked by a test: no torch import here)
+    mu: float = 0.0
     particles: int = 2000
     seed: int = 0
     speed: int = 30
@@ -144,6 +148,12 @@ class Settings:
     def diff(self, other: "Settings") -> set[str]:
         """Names of the settings that differ from `other`."""
         return {f.name for f in fields(self) if getattr(self, f.name) != getattr(other, f.name)}
+
+
+def sampler_options(settings: Settings, sampler: str) -> dict:
+    """The options `sampler` takes that are settings (gradient-estimation: gamma, mu), with their values."""
+    from playground.maths.samplers import SAMPLERS
+    return {k: getattr(settings, k) for k in SAMPLERS[sampler].options if k in FIELDS}
 
 
 def known(data: dict) -> dict:

@@ -19,14 +19,14 @@ class Cancelled(Exception):
 
 def quality_vs_steps(target, samplers: list[str], steps: list[int], sources: dict[str, Callable[[], Source]],
                      n: int = 2000, seed: int = 0, progress: Callable[[float], bool] | None = None,
-                     row_fields: dict[str, dict] | None = None) -> dict:
+                     row_fields: dict[str, dict] | None = None, options: dict[str, dict] | None = None) -> dict:
     """{"steps", "floor", "floor_p90", "floor_draws", "n", "results": [{"sampler", "score", "sw2": [...]}, ...]}
     as the CLI writes it; "floor" is the median two-sample SW2 over floor_draws pairs (noise_floor_band).
 
     `sources` maps "exact"/"model" to a factory of fresh sources; `progress(fraction)`, called
     after every sampler step (the fraction counts steps, so long runs move it too), may return
     False to cancel. row_fields[key], where given, replaces a source's row fields (several models:
-    {"score": "model", "model": "base.pt"}).
+    {"score": "model", "model": "base.pt"}). options[sampler]: that sampler's own options (gamma, mu).
     """
     for s in samplers:
         if s not in SAMPLERS:
@@ -39,7 +39,7 @@ def quality_vs_steps(target, samplers: list[str], steps: list[int], sources: dic
         for score, make in sources.items():
             row = []
             for k in steps:
-                for last in sample_steps(name, make(), n, seed=seed, steps=k):
+                for last in sample_steps(name, make(), n, seed=seed, steps=k, **(options or {}).get(name, {})):
                     if last.i > 0 and progress is not None and progress(min(1.0, (done + last.i) / total)) is False:
                         raise Cancelled()
                 done += k
