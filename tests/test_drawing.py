@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from playground.formats.drawing import (MAX_EDITABLE_COMPONENTS, BrushStroke, Gaussian, SketchDocument)
+from playground.formats.brush import BrushStroke
+from playground.formats.drawing import MAX_EDITABLE_COMPONENTS, Gaussian, SketchDocument
 from playground.formats.presets import Preset, load_preset, preset_from_json, save_preset
 
 

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from playground.formats.drawing import DEFAULT_STD, BrushStroke
+from playground.formats.brush import BrushStroke
+from playground.formats.drawing import DEFAULT_STD
 
 HIT_PX = 9                  # how close (pixels) a press must be to a handle to grab it
 ROTATE_OFFSET_PX = 22       # rotation handle sits this far past the end of the major axis

@@ -5,9 +5,9 @@ key events into document edits and draws the overlay (points, 2-sigma ellipses, 
 updates the overlay only; the target is recompiled and handed to the window (warm start) once per
 completed edit, so training keeps going from its current weights.
 
-Mouse events are taken in an event filter on both the PlotWidget and its viewport and consumed
-while editing, so the ViewBox neither pans nor zooms. The pressed state is tracked here because a
-synthetic move may carry no buttons.
+Mouse events are taken in an event filter on the PlotWidget and its viewport and consumed while
+editing, so the ViewBox neither pans nor zooms; the pressed state is tracked here (a synthetic move
+may carry no buttons).
 """
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ import numpy as np
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
 
-from playground.formats.drawing import MAX_SKETCH_POINTS, BrushStroke, SketchDocument
+from playground.formats.brush import BrushStroke
+from playground.formats.drawing import MAX_SKETCH_POINTS, SketchDocument
 from .edit_section import EditSection
 from .edit_geometry import (Drag, Handle, circle, drag_gaussian, gaussian_under, handles, hit_test, press_gaussian,
                             with_handles)
