@@ -72,3 +72,33 @@ def fps_particles_10k() -> float:
 
 def fps_density_200k() -> float:
     return _fps(200_000, density=True)
+
+
+def live_refresh_per_s(n: int = 2000, steps: int = 50, seconds: float = 6.0) -> float:
+    """Live-sample pictures shown per second (default sampler, n particles, `steps` steps) while
+    training runs, counted after the first one (which also pays the threads' warm-up)."""
+    from PySide6.QtWidgets import QApplication
+    from .launch import quiet_qt_messages
+    from .main_window import MainWindow
+    app = QApplication.instance() or QApplication([])
+    quiet_qt_messages()
+    w = MainWindow()
+    try:
+        w.set_preset("swiss_roll")
+        w.state.update_settings(particles=n, steps=steps)
+        w.show()
+        w.set_training(True)
+        live = w.features["live_samples"]
+        live.check.setChecked(True)
+        t_end = time.perf_counter() + 30.0
+        while live.count == 0 and time.perf_counter() < t_end:
+            app.processEvents()
+            time.sleep(0.002)
+        first, t0 = live.count, time.perf_counter()
+        while time.perf_counter() - t0 < seconds:
+            app.processEvents()
+            time.sleep(0.002)
+        return (live.count - first) / (time.perf_counter() - t0)
+    finally:
+        w.close()
+        w.shutdown()

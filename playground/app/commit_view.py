@@ -30,7 +30,8 @@ class CommitView(QWidget):
         self.note = QLabel(objectName="commitNote")
         self.note.setWordWrap(True)
         self.note.setFixedHeight(2 * self.note.fontMetrics().lineSpacing() + 4)   # the plot never jumps
-        self.plot = pg.PlotWidget(objectName="commitPlot")
+        self.plot = pg.PlotWidget()
+        self.plot.setObjectName("commitPlot")      # PlotWidget hands objectName= to its PlotItem
         self.plot.setMenuEnabled(False)
         self.plot.setLogMode(x=True, y=False)
         self.plot.invertX(True)              # high noise on the left: the run's order

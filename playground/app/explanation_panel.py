@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QScrollArea
 
 from playground.maths.samplers import SAMPLERS
-from playground.tools.explanations import explain, explain_html
+from playground.tools.explanations import DENOISED_LINE, explain, explain_html
 
 
 class ExplanationPanel(QScrollArea):
@@ -34,7 +34,7 @@ class ExplanationPanel(QScrollArea):
         self.label.setText(explain_html(name))
 
     def plain_text(self) -> str:
-        return explain(self.sampler) if self.sampler else ""
+        return f"{explain(self.sampler)}\n\n{DENOISED_LINE}" if self.sampler else ""
 
 
 def install(state, services, ui) -> ExplanationPanel:

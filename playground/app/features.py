@@ -22,6 +22,9 @@ FEATURES: dict[str, str] = {          # registry name -> module
     "likelihood": "likelihood_view",
     "forward": "forward_view",
     "explanation": "explanation_panel",
+    "live_samples": "live_samples",
+    "frame_overlays": "frame_overlays",
+    "run_views": "run_views",
 }
 
 

@@ -62,7 +62,8 @@ class FlowTimeView(QWidget):
         row.addWidget(self.angle_spin)
         row.addWidget(self.note, 1)
 
-        self.plot = pg.PlotWidget(objectName="flowTimePlot")
+        self.plot = pg.PlotWidget()
+        self.plot.setObjectName("flowTimePlot")      # PlotWidget hands objectName= to its PlotItem
         self.plot.setMenuEnabled(False)
         self.plot.invertX(True)              # noise on the left, data on the right: the run's order
         self.plot.setLabel("bottom", "time t (noise → data)")

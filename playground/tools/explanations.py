@@ -98,6 +98,10 @@ EXPLANATIONS: dict[str, Explanation] = {
 }
 
 
+DENOISED_LINE = ("x̂₀ (the faint dots) = E[x₀ | x_t], the denoiser's guess of the clean point behind each "
+                 "particle; Tweedie: score = (α·x̂₀ − x)/σ², so the thin line points along the score.")
+
+
 def info(name: str) -> Explanation:
     """The table entry; a sampler registered in maths.samplers without one is named only."""
     if name not in SAMPLERS:
@@ -134,6 +138,7 @@ def explain_html(name: str) -> str:
     return (f"<b>{escape(e.label)}</b> <i>({kind(name)})</i>"
             f"<p style='font-family:monospace'>{rule}</p>"
             f"<p>{escape(e.look_for)}</p>"
+            f"<p>{escape(DENOISED_LINE)}</p>"
             f"<p style='color:gray'><small>{escape(NOTATION)}</small></p>")
 
 

@@ -1,0 +1,142 @@
+"""Live samples: while training runs, the particle view shows the sampler's output from one fixed
+noise draw, re-drawn from the newest model snapshot several times a second.
+
+The same noise every time, so what changes on screen is the model alone. A refresh is a snapshot
+request and then a sampler run in a TaskRunner thread; at most one is in flight, and a request
+that arrives meanwhile only sets a pending flag (the newest snapshot wins, nothing queues up).
+The output becomes a one-frame run (SamplingService.show_frames), so every view that follows
+the current run (metrics, class weights) follows training too.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtWidgets import QCheckBox, QGroupBox, QLabel, QVBoxLayout
+
+from playground.maths.samplers import sample_steps
+from playground.tools.compare import Cancelled
+from .sampling_worker import Frames
+
+MIN_INTERVAL_MS = 150          # at most ~6 refreshes a second: the rest of the time is training's
+
+
+def live_frames(sampler: str, source, n: int, seed: int, steps: int, schedule: str, stop=None) -> Frames:
+    """One frame: the sampler's output from the seed's noise (the same draw for every snapshot)."""
+    frames = Frames(sampler, schedule)
+    last = None
+    source.nfe = 0
+    with torch.no_grad():
+        for st in sample_steps(sampler, source, n, seed, steps=steps, schedule=schedule):
+            if stop is not None and stop.is_set():
+                raise Cancelled()
+            last = st
+    frames.x.append(last.x.detach().float().cpu().numpy().astype(np.float32, copy=True))
+    frames.step.append(int(last.i))
+    frames.alpha.append(float(last.alpha))
+    frames.sigma.append(float(last.sigma))
+    frames.level.append(float(last.level))
+    frames.nfe.append(int(last.nfe))
+    return frames
+
+
+class LiveSamples(QObject):
+    refreshed = Signal(int)        # refreshes shown so far
+
+    def __init__(self, state, services, ui):
+        super().__init__(services)
+        self.state, self.services, self.ui = state, services, ui
+        self.runner = services.tasks("liveSamplesThread", self)
+        self.in_flight, self.pending, self.count = False, False, 0
+        self._last_start = 0.0
+        self._generation = state.generation
+        self.timer = QTimer(self)
+        self.timer.setSingleShot(True)
+        self.timer.timeout.connect(self.refresh)
+        self.check = QCheckBox("Live samples while training", objectName="liveSamplesCheck")
+        self.check.setToolTip("While training runs, re-draw the sampler's output from one fixed noise draw "
+                              "with the newest model, several times a second (no Sample press needed)")
+        self.note = QLabel("", objectName="liveSamplesNote")
+        self.note.setWordWrap(True)
+        box = QGroupBox("Watch it learn", objectName="liveSamplesSection")
+        lay = QVBoxLayout(box)
+        lay.addWidget(self.check)
+        lay.addWidget(self.note)
+        ui.add_section(box)
+        self.check.toggled.connect(self._on_toggled)
+        state.trainingStep.connect(lambda *_: self.refresh())
+        state.trainingChanged.connect(lambda *_: self.refresh())
+        state.presetChanged.connect(lambda *_: self._drop())
+        state.generationChanged.connect(lambda *_: self._drop())
+        self.runner.finished.connect(self._on_finished)
+        self.runner.failed.connect(self._on_failed)
+        self.runner.cancelled.connect(self._on_done)
+        services.parts.register("live_samples", lambda: {"on": self.check.isChecked()},
+                                lambda d: self.check.setChecked(bool(d.get("on", False))))
+
+    def active(self) -> bool:
+        return self.check.isChecked() and self.state.training.running and self.state.has_target()
+
+    def refresh(self) -> None:
+        """Ask for a new picture: now if none is in flight and the last began long enough ago."""
+        if not self.active() or self.services.closed:
+            return
+        if self.in_flight:
+            self.pending = True
+            return
+        wait_ms = MIN_INTERVAL_MS - 1000 * (time.monotonic() - self._last_start)
+        if wait_ms > 0:
+            if not self.timer.isActive():
+                self.timer.start(int(wait_ms) + 1)
+            return
+        self.in_flight, self.pending = True, False
+        self._last_start = time.monotonic()
+        self._generation = self.state.generation
+        self.services.model.request_snapshot("live", self._with_model)
+
+    def _with_model(self, source) -> None:
+        if source is None or not self.active() or self._generation != self.state.generation:
+            self._on_done()
+            return
+        s = self.state.settings
+        sampler, n, seed, steps, schedule = s.sampler, s.particles, s.seed, s.steps, s.schedule
+        self.runner.start(lambda progress, stop: live_frames(sampler, source, n, seed, steps, schedule, stop))
+
+    def _on_finished(self, frames) -> None:
+        if self.active() and self._generation == self.state.generation:
+            self.services.sampling.show_frames(frames)
+            self.count += 1
+            self.note.setText(f"step {self.state.training.step}: {len(frames.x[0])} samples from the newest model "
+                              f"({self.state.settings.sampler}, NFE {frames.nfe[0]})")
+            self.refreshed.emit(self.count)
+        self._on_done()
+
+    def _on_failed(self, msg: str) -> None:
+        self.note.setText(f"live samples failed: {msg}")
+        self._on_done()
+
+    def _on_done(self) -> None:
+        self.in_flight = False
+        if self.pending:
+            self.pending = False
+            self.refresh()
+
+    def _drop(self) -> None:
+        self.runner.cancel()
+        self.pending = False
+
+    def _on_toggled(self, on: bool) -> None:
+        if on:
+            self.services.sampling.cancel()       # a running Sample would be replaced anyway
+            if not self.state.training.running:
+                self.note.setText("starts when training runs")
+            self.refresh()
+        else:
+            self._drop()
+            self.note.setText("")
+
+
+def install(state, services, ui) -> LiveSamples:
+    return LiveSamples(state, services, ui)
