@@ -2,8 +2,8 @@
 
 The drawing itself is a `SketchDocument` (GUI-free, with undo); this module only turns mouse and
 key events into document edits and draws the overlay (points, 2-sigma ellipses, handles). A drag
-updates the overlay only; the target is recompiled and handed to the window (warm start) once per
-completed edit, so training keeps going from its current weights.
+updates the overlay only; the target is recompiled and handed on (warm start) once per completed
+edit, so training keeps going from its current weights.
 
 Mouse events are taken in an event filter on the PlotWidget and its viewport and consumed while
 editing, so the ViewBox neither pans nor zooms; the pressed state is tracked here (a synthetic move

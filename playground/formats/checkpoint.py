@@ -24,7 +24,7 @@ class CheckpointError(ValueError):
 def save_checkpoint(trainer, path, extra: dict | None = None) -> None:
     state = trainer.state_dict()
     state["format"] = "diffusion-playground/checkpoint/1"
-    state["objective"] = trainer.model.config.objective
+    state["objective"] = state.get("config", {}).get("model", {}).get("objective", "dsm")
     if extra:
         state.update(extra)
     with atomic_path(path) as tmp:
