@@ -137,7 +137,8 @@ class ControlsPanel(QWidget):
         self.velocity = named(QCheckBox("Velocity"), "velocityCheck",
                                "Show the probability-flow velocity of the current schedule instead of the score "
                                "(arrows point the way particles move while sampling, −dx/dt); learned and exact "
-                               "as for the score, with the same error heatmap")
+                               "as for the score, with the same error heatmap. On VE and EDM schedules (α = 1) it "
+                               "points along the score; on VP and flow schedules the shrinking α bends it")
         self.field_info = QLabel("")
         self.field_info.setObjectName("fieldInfo")
         outer.addStretch(1)

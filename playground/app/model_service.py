@@ -154,8 +154,9 @@ class ModelService(QObject):
         del self._callbacks[ticket]
         entry[1](source)
 
-    def _on_losses(self, losses, step: int, rate: float) -> None:
-        if not self.closed:
+    def _on_losses(self, losses, step: int, rate: float, generation: int) -> None:
+        # Chunks the replaced model trained before the reset reached the worker belong to no curve.
+        if not self.closed and generation == self.state.generation:
             self.state.add_losses(losses, step, rate)
 
     def _on_trainer_ready(self, info: dict) -> None:
