@@ -122,7 +122,7 @@ def test_reflow_action_runs_and_the_compare_dock_offers_both_models(qtbot, windo
     combo = child(w, QComboBox, "objectiveCombo")
     pick(combo, next(combo.itemText(i) for i in range(combo.count()) if "flow matching" in combo.itemText(i)))
     qtbot.mouseClick(child(w, QPushButton, "trainButton"), Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: w.state.training.step >= 60, timeout=40_000)
+    qtbot.waitUntil(lambda: w.state.training.step >= 30, timeout=40_000)
     qtbot.mouseClick(child(w, QPushButton, "trainButton"), Qt.MouseButton.LeftButton)
     score0 = child(w, QComboBox, "compareScore0")
     assert score0.findText("reflowed model") < 0

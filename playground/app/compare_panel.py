@@ -144,7 +144,7 @@ class ComparePanel:
         row = QHBoxLayout()
         row.addWidget(self.sampler, 2)
         row.addWidget(self.steps, 1)
-        row.addWidget(self.score, 1)
+        row.addWidget(self.score, 2)
         lay.addLayout(row)
         lay.addWidget(self.plot, 1)
         lay.addWidget(self.label)

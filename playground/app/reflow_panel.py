@@ -58,7 +58,6 @@ class ReflowPanel(QGroupBox):
         lay.addLayout(row)
         self.status = named(QLabel("Straighten the current model's paths so a few steps suffice."), "reflowStatus",
                             f"{CONCEPTS['straight-paths'].tooltip}\n{CONCEPTS['straight-paths'].rule}")
-        self.status.setWordWrap(True)
         lay.addWidget(self.status)
         self.runner = services.tasks("reflowThread", self)
         self.runner.progress.connect(lambda f: self.progress.setValue(int(1000 * f)))
@@ -148,10 +147,12 @@ class ReflowPanel(QGroupBox):
         self.result = result
         self.state.publish("reflow", result)
         b, r = result.report["base"], result.report["reflowed"]
-        steps = "  ".join(f"{k}: {b['sw2'][k]:.3f} → {r['sw2'][k]:.3f}" for k in REPORT_STEPS)
-        self.status.setText(f"{result.rectified}-rectified on {result.pairs} pairs (flow schedule). "
-                            f"Straightness {b['straightness']:.3f} → {r['straightness']:.3f}; "
-                            f"SW2 by steps, base → reflowed: {steps}. "
+        ks = "/".join(str(k) for k in REPORT_STEPS)
+        sw2_base = "/".join(f"{b['sw2'][k]:.2f}" for k in REPORT_STEPS)
+        sw2_reflowed = "/".join(f"{r['sw2'][k]:.2f}" for k in REPORT_STEPS)
+        self.status.setText(f"{result.rectified}-rectified on {result.pairs} pairs (flow schedule), base → reflowed:\n"
+                            f"  straightness {b['straightness']:.3f} → {r['straightness']:.3f}\n"
+                            f"  SW2 at {ks} steps: {sw2_base} → {sw2_reflowed}\n"
                             "The reflowed model has no exact counterpart.")
         self.ui.show_message("reflow done: the Compare dock offers 'base model' and 'reflowed model' "
                              "(try 'base vs reflowed')")
