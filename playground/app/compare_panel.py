@@ -27,6 +27,8 @@ TAIL_PARTICLES = 64
 TAIL_FRAMES = 10
 PANEL_FRAME_BYTES = 64 * 1024 * 1024      # beyond this per panel, keep every k-th frame (first and last always)
 SCORES = ("learned", "exact")
+REFLOW_SCORES = ("base model", "reflowed model")     # offered once a reflow has finished (reflow_panel)
+NO_EXACT = "no exact counterpart: it learned the base model's pairing, not the target's"
 CLOCK_MODES = ("noise level", "fraction of run")
 DEFAULT_PANELS = (("ode-heun", 50, "learned"), ("ode-heun", 50, "exact"),
                   ("sde-euler", 50, "exact"), ("ddpm", 20, "exact"))
@@ -36,7 +38,7 @@ DEFAULT_PANELS = (("ode-heun", 50, "learned"), ("ode-heun", 50, "exact"),
 class PanelSpec:
     sampler: str
     steps: int
-    score: str          # "learned" | "exact"
+    score: str          # "learned" | "exact" | "base model" | "reflowed model"
 
 
 @dataclass
@@ -49,6 +51,7 @@ class CompareJob:
     seed: int
     schedule: str
     options: dict = field(default_factory=dict)    # sampler -> its own options (the window's γ, μ)
+    models: dict | None = None     # REFLOW_SCORES name -> frozen ModelSource (after a reflow)
 
 
 @dataclass
@@ -70,9 +73,7 @@ class ComparisonWorker(JobWorker):
         planned = sum(max(1, p.steps) for p in job.panels)
         done, results = 0, []
         for spec in job.panels:
-            source = job.learned if spec.score == "learned" else ExactSource(job.target)
-            if source is None:
-                raise ValueError("no learned model yet: train one or use the exact score")
+            source = panel_source(job, spec.score)
             source.nfe = 0
             frames = record_frames(
                 spec.sampler, source, job.n, job.seed, spec.steps, job.schedule, PANEL_FRAME_BYTES, self._cancel,
@@ -85,6 +86,20 @@ class ComparisonWorker(JobWorker):
             summary = path_summary(frames.x)
             results.append(PanelResult(spec, frames, summary["length"], summary["straightness"]))
         return results
+
+
+def panel_source(job: CompareJob, score: str):
+    """The source a panel samples: the live model's snapshot, the exact score, or a reflow's model."""
+    if score == "exact":
+        return ExactSource(job.target)
+    if score == "learned":
+        if job.learned is None:
+            raise ValueError("no learned model yet: train one or use the exact score")
+        return job.learned
+    source = (job.models or {}).get(score)
+    if source is None:
+        raise ValueError(f"no {score} yet: run Tools > Reflow first")
+    return source
 
 
 class ComparePanel:
@@ -115,8 +130,8 @@ class ComparePanel:
         self.steps = named(QSpinBox(), f"compareSteps{index}", "Sampler steps (noise levels) of this panel")
         self.steps.setRange(1, 1000)
         self.score = named(QComboBox(), f"compareScore{index}",
-                            "Score of this panel: the learned model (a snapshot taken when Run is pressed) "
-                            "or the target's exact score")
+                            "Score of this panel: the learned model (a snapshot taken when Run is pressed), "
+                            "the target's exact score, or after a reflow the base and the reflowed model")
         self.score.addItems(list(SCORES))
         sampler, steps, score = DEFAULT_PANELS[index]
         self.configure(sampler, steps, score)
@@ -131,7 +146,7 @@ class ComparePanel:
         row = QHBoxLayout()
         row.addWidget(self.sampler, 2)
         row.addWidget(self.steps, 1)
-        row.addWidget(self.score, 1)
+        row.addWidget(self.score, 2)
         lay.addLayout(row)
         lay.addWidget(self.plot, 1)
         lay.addWidget(self.label)
@@ -143,11 +158,22 @@ class ComparePanel:
     def configure(self, sampler: str, steps: int, score: str) -> None:
         if sampler not in SAMPLERS:
             raise ValueError(f"unknown sampler {sampler!r}")
-        if score not in SCORES:
-            raise ValueError(f"score must be one of {', '.join(SCORES)}")
+        if score not in SCORES + REFLOW_SCORES:
+            raise ValueError(f"score must be one of {', '.join(SCORES + REFLOW_SCORES)}")
         self.sampler.setCurrentIndex(self.sampler.findData(sampler))
         self.steps.setValue(int(steps))
-        self.score.setCurrentIndex(self.score.findText(score))
+        i = self.score.findText(score)
+        self.score.setCurrentIndex(i if i >= 0 else 0)      # a reflow's model before any reflow: learned
+
+    def set_choices(self, reflowed: bool) -> None:
+        """Offer the base and reflowed models (after a reflow) or only learned/exact; keeps the choice if it stays."""
+        current = self.score.currentText()
+        self.score.blockSignals(True)
+        self.score.clear()
+        self.score.addItems(list(SCORES + (REFLOW_SCORES if reflowed else ())))
+        i = self.score.findText(current)
+        self.score.setCurrentIndex(i if i >= 0 else 0)
+        self.score.blockSignals(False)
 
     def spec(self) -> PanelSpec:
         return PanelSpec(self.sampler.currentData(), int(self.steps.value()), self.score.currentText())
@@ -166,9 +192,10 @@ class ComparePanel:
         n = len(f.x[0])
         self._tail_idx = np.linspace(0, n - 1, min(TAIL_PARTICLES, n)).astype(np.int64)
         s = result.spec
-        self.label.setText(f"{s.sampler} · {s.steps} steps · {s.score} score\n"
+        note = f"\n{NO_EXACT}" if s.score == "reflowed model" else ""
+        self.label.setText(f"{s.sampler} · {s.steps} steps · {s.score}{'' if ' ' in s.score else ' score'}\n"
                            f"NFE {f.nfe[-1]}   path length {result.length:.3g}   "
-                           f"straightness {result.straightness:.3f}")
+                           f"straightness {result.straightness:.3f}{note}")
 
     def show_frame(self, k: int) -> None:
         f = self.result.frames if self.result is not None else None

@@ -16,8 +16,8 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QComboBox, QGridLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton,
                                QSlider, QSpinBox, QVBoxLayout, QWidget)
 
-from .compare_panel import (CLOCK_FPS, CLOCK_MODES, CLOCK_PLAY_SECONDS, CLOCK_TICKS, MAX_PANELS, CompareJob,
-                            ComparePanel, ComparisonWorker, PanelResult)
+from .compare_panel import (CLOCK_FPS, CLOCK_MODES, CLOCK_PLAY_SECONDS, CLOCK_TICKS, MAX_PANELS, NO_EXACT,
+                            CompareJob, ComparePanel, ComparisonWorker, PanelResult)
 from .controls import named, show_toggle
 from .particle_item import density_image
 from .sampling_worker import Frames
@@ -38,6 +38,7 @@ class ComparisonView(QObject):
         self._running = False
         self._closed = False
         self._image = None
+        self.models: dict = {}             # "base model" / "reflowed model" -> source, from the reflow result
         self.panels = [ComparePanel(i) for i in range(MAX_PANELS)]
         for p in self.panels[1:]:
             p.plot.setXLink(self.panels[0].plot)
@@ -47,6 +48,7 @@ class ComparisonView(QObject):
         self._build_worker()
         self._on_target(state.preset)
         state.targetChanged.connect(self._on_target)
+        state.resultPublished.connect(self._on_result)
         services.on_shutdown(self.shutdown)
 
     # ----------------------------------------------------------------------------- building
@@ -79,6 +81,17 @@ class ComparisonView(QObject):
         top.addWidget(QLabel("Particles"))
         top.addWidget(self.particles_spin)
         top.addWidget(self.learned_exact_button)
+        self.reflow_steps = named(QComboBox(), "compareReflowSteps", "Steps of the few-step panels of "
+                                  "'base vs reflowed' (ode-euler on the flow schedule)")
+        for k in (1, 2, 4):
+            self.reflow_steps.addItem(f"{k} step{'s' if k > 1 else ''}", k)
+        self.reflow_button = named(QPushButton("base vs reflowed"), "compareReflowButton",
+                                   "After a reflow: base and reflowed model from the same noise on the flow "
+                                   "schedule, 50 Euler steps (their path straightness) and the few steps chosen")
+        self.reflow_button.setEnabled(False)
+        self.reflow_steps.setEnabled(False)
+        top.addWidget(self.reflow_button)
+        top.addWidget(self.reflow_steps)
         top.addStretch(1)
         top.addWidget(self.progress)
         top.addWidget(self.run_button)
@@ -117,6 +130,7 @@ class ComparisonView(QObject):
 
         self.count_spin.valueChanged.connect(lambda *_: self.apply_count())
         self.learned_exact_button.clicked.connect(lambda *_: self.learned_vs_exact())
+        self.reflow_button.clicked.connect(lambda *_: self.base_vs_reflowed(self.reflow_steps.currentData()))
         self.run_button.clicked.connect(lambda *_: self.run())
         self.cancel_button.clicked.connect(lambda *_: self.cancel())
         self.clock.valueChanged.connect(lambda *_: self.update_clock())
@@ -152,12 +166,29 @@ class ComparisonView(QObject):
         return self._running or self._awaiting_snapshot
 
     def learned_vs_exact(self) -> None:
-        """Panels 1 and 2 get panel 1's sampler and steps, with the learned and the exact score."""
+        """Panels 1 and 2 get panel 1's sampler and steps, with the learned and the exact score (a
+        reflowed model has no exact counterpart: its base goes beside it instead)."""
         spec = self.panels[0].spec()
-        self.panels[0].configure(spec.sampler, spec.steps, "learned")
-        self.panels[1].configure(spec.sampler, spec.steps, "exact")
+        if spec.score == "reflowed model":
+            self.panels[1].configure(spec.sampler, spec.steps, "base model")
+            self.ui.show_message(f"the reflowed model has {NO_EXACT}; panel 2 shows its base model instead")
+        else:
+            self.panels[0].configure(spec.sampler, spec.steps, "learned")
+            self.panels[1].configure(spec.sampler, spec.steps, "exact")
         if self.panel_count() < 2:
             self.count_spin.setValue(2)
+
+    def base_vs_reflowed(self, steps: int = 1) -> None:
+        """Four panels from the same noise on the flow schedule: base and reflowed with 50 Euler steps
+        (how straight their paths are) and with `steps` steps (what a few steps already give)."""
+        if not self.models:
+            self.ui.show_message("compare: no reflowed model yet (Tools > Reflow the model…)", error=True)
+            return
+        self.state.update_settings(origin="user", schedule="flow")
+        for p, (n, score) in zip(self.panels, ((50, "base model"), (50, "reflowed model"),
+                                               (int(steps), "base model"), (int(steps), "reflowed model"))):
+            p.configure("ode-euler", n, score)
+        self.count_spin.setValue(4)
 
     def run(self) -> None:
         """Start a comparison of the visible panels (asynchronous; runFinished when done)."""
@@ -220,7 +251,8 @@ class ComparisonView(QObject):
         s = self.state.settings
         specs = [p.spec() for p in self.panels[:self.panel_count()]]
         job = CompareJob(self._job_id, specs, preset.target, learned, int(self.particles_spin.value()), s.seed,
-                         s.schedule, {p.sampler: sampler_options(s, p.sampler) for p in specs})
+                         s.schedule, options={p.sampler: sampler_options(s, p.sampler) for p in specs},
+                         models=dict(self.models))
         self._set_busy(True)
         self._sigRun.emit(job)
 
@@ -292,6 +324,16 @@ class ComparisonView(QObject):
         self.clock.setValue(value)
         if value >= CLOCK_TICKS:
             self.set_playing(False)
+
+    def _on_result(self, name: str, value) -> None:
+        """A finished reflow (or None: it is gone) brings or takes away the base and reflowed models."""
+        if name != "reflow":
+            return
+        self.models = {} if value is None else {"base model": value.base, "reflowed model": value.reflowed}
+        for p in self.panels:
+            p.set_choices(bool(self.models))
+        self.reflow_button.setEnabled(bool(self.models))
+        self.reflow_steps.setEnabled(bool(self.models))
 
     # ----------------------------------------------------------------------------- target, layout
     def apply_count(self) -> None:

@@ -10,11 +10,13 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout
 
 from playground.formats.presets import builtin_names
 from playground.formats.settings import DEVICES, FIELDS, Settings
+from playground.learning.model import OBJECTIVES
 from playground.maths.samplers import SAMPLERS
 from playground.maths.schedules import SCHEDULES
-from playground.tools.explanations import tooltip as sampler_tooltip
+from playground.tools.explanations import CONCEPTS, tooltip as sampler_tooltip
 
 DENSITY_AUTO_PARTICLES = 20000
+OBJECTIVE_CONCEPTS = {"dsm": "score-matching", "fm": "flow-matching"}
 
 
 def show_toggle(button, on: bool, on_text: str, off_text: str) -> None:
@@ -60,6 +62,13 @@ class ControlsPanel(QWidget):
             self.schedule.addItem(cls.label, name)
             self.schedule.setItemData(self.schedule.count() - 1, f"{cls.label}\n{cls.tooltip}", 3)  # ToolTipRole
         self.schedule.setCurrentIndex(self.schedule.findData(d.schedule))
+        self.objective = named(QComboBox(), "objectiveCombo",
+                               "What the network learns; switching objective resets the model")
+        for name, words in OBJECTIVES.items():
+            concept = CONCEPTS[OBJECTIVE_CONCEPTS[name]]
+            self.objective.addItem(f"{words} ({name})", name)
+            self.objective.setItemData(self.objective.count() - 1, f"{concept.tooltip}\n{concept.rule}", 3)
+        self.objective.setCurrentIndex(max(0, self.objective.findData(d.objective)))
         self.hidden = ranged(named(QSpinBox(), "hiddenSpin", "Hidden width of the MLP denoiser (rebuilds the model)"),
                              "hidden")
         self.hidden.setSingleStep(16)
@@ -76,6 +85,7 @@ class ControlsPanel(QWidget):
         form.addRow("Preset", self.preset)
         form.addRow("Device", self.device)
         form.addRow("Schedule", self.schedule)
+        form.addRow("Objective", self.objective)
         form.addRow("Hidden width", self.hidden)
         form.addRow("Learning rate", self.lr)
         form.addRow("Batch", self.batch)
@@ -143,16 +153,28 @@ class ControlsPanel(QWidget):
         self.exact = named(QCheckBox("Exact score"), "exactCheck", "Overlay the exact score of the noised target (grey)")
         self.error = named(QCheckBox("Error heatmap"), "errorCheck",
                             "|learned − exact| / |exact|, weighted by the noised density")
+        self.velocity = named(QCheckBox("Velocity"), "velocityCheck",
+                               "Show the probability-flow velocity of the current schedule instead of the score "
+                               "(arrows point the way particles move while sampling, −dx/dt); learned and exact "
+                               "as for the score, with the same error heatmap. On VE and EDM schedules (α = 1) it "
+                               "points along the score; on VP and flow schedules the shrinking α bends it")
         self.field_info = QLabel("")
         self.field_info.setObjectName("fieldInfo")
         outer.addStretch(1)
         self._outer = outer
         self.update_sampler_tooltip()
         self.sampler.currentIndexChanged.connect(self.update_sampler_tooltip)
+        self.update_objective_tooltip()
+        self.objective.currentIndexChanged.connect(self.update_objective_tooltip)
 
     def add_section(self, widget) -> None:
         """Append a feature's group box (editing, guidance, ...) above the trailing stretch."""
         self._outer.insertWidget(self._outer.count() - 1, widget)
+
+    def update_objective_tooltip(self) -> None:
+        concept = CONCEPTS[OBJECTIVE_CONCEPTS.get(self.objective.currentData(), "score-matching")]
+        self.objective.setToolTip(f"{concept.label}: {concept.tooltip}\n{concept.rule}\n"
+                                  "Switching objective resets the model.")
 
     def update_sampler_tooltip(self) -> None:
         """The sampler's tooltip, and its own options (γ, μ) shown and enabled only for it."""

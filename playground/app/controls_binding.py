@@ -18,10 +18,11 @@ WIDGETS = {
                "currentIndexChanged"),
     "schedule": ("schedule", lambda w: w.currentData(), lambda w, v: _select_data(w, v), "currentIndexChanged"),
     "sampler": ("sampler", lambda w: w.currentData(), lambda w, v: _select_data(w, v), "currentIndexChanged"),
+    "objective": ("objective", lambda w: w.currentData(), lambda w, v: _select_data(w, v), "currentIndexChanged"),
     **{key: (key, lambda w: w.value(), lambda w, v: w.setValue(v), "valueChanged")
        for key in ("hidden", "lr", "batch", "steps", "particles", "seed", "speed", "gamma", "mu")},
     **{key: (key, lambda w: w.isChecked(), lambda w, v: w.setChecked(v), "toggled")
-       for key in ("density", "exact", "error")},
+       for key in ("density", "exact", "error", "velocity")},
 }
 
 
@@ -73,6 +74,8 @@ class ControlsBinding(QObject):
                     widget.blockSignals(False)
         if "sampler" in changed:
             self.controls.update_sampler_tooltip()
+        if "objective" in changed:
+            self.controls.update_objective_tooltip()
 
     def set_training(self, on: bool) -> None:
         show_toggle(self.controls.train, bool(on), "Pause", "Train")

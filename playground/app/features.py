@@ -21,6 +21,8 @@ FEATURES: dict[str, str] = {          # registry name -> module
     "quality": "quality_view",
     "likelihood": "likelihood_view",
     "forward": "forward_view",
+    "objective": "objective_view",
+    "reflow": "reflow_panel",
     "explanation": "explanation_panel",
     "live_samples": "live_samples",
     "frame_overlays": "frame_overlays",

@@ -11,6 +11,7 @@ import time
 
 from PySide6.QtCore import QObject, QTimer
 
+from playground.maths.schedules import get_schedule
 from .field_view import FieldLayer
 from .state import AppState
 
@@ -60,7 +61,7 @@ class FieldController(QObject):
         self.refresh()
 
     def _on_settings(self, settings, changed, origin) -> None:
-        if changed & {"exact", "error"}:
+        if changed & {"exact", "error", "velocity"} or (settings.velocity and "schedule" in changed):
             self.layer.show_exact, self.layer.show_error = settings.exact, settings.error
             self.refresh()
 
@@ -83,9 +84,16 @@ class FieldController(QObject):
     def _refresh(self) -> None:
         self._refreshed_at = time.perf_counter()
         a, s = field_level(self.state.frames, self.state.frame_index)
-        layer = self.layer
-        layer.update(self.state.view, self.state.preset.target, self.source, a, s)
-        text = f"σ/α = {s / a:.3g}  ({layer.last_eval_ms:.1f} ms)"
+        layer, settings = self.layer, self.state.settings
+        schedule = get_schedule(settings.schedule) if settings.velocity else None
+        what = "score"
+        if schedule is not None:     # the grid is read in the schedule's own frame at that noise level
+            t = schedule.t_of_level(s / a)
+            a, s = float(schedule.alpha(t)), float(schedule.sigma(t))
+            what = f"velocity ({settings.schedule}, t = {t:.3g})"
+        layer.update(self.state.view, self.state.preset.target, self.source, a, s, schedule)
+        layer.plot.setTitle("Velocity field (sampling direction)" if schedule else "Score field")
+        text = f"{what}  σ/α = {s / a:.3g}  ({layer.last_eval_ms:.1f} ms)"
         if layer.show_error and not math.isnan(layer.last_error):
             text += f"  weighted rel. error {layer.last_error:.3f} (peak {layer.last_peak:.2f})"
         self.info.setText(text)

@@ -1,5 +1,9 @@
 """The score field: learned (and optionally exact) score arrows plus an error heatmap.
 
+With a schedule given it shows the schedule's probability-flow velocity instead, negated so the
+arrows point the way particles move while sampling (toward the data); the exact velocity comes
+from the exact denoiser through the parametrisation module (sources.Source.velocity).
+
 Arrows are built as line segments (shaft + two head strokes) and drawn with a few
 PlotDataItems using connect='pairs', one per magnitude bin, so the whole field is 4-5 items
 whatever the grid size. Lengths are normalised (direction matters, magnitude is shown by
@@ -16,7 +20,8 @@ import numpy as np
 import pyqtgraph as pg
 import torch
 
-from playground.maths.metrics import score_error
+from playground.maths.metrics import score_error, velocity_error
+from playground.maths.sources import ExactSource
 from .particle_item import grid_image
 
 ARROW_GRID = 32
@@ -75,20 +80,25 @@ class FieldLayer:
         self.exact.setData([], [])
         self.error_image.clear()
 
-    def update(self, view: dict, target, source, alpha: float, sigma: float) -> None:
-        """Recompute the arrows (and heatmap) at level (alpha, sigma) > 0."""
+    def update(self, view: dict, target, source, alpha: float, sigma: float, schedule=None) -> None:
+        """Recompute the arrows (and heatmap) at level (alpha, sigma) > 0: the score, or with a
+        schedule its sampling-direction velocity -dx/dt at the time t of that noise level."""
         t0 = time.perf_counter()
         pts, _, _ = grid_image(view, ARROW_GRID)
         cell = min(view["xlim"][1] - view["xlim"][0], view["ylim"][1] - view["ylim"][0]) / ARROW_GRID
         x = torch.as_tensor(pts, dtype=torch.float32)
+        t = None if schedule is None else float(schedule.t_of_level(sigma / alpha))
+
+        def vectors(src):
+            if t is None:
+                return src.score(x, alpha, sigma).double().numpy()
+            return -src.velocity(x, t, schedule).double().numpy()
+
         exact = None
         with torch.no_grad():
-            if source is not None:
-                learned = source.score(x, alpha, sigma).double().numpy()
-            else:
-                learned = None
+            learned = vectors(source) if source is not None else None
             if self.show_exact or learned is None:
-                exact = target.score(x, alpha, sigma).double().numpy()
+                exact = vectors(ExactSource(target)) if t is not None else target.score(x, alpha, sigma).double().numpy()
         shown = learned if learned is not None else exact
         mag = np.linalg.norm(shown, axis=1)
         finite = np.isfinite(mag)
@@ -111,16 +121,19 @@ class FieldLayer:
         else:
             self.exact.setVisible(False)
         if self.show_error and source is not None:
-            self._update_error(view, target, source, alpha, sigma)
+            self._update_error(view, target, source, alpha, sigma, schedule, t)
             self.error_image.setVisible(True)
         else:
             self.error_image.setVisible(False)
         self.last_eval_ms = 1000 * (time.perf_counter() - t0)
 
-    def _update_error(self, view, target, source, alpha, sigma) -> None:
+    def _update_error(self, view, target, source, alpha, sigma, schedule=None, t=None) -> None:
         """|learned - exact| / |exact|, weighted by the noised density (errors where mass is)."""
         pts, _, rect = grid_image(view, ERROR_GRID)
-        rel, w, self.last_error = score_error(target, source, pts, alpha, sigma)
+        if schedule is None:
+            rel, w, self.last_error = score_error(target, source, pts, alpha, sigma)
+        else:
+            rel, w, self.last_error = velocity_error(target, source, pts, t, schedule)
         img = (np.clip(rel, 0, 1) * w).reshape(ERROR_GRID, ERROR_GRID)
         # Scale to the worst cell (at least 0.1) so a good model still shows where it is wrong;
         # the absolute figure is last_error, printed next to the toggles.

@@ -107,6 +107,7 @@ class MainWindow(QMainWindow):
         fbar = QHBoxLayout()          # same height as the playback bar, so both plots line up
         fbar.addWidget(c.exact)
         fbar.addWidget(c.error)
+        fbar.addWidget(c.velocity)
         fbar.addWidget(c.field_info, 1)
         field_panel = _column((self.field_view, 1), fbar)
         scroll = QScrollArea()

@@ -13,7 +13,7 @@ from itertools import count
 from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, QThread, QTimer, Signal
 
 from playground.formats.settings import FIELDS
-from playground.learning.model import ModelConfig
+from playground.learning.model import OBJECTIVES, ModelConfig
 from playground.learning.trainer import TrainConfig
 from .state import AppState
 from .threads import stop_thread
@@ -21,7 +21,7 @@ from .training_worker import PUSHED, TrainingWorker
 
 LOAD_WAIT_S = 10.0
 LIVE_SETTINGS = ("lr", "batch")          # applied to the running trainer
-REBUILD_SETTINGS = ("device", "hidden")  # need a fresh model
+REBUILD_SETTINGS = ("device", "hidden", "objective")  # need a fresh model
 
 
 class ModelService(QObject):
@@ -78,7 +78,7 @@ class ModelService(QObject):
     # ----- requests --------------------------------------------------------------------------------
     def config(self) -> TrainConfig:
         s, f = self.state.settings, self.state.flags
-        return TrainConfig(lr=s.lr, batch=s.batch, device=s.device, model=ModelConfig(hidden=s.hidden),
+        return TrainConfig(lr=s.lr, batch=s.batch, device=s.device, model=ModelConfig(hidden=s.hidden, objective=s.objective),
                            dataset_size=f.dataset_size, conditional=f.conditional)
 
     def reset(self) -> None:
@@ -154,8 +154,9 @@ class ModelService(QObject):
         del self._callbacks[ticket]
         entry[1](source)
 
-    def _on_losses(self, losses, step: int, rate: float) -> None:
-        if not self.closed:
+    def _on_losses(self, losses, step: int, rate: float, generation: int) -> None:
+        # Chunks the replaced model trained before the reset reached the worker belong to no curve.
+        if not self.closed and generation == self.state.generation:
             self.state.add_losses(losses, step, rate)
 
     def _on_trainer_ready(self, info: dict) -> None:
@@ -206,7 +207,12 @@ class ModelService(QObject):
             self._sigLr.emit(float(settings.lr))
         if "batch" in changed:
             self._sigBatch.emit(int(settings.batch))
-        if "device" in changed:
+        if "objective" in changed:
+            self.rebuild_timer.stop()
+            self._rebuild()
+            self.message.emit(f"switching objective resets the model: a fresh {OBJECTIVES[settings.objective]} "
+                              f"({settings.objective}) model starts from step 0", False)
+        elif "device" in changed:
             self._rebuild()
         elif "hidden" in changed:
             self.rebuild_timer.start()

@@ -89,6 +89,8 @@ class SessionManager(QObject):
             session = source if isinstance(source, Session) else read_session(source)
             settings = Settings.from_json(session.settings, base=self.state.settings)
             config = TrainConfig.from_dict(session.trainer["config"]) if session.trainer else None
+            if config is not None:       # the saved network's objective wins over an older settings block
+                settings = settings.with_(objective=config.model.objective)
         except (SessionError, SettingsError) as exc:
             self.ui.show_message(str(exc), error=True)
             return False

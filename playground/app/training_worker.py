@@ -39,7 +39,7 @@ class TrainerEvent:
 class TrainingWorker(QObject):
     """Owns a Trainer; all slots run in the worker thread (connect with queued signals)."""
 
-    lossesReady = Signal(object, int, float)        # losses (np.float32), trainer step, steps/s
+    lossesReady = Signal(object, int, float, int)   # losses (np.float32), trainer step, steps/s, generation
     eventRaised = Signal(object)                    # TrainerEvent (divergence recovery, device notes)
     snapshotReady = Signal(object, str, int, int)   # ModelSource copy, purpose, trainer generation, ticket
     trainerReady = Signal(dict)                     # generation, device, lr, step, n_classes
@@ -195,7 +195,7 @@ class TrainingWorker(QObject):
             self._events_seen = len(trainer.events)
             self._lr_seen = trainer.lr
             self.trainerReady.emit(self._info())
-            self.lossesReady.emit(np.asarray(trainer.losses, dtype=np.float32), trainer.step, 0.0)
+            self.lossesReady.emit(np.asarray(trainer.losses, dtype=np.float32), trainer.step, 0.0, generation)
             self.snapshotReady.emit(self._source("field"), "field", generation, PUSHED)
             self._emit_dataset()
         except Exception as exc:  # noqa: BLE001 - reported in the banner, never into the event loop
@@ -244,7 +244,7 @@ class TrainingWorker(QObject):
             self._rate = rate if self._rate == 0 else 0.8 * self._rate + 0.2 * rate
         self._emit_events()
         if losses:
-            self.lossesReady.emit(np.asarray(losses, dtype=np.float32), tr.step, self._rate)
+            self.lossesReady.emit(np.asarray(losses, dtype=np.float32), tr.step, self._rate, self.generation)
 
     def _emit_events(self) -> None:
         if self.trainer is None:

@@ -27,13 +27,14 @@ class Field:
     kind: str
     lo: float | None = None
     hi: float | None = None
-    choices: str | None = None       # name of the registry: 'devices' | 'samplers' | 'schedules'
+    choices: str | None = None       # name of the registry: 'devices' | 'samplers' | 'schedules' | 'objectives'
 
 
 FIELDS: dict[str, Field] = {
     "preset": Field("str"),
     "device": Field("choice", choices="devices"),
     "schedule": Field("choice", choices="schedules"),
+    "objective": Field("choice", choices="objectives"),
     "hidden": Field("int", 8, 1024),
     "lr": Field("float", 1e-5, 100.0),
     "batch": Field("int", 16, 65536),
@@ -47,6 +48,7 @@ FIELDS: dict[str, Field] = {
     "density": Field("bool"),
     "exact": Field("bool"),
     "error": Field("bool"),
+    "velocity": Field("bool"),
 }
 
 
@@ -55,6 +57,9 @@ def choices(key: str) -> tuple[str, ...]:
     which = FIELDS[key].choices
     if which == "devices":
         return DEVICES
+    if which == "objectives":
+        from playground.learning.model import OBJECTIVES
+        return tuple(OBJECTIVES)
     if which == "samplers":
         from playground.maths.samplers import SAMPLERS
         return tuple(SAMPLERS)
@@ -106,6 +111,7 @@ class Settings:
     preset: str = "loaded_dice"
     device: str = "auto"
     schedule: str = ""          # "" -> the default schedule (resolved in __post_init__)
+    objective: str = "dsm"      # training objective of a fresh model: "dsm" | "fm" (a change is a reset)
     hidden: int = 0             # 0 -> ModelConfig.hidden
     lr: float = 0.0             # 0 -> TrainConfig.lr
     batch: int = 1024
@@ -119,6 +125,7 @@ class Settings:
     density: bool = False
     exact: bool = False
     error: bool = False
+    velocity: bool = False      # the field view shows the schedule's probability-flow velocity, not the score
 
     def __post_init__(self):
         for key, default in (("schedule", _default_schedule), ("hidden", _default_hidden), ("lr", _default_lr)):

@@ -144,3 +144,18 @@ def flow_report(model: Denoiser, target, n: int = 2000, seed: int = 0, path_step
     ref = target.sample(n, seed=seed + 50_000)
     report = {"straightness": path_summary(torch.stack(frames).numpy())["straightness"], "sw2_1step": sliced_w2(one, ref)}
     return {k: (v if math.isfinite(v) else None) for k, v in report.items()}     # None: diverged
+
+
+def few_step_report(model: Denoiser, target, steps=(1, 2, 4), n: int = 2000, seed: int = 0,
+                    path_steps: int = 50) -> dict:
+    """flow_report's straightness plus the SW2 of the k-step ode-euler sample for each k in `steps`
+    (flow schedule, the same noise for every k): what the window shows base against reflowed."""
+    source = ModelSource(model, copy_weights=False)
+    frames = [s.x.float().cpu() for s in sample_steps("ode-euler", source, n, seed=seed, steps=path_steps,
+                                                      schedule="flow")]
+    ref = target.sample(n, seed=seed + 50_000)
+    sw2 = {}
+    for k in steps:
+        x = list(sample_steps("ode-euler", source, n, seed=seed, steps=int(k), schedule="flow"))[-1].x.float().cpu()
+        sw2[int(k)] = sliced_w2(x, ref)
+    return {"straightness": path_summary(torch.stack(frames).numpy())["straightness"], "sw2": sw2}

@@ -128,7 +128,24 @@ def score_error(target, source, x, alpha: float, sigma: float) -> tuple[np.ndarr
         learned = source.score(x, alpha, sigma).double().numpy()
         exact = target.score(x, alpha, sigma).double().numpy()
         lp = target.log_prob(x, alpha, sigma).double().numpy()
+    return weighted_relative_error(learned, exact, lp)
+
+
+def velocity_error(target, source, x, t: float, schedule) -> tuple[np.ndarray, np.ndarray, float]:
+    """The same for the schedule's probability-flow velocity at time t, the exact one from the
+    target's exact denoiser (sources.ExactSource)."""
+    from playground.maths.sources import ExactSource
+    x = torch.as_tensor(x, dtype=torch.float32)
+    with torch.no_grad():
+        learned = source.velocity(x, t, schedule).double().numpy()
+        exact = ExactSource(target).velocity(x, t, schedule).double().numpy()
+        lp = target.log_prob(x, float(schedule.alpha(t)), float(schedule.sigma(t))).double().numpy()
+    return weighted_relative_error(learned, exact, lp)
+
+
+def weighted_relative_error(learned: np.ndarray, exact: np.ndarray, log_p: np.ndarray):
+    """Per point |learned - exact| / |exact| (non-finite -> 1), weights exp(log_p - max), weighted mean (capped at 10)."""
     rel = np.linalg.norm(learned - exact, axis=1) / np.maximum(np.linalg.norm(exact, axis=1), 1e-12)
     rel = np.where(np.isfinite(rel), rel, 1.0)
-    w = np.exp(lp - np.max(lp))
+    w = np.exp(log_p - np.max(log_p))
     return rel, w, float(np.sum(w * np.minimum(rel, 10)) / max(np.sum(w), 1e-30))

@@ -190,6 +190,15 @@ CONCEPTS: dict[str, Concept] = {
 }
 
 
+def concept_html(name: str) -> str:
+    """One concept as rich text (the maths in a monospace block), for the explanation panel."""
+    from html import escape
+
+    c = CONCEPTS[name]
+    rule = "<br>".join(escape(line) for line in c.rule.splitlines())
+    return f"<b>{escape(c.label)}</b><p style='font-family:monospace'>{rule}</p><p>{escape(c.look_for)}</p>"
+
+
 def explain_concept(name: str) -> str:
     """Plain text of one concept: label, the maths, the idea."""
     if name not in CONCEPTS:
