@@ -16,7 +16,6 @@ def test_untrained_marker_goes_after_first_training_step(qtbot):
     w = shown_window(qtbot)
     field = child(w, pg.PlotWidget, "fieldView")
     assert "untrained model" in _title(field)
-    assert child(w, QLabel, "frameLabel").wordWrap()
     button = child(w, QPushButton, "trainButton")
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: w.state.training.step > 0, timeout=30_000)

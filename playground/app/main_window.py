@@ -227,7 +227,7 @@ class MainWindow(QMainWindow):
         self.hide_message()
         self.field_controller.refresh()
         self.playback.set_range(0)
-        self.frame_label.setText(preset.description)
+        self.frame_label.setText(preset.description[:80])
 
     def _set_view_range(self) -> None:
         view = self.state.view

@@ -88,7 +88,6 @@ class PlaybackBar(QWidget):
         self.slider.setMinimumWidth(80)
         self.label = QLabel("no run yet", objectName="frameLabel")
         self.label.setMinimumWidth(170)
-        self.label.setWordWrap(True)         # the preset description wraps instead of being cut off
         bar = QHBoxLayout(self)
         bar.setContentsMargins(0, 0, 0, 0)
         for w in (self.play, self.back, self.forward):
