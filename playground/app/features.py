@@ -27,6 +27,7 @@ FEATURES: dict[str, str] = {          # registry name -> module
     "live_samples": "live_samples",
     "frame_overlays": "frame_overlays",
     "run_views": "run_views",
+    "model_notes": "model_notes",
 }
 
 

@@ -7,6 +7,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QWidget
 
 from .backdrop import BackdropPlotWidget
+from .log_axis import LogLossAxis
 from .particle_item import ParticleItem
 
 BANNER_ERROR = "background:#5a1e1e; color:#ffd7d7; padding:4px; border-radius:3px;"
@@ -56,7 +57,7 @@ def plot_views() -> tuple[BackdropPlotWidget, BackdropPlotWidget, pg.ImageItem, 
 
 def loss_plot() -> tuple[pg.PlotWidget, object, object]:
     """The loss plot (log y) with the raw curve and its smoothed curve."""
-    plot = pg.PlotWidget()
+    plot = pg.PlotWidget(axisItems={"left": LogLossAxis("left")})
     plot.setObjectName("lossPlot")
     plot.setLogMode(x=False, y=True)
     plot.setLabel("bottom", "training step")

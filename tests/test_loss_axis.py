@@ -1,0 +1,37 @@
+"""The loss plot's log axis labels several ticks over narrow and wide loss ranges."""
+import numpy as np
+import pyqtgraph as pg
+import pytest
+
+from tests.helpers import child, shown_window
+
+
+@pytest.mark.parametrize("lo, hi", [(1.9, 2.3), (0.05, 5.0), (0.9, 1.05), (1e-4, 50.0)])
+def test_loss_axis_labels_several_ticks(qtbot, lo, hi):
+    from playground.app.views import loss_plot
+    plot, _raw, _smooth = loss_plot()
+    qtbot.addWidget(plot)
+    plot.resize(400, 240)
+    plot.show()
+    qtbot.waitExposed(plot)
+    axis = plot.getAxis("left")
+    assert axis.logMode
+    x = np.arange(1, 101, dtype=float)
+    plot.plot(x, np.geomspace(lo, hi, 100))
+    plot.getViewBox().setYRange(np.log10(lo), np.log10(hi), padding=0)
+    qtbot.wait(20)
+    vmin, vmax = axis.range
+    levels = axis.tickValues(vmin, vmax, axis.height())
+    values = [v for _, vals in levels for v in vals]
+    strings = axis.tickStrings(values, 1.0, None)
+    assert len(values) >= 3, (lo, hi, values)
+    assert len(set(strings)) == len(strings) and all(s.strip() for s in strings), strings
+    shown = sorted(float(s) for s in strings)
+    assert shown[0] >= lo * 0.9 and shown[-1] <= hi * 1.1
+    plot.grab()                                       # paints without errors
+
+
+def test_window_loss_plot_uses_the_log_axis(qtbot):
+    from playground.app.log_axis import LogLossAxis
+    w = shown_window(qtbot)
+    assert isinstance(child(w, pg.PlotWidget, "lossPlot").getAxis("left"), LogLossAxis)
