@@ -6,7 +6,7 @@ module about behaviour. objectNames are part of the contract with the acceptance
 from __future__ import annotations
 
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout,
-                               QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+                               QLabel, QPushButton, QSizePolicy, QSpinBox, QVBoxLayout, QWidget)
 
 from playground.formats.presets import builtin_names
 from playground.formats.settings import DEVICES, FIELDS, Settings
@@ -160,6 +160,8 @@ class ControlsPanel(QWidget):
                                "points along the score; on VP and flow schedules the shrinking α bends it")
         self.field_info = QLabel("")
         self.field_info.setObjectName("fieldInfo")
+        # Its text changes every frame: it must never push the plots around, so it gets what is left.
+        self.field_info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         outer.addStretch(1)
         self._outer = outer
         self.update_sampler_tooltip()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QDockWidget, QLabel, QWidget
+from PySide6.QtWidgets import QDockWidget, QFrame, QLabel, QScrollArea, QWidget
 
 AREAS = {"left": Qt.DockWidgetArea.LeftDockWidgetArea, "right": Qt.DockWidgetArea.RightDockWidgetArea,
          "bottom": Qt.DockWidgetArea.BottomDockWidgetArea}
@@ -28,7 +28,12 @@ class DockHandle:
     def widget(self) -> QWidget:
         if self._widget is None:
             self._widget = self._factory()
-            self.dock.setWidget(self._widget)
+            # In a scroll area, so no feature's contents can force the whole window's minimum size.
+            scroll = QScrollArea()
+            scroll.setWidget(self._widget)
+            scroll.setWidgetResizable(True)
+            scroll.setFrameShape(QFrame.Shape.NoFrame)
+            self.dock.setWidget(scroll)
         return self._widget
 
     def built(self) -> bool:
