@@ -5,9 +5,8 @@ key events into document edits and draws the overlay (points, 2-sigma ellipses, 
 updates the overlay only; the target is recompiled and handed on (warm start) once per completed
 edit, so training keeps going from its current weights.
 
-Mouse events are taken in an event filter on the PlotWidget and its viewport and consumed while
-editing, so the ViewBox neither pans nor zooms; the pressed state is tracked here (a synthetic move
-may carry no buttons).
+Mouse events are filtered on the PlotWidget and its viewport and consumed while editing (no pan or
+zoom); the pressed state is tracked here, as a synthetic move may carry no buttons.
 """
 from __future__ import annotations
 

@@ -11,6 +11,7 @@ from .common import (DEVICE_HELP, POINTS_OUT_HELP, PRESET_HELP, Progress, UsageE
 
 MAX_NLL_POINTS = 200_000      # one adaptive ODE solve over all points: memory and time grow with N
 TWO_EVALS = ("ode-heun", "annealed-langevin", "ode-rk45")
+MAX_PATH_VALUES = 50_000_000  # --paths holds (K+1) x N x 2 floats: 400 MB at most
 MAX_GIF_FRAMES = 1000         # one 256x256 frame per step is held in memory until the GIF is written
 
 
@@ -21,6 +22,9 @@ def cmd_sample(args) -> int:
     out = check_out(args.out, (".npy", ".csv"))
     gif = check_out(args.gif, (".gif",)) if args.gif else None
     paths_out = check_out(args.paths, (".npy",)) if args.paths else None
+    if paths_out and ((args.steps or DEFAULT_STEPS) + 1) * args.n > MAX_PATH_VALUES:
+        raise UsageError(f"--paths: at most {MAX_PATH_VALUES:.0e} particle-steps are kept in memory; use fewer "
+                         "particles or steps")
     preset, target = load(args.preset)
     steps = args.steps or DEFAULT_STEPS
     if gif and steps > MAX_GIF_FRAMES:
