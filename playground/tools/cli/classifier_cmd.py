@@ -5,7 +5,8 @@ import sys
 import time
 from pathlib import Path
 
-from .common import UsageError, check_out, limit_threads, load, positive_float, positive_int, whole
+from .common import (PRESET_HELP, UsageError, check_out, example, limit_threads, load, positive_float, positive_int,
+                     whole)
 from playground.learning.trainer import cosine_tail
 
 
@@ -46,8 +47,10 @@ def cmd_train_classifier(args) -> int:
 
 
 def add_parsers(sub) -> None:
-    c = sub.add_parser("train-classifier", help="train a noisy classifier p(class | x_t) for classifier guidance")
-    c.add_argument("preset")
+    text = "train a noisy classifier p(class | x_t) for classifier guidance"
+    c = sub.add_parser("train-classifier", help=text, description=text, epilog=example(
+        "diffusion-playground train-classifier loaded_dice --seconds 30 --out dice_classifier.pt"))
+    c.add_argument("preset", help=PRESET_HELP)
     c.add_argument("--out", required=True, help="checkpoint to write (.pt, weights only)")
     c.add_argument("--steps", type=positive_int, help="number of optimiser steps (or --seconds)")
     c.add_argument("--seconds", type=positive_float, help="training time in seconds (or --steps)")

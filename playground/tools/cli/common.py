@@ -170,7 +170,12 @@ class Progress:
         Progress.open_line = self.tty
 
     def done(self) -> None:
-        if Progress.open_line:
+        """Close the line; a run that showed progress also shows that it reached 100%."""
+        if self.last and self.label:
+            line = f"{self.label}: 100%  {time.perf_counter() - self.t0:.0f} s"
+            print(("\r" + line) if self.tty else line, file=sys.stderr, flush=True)
+            Progress.open_line = False
+        elif Progress.open_line:
             print(file=sys.stderr)
             Progress.open_line = False
 

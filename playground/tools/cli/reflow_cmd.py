@@ -6,7 +6,8 @@ import sys
 import time
 from pathlib import Path
 
-from .common import ProgressLine, UsageError, check_out, count, limit_threads, load, positive_float, positive_int, whole
+from .common import (PRESET_HELP, ProgressLine, UsageError, check_out, count, example, limit_threads, load,
+                     positive_float, positive_int, whole)
 
 
 def cmd_reflow(args) -> int:
@@ -62,8 +63,9 @@ def add_parsers(sub) -> None:
                        description="Draw noise z, integrate BASE's probability-flow ODE to x = ODE(z), then train a "
                                    "new flow-matching model on the straight lines between z and x. Progress on "
                                    "stderr; the last stdout line is one JSON object (straightness and one-step SW2 "
-                                   "on the flow schedule, before and after).")
-    r.add_argument("preset")
+                                   "on the flow schedule, before and after).",
+                       epilog=example("diffusion-playground reflow two_moons --model base.pt --out reflowed.pt --seconds 90"))
+    r.add_argument("preset", help=PRESET_HELP)
     r.add_argument("--model", required=True, help="the base checkpoint (dsm or fm, possibly already reflowed)")
     r.add_argument("--out", required=True, help="where to save the reflowed fm checkpoint (.pt)")
     r.add_argument("--steps", type=positive_int, help="training steps for the new model")
