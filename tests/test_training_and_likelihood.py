@@ -1,5 +1,4 @@
 """Training reaches the target; likelihoods through the ODE match the exact density."""
-import time
 
 import numpy as np
 import pytest
@@ -27,9 +26,7 @@ def test_exact_nll_through_the_ode_matches_the_true_density(name):
 def test_short_training_on_two_moons_reaches_the_target_with_ode_heun():
     t = load_preset("two_moons").target
     trainer = Trainer(t, TrainConfig(seed=0))
-    t0 = time.perf_counter()
-    while time.perf_counter() - t0 < 45:
-        trainer.train(50)
+    trainer.train(2000)        # a step count, not a time budget: the same model on any machine (ratio ~1.2)
     source = trainer.source()
     dist, floor = floor_and_distance(t, lambda s: sample("ode-heun", source, 4000, seed=s, steps=50))
     assert dist <= 1.5 * floor, (dist, floor, trainer.step)
