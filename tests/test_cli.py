@@ -1,26 +1,43 @@
-"""The command line, through a real subprocess, as users and acceptance scripts call it."""
+"""The command line as users and acceptance scripts call it: its listing and data commands through a
+real subprocess (the `python -m playground` entry point), the heavier commands in-process through
+the same main() (a fresh interpreter costs seconds of imports per call)."""
+import io
 import json
 import subprocess
 import sys
+from contextlib import redirect_stderr, redirect_stdout
 
 import numpy as np
 import pytest
 
 
-def run(*args, timeout=300):
+def run_process(*args, timeout=300):
     return subprocess.run([sys.executable, "-m", "playground", *map(str, args)], capture_output=True, text=True,
                           timeout=timeout)
 
 
+def run(*args):
+    """main(argv) in this process, with what a subprocess would report: exit status, stdout, stderr."""
+    from playground.tools.cli import main
+    out, err = io.StringIO(), io.StringIO()
+    argv = [str(a) for a in args]
+    with redirect_stdout(out), redirect_stderr(err):
+        try:
+            rc = main(argv)
+        except SystemExit as e:       # --help and --version exit through argparse
+            rc = e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
+    return subprocess.CompletedProcess(argv, rc, out.getvalue(), err.getvalue())
+
+
 def test_presets_lists_names_with_descriptions():
-    r = run("presets")
+    r = run_process("presets")
     assert r.returncode == 0
     lines = r.stdout.strip().splitlines()
     assert any(l.startswith("loaded_dice ") for l in lines) and len(lines) >= 8
 
 
 def test_target_writes_npy_and_csv(tmp_path):
-    assert run("target", "loaded_dice", "--n", 50, "--seed", 1, "--out", tmp_path / "a.npy").returncode == 0
+    assert run_process("target", "loaded_dice", "--n", 50, "--seed", 1, "--out", tmp_path / "a.npy").returncode == 0
     assert run("target", "loaded_dice", "--n", 50, "--seed", 1, "--out", tmp_path / "a.csv").returncode == 0
     a = np.load(tmp_path / "a.npy")
     b = np.loadtxt(tmp_path / "a.csv", delimiter=",", skiprows=1)

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QFileDialog, QProgressDialog
 
 from playground.formats.checkpoint import save_checkpoint
 from playground.tools.compare import Cancelled
+from .threads import wait_events
 from .export_files import (GIF_SIZE, MP4_HINT, ExportError, mp4_available, write_animation, write_quality_table,
                            write_samples, write_trajectories, write_view)
 
 BUILTIN_VIEWS = ("particles", "field", "loss")
+EXPORT_WAIT_S = 600          # a scripted export (wait=True) gives up after this long
 
 
 class _StateHolder:
@@ -159,8 +161,9 @@ class Exporter(QObject):
             self._dialog.setMinimumDuration(300)
             self._dialog.canceled.connect(self.cancel)
             return None
-        while not self._done:
-            QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
+        if not wait_events(lambda: self._done, EXPORT_WAIT_S):
+            self.cancel()
+            self.ui.show_message(f"exporting {what} took over {EXPORT_WAIT_S} s: cancelled", error=True)
         return self._result
 
     def _on_progress(self, fraction: float) -> None:

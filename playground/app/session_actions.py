@@ -14,7 +14,7 @@ import shutil
 import uuid
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, QTimer
+from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QFileDialog
 
@@ -24,10 +24,12 @@ from playground.formats.session import (SUFFIX, Session, SessionError, autosave_
 from playground.formats.settings import Settings, SettingsError
 from playground.learning.trainer import TrainConfig
 from .crash_recovery import RECOVERED_NAME, mark_closed, mark_running, previous_run_crashed, restore_bar
+from .threads import wait_events
 
 __all__ = ["SessionManager", "install", "previous_run_crashed"]
 
 AUTOSAVE_MS = 3 * 60 * 1000
+AUTOSAVE_WAIT_S = 20
 FILE_FILTER = f"Sessions (*{SUFFIX});;All files (*)"
 
 
@@ -38,6 +40,7 @@ class SessionManager(QObject):
         self.runner = services.tasks("autosaveThread", self)
         self.runner.finished.connect(lambda *_: self._autosave_done(None))
         self.runner.failed.connect(self._autosave_done)
+        self.runner.cancelled.connect(lambda: self._autosave_done("cancelled"))
         self._autosaving = False
         self.last_autosave_error: str | None = None
         self.token = uuid.uuid4().hex
@@ -174,8 +177,9 @@ class SessionManager(QObject):
         return True
 
     def _wait_autosave(self) -> None:
-        while self._autosaving and not self.runner.closed:
-            QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
+        """A close waits for the autosave, but never forever: a stuck disk must not hang the window."""
+        if not wait_events(lambda: not self._autosaving or self.runner.closed, AUTOSAVE_WAIT_S):
+            self.last_autosave_error = f"the autosave was still writing after {AUTOSAVE_WAIT_S} s"
 
     def _autosave_done(self, error) -> None:
         self._autosaving = False

@@ -8,9 +8,10 @@ then waits for the thread, briefly, and never hangs a closing window on it.
 from __future__ import annotations
 
 import threading
+import time
 
 import torch
-from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, QThread, Signal, Slot
 
 from playground.tools.compare import Cancelled
 
@@ -33,6 +34,19 @@ def start_worker(worker: QObject, name: str, wiring) -> QThread:
         signal.connect(slot)
     thread.start()
     return thread
+
+
+def wait_events(done, timeout_s: float) -> bool:
+    """Run the GUI thread's events until done() or timeout_s has passed (then False). It sleeps a
+    little between rounds, so the thread being waited for gets the GIL instead of a spinning loop;
+    a waited-for job that never reports can delay a caller, never hang it."""
+    deadline = time.monotonic() + timeout_s
+    while not done():
+        if time.monotonic() > deadline:
+            return False
+        QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
+        time.sleep(0.002)
+    return True
 
 
 def stop_worker(shutdown_signal, thread: QThread, wait_ms: int = 1500) -> None:

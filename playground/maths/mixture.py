@@ -64,22 +64,24 @@ class GaussianMixture:
             yield x[i:i + step]
 
     def _posterior(self, xc, mean, inv, log_norm, need_r: bool = True):
-        """Per-component log-joint, responsibilities and whitened offsets C^{-1}(x - m).
+        """Per-component log-joint, responsibilities and whitened offsets C^{-1}(x - m), as (K, n) planes.
 
-        The 2x2 algebra is written out on (n, K) planes: about 3x faster than a batched einsum,
-        which matters for the density images drawn on every target change."""
-        dx = xc[:, 0:1] - mean[None, :, 0]                      # (n, K)
-        dy = xc[:, 1:2] - mean[None, :, 1]
-        p00, p01, p11 = inv[None, :, 0, 0], inv[None, :, 0, 1], inv[None, :, 1, 1]
+        The 2x2 algebra is written out plane by plane with the K components along the first axis:
+        the softmax and the sums over components then run over contiguous rows, about 5x faster
+        than (n, K) planes (and 3x faster than a batched einsum) for the few-component targets the
+        samplers evaluate thousands of times."""
+        dx = xc[None, :, 0] - mean[:, 0:1]                      # (K, n)
+        dy = xc[None, :, 1] - mean[:, 1:2]
+        p00, p01, p11 = inv[:, 0, 0, None], inv[:, 0, 1, None], inv[:, 1, 1, None]
         px = p00 * dx + p01 * dy
         py = p01 * dx + p11 * dy
-        log_joint = log_norm[None] - 0.5 * (dx * px + dy * py)
+        log_joint = log_norm[:, None] - 0.5 * (dx * px + dy * py)
         if not need_r:
-            return log_joint, None, None
-        return log_joint, torch.softmax(log_joint, dim=1), torch.stack([px, py], -1)
+            return log_joint, None, None, None
+        return log_joint, torch.softmax(log_joint, dim=0), px, py
 
     def _per_chunk(self, x, alpha, sigma, reduce, width: int, need_r: bool = True):
-        """Apply reduce(log_joint, responsibilities, C^{-1}(x-m)) chunk by chunk, in float64,
+        """Apply reduce(log_joint, responsibilities, px, py) (all (K, n)) chunk by chunk, in float64,
         and return the result in x's dtype (shape (n,) for width 0, else (n, width))."""
         x = torch.as_tensor(x)
         x64 = x.to(torch.float64)
@@ -91,22 +93,28 @@ class GaussianMixture:
 
     def log_prob(self, x, alpha: float = 1.0, sigma: float = 0.0) -> torch.Tensor:
         """log p_t(x) of the law of alpha*x0 + sigma*eps (alpha=1, sigma=0: the target itself)."""
-        return self._per_chunk(x, alpha, sigma, lambda lj, r, pd: torch.logsumexp(lj, dim=1), 0, need_r=False)
+        return self._per_chunk(x, alpha, sigma, lambda lj, r, px, py: torch.logsumexp(lj, dim=0), 0, need_r=False)
 
     def score(self, x, alpha: float = 1.0, sigma: float = 0.0) -> torch.Tensor:
         """grad_x log p_t(x) = -sum_k r_k C_k^{-1}(x - alpha*mu_k)."""
-        return self._per_chunk(x, alpha, sigma, lambda lj, r, pd: -(r[..., None] * pd).sum(1), 2)
+        return self._per_chunk(x, alpha, sigma,
+                               lambda lj, r, px, py: -torch.stack([(r * px).sum(0), (r * py).sum(0)], 1), 2)
 
     def denoise(self, x, alpha: float, sigma: float) -> torch.Tensor:
         """Ideal denoiser E[x0 | x_t = x] = sum_k r_k (mu_k + alpha*Sigma_k C_k^{-1}(x - alpha*mu_k))."""
-        def reduce(lj, r, pd):
-            post = self.means[None] + float(alpha) * torch.einsum("kij,nkj->nki", self.covs, pd)
-            return (r[..., None] * post).sum(1)
+        a = float(alpha)
+        s00, s01, s11 = self.covs[:, 0, 0, None], self.covs[:, 0, 1, None], self.covs[:, 1, 1, None]
+        mx, my = self.means[:, 0:1], self.means[:, 1:2]
+
+        def reduce(lj, r, px, py):
+            return torch.stack([(r * (mx + a * (s00 * px + s01 * py))).sum(0),
+                                (r * (my + a * (s01 * px + s11 * py))).sum(0)], 1)
         return self._per_chunk(x, alpha, sigma, reduce, 2)
 
     def responsibilities(self, x, alpha: float = 1.0, sigma: float = 0.0) -> torch.Tensor:
         """Posterior probability of each component given x, (n, K), float64."""
-        return self._per_chunk(torch.as_tensor(x).to(torch.float64), alpha, sigma, lambda lj, r, pd: r, len(self))
+        return self._per_chunk(torch.as_tensor(x).to(torch.float64), alpha, sigma,
+                               lambda lj, r, px, py: r.T, len(self))
 
     # ----- summaries -----------------------------------------------------------
     def mean(self) -> torch.Tensor:
