@@ -252,8 +252,8 @@ class MainWindow(QMainWindow):
         if len(frames.x[0]) > DENSITY_AUTO_PARTICLES and not self.controls.density.isChecked():
             self.controls.density.setChecked(True)
         self.playback.set_range(len(frames) - 1)
-        self.show_frame(0)
-        self.set_playing(True)
+        self.show_frame(self.state.frame_index)
+        self.set_playing(self.state.autoplay)
 
     def _apply_speed(self) -> None:
         self.play_timer.setInterval(max(1, int(1000 / max(1, self.state.settings.speed))))

@@ -76,6 +76,13 @@ class SamplingService(QObject):
         self._job_id += 1
         self.state.set_frames(frames)
 
+    def restore(self, frames) -> None:
+        """Show a saved run, paused at its last frame. No snapshot of a model made it here, so views
+        that need the run's score (x̂₀, the mesh) use the exact one until the next run."""
+        self._job_id += 1
+        self.state.last_sampling_source = None
+        self.state.set_frames(frames, shown=len(frames) - 1, play=False)
+
     def _on_frames(self, job_id: int, frames) -> None:
         if job_id == self._job_id and not self.closed:
             self.state.set_frames(frames)

@@ -20,10 +20,13 @@ from PySide6.QtWidgets import QFileDialog
 
 from playground.formats.presets import PresetError, builtin_names, load_preset
 from playground.formats.session import (SUFFIX, Session, SessionError, autosave_path, read_session, session_json,
-                                        state_dir, write_session)
+                                        split_trainer_state, state_dir, write_session)
+from playground.formats import session_run
+from playground.formats.session_run import SavedRun, pack_run
 from playground.formats.settings import Settings, SettingsError
 from playground.learning.trainer import TrainConfig
 from .crash_recovery import RECOVERED_NAME, mark_closed, mark_running, previous_run_crashed, restore_bar
+from .sampling_worker import Frames
 from .threads import wait_events
 
 __all__ = ["SessionManager", "install", "previous_run_crashed"]
@@ -51,17 +54,14 @@ class SessionManager(QObject):
         self.recovered_path: Path | None = None
 
     # ----- what a session holds ------------------------------------------------------------------
-    def snapshot(self) -> tuple[dict, dict, list[str]]:
-        """(session.json dict, weights dict, names of parts that could not be saved)."""
+    def snapshot(self) -> tuple[dict, dict, SavedRun | None, list[str]]:
+        """(session.json dict, weights dict, the run on screen (thinned to the size bound) or None,
+        names of parts that could not be saved)."""
         preset = self.state.preset
         if preset is None:
             raise ValueError("nothing to save yet: no target")
         state = self.services.model.read_state()
-        trainer, weights = None, {}
-        if state is not None:
-            trainer = {"config": state["config"], "step": int(state["step"]), "lr": float(state["lr"])}
-            weights = {"model": state["model"], "ema": state["ema"], "optimizer": state["optimizer"],
-                       "losses": state["losses"]}
+        trainer, weights = split_trainer_state(state) if state is not None else (None, {})
         parts, skipped = {}, []
         for name, (get_state, _) in self.services.parts.items():
             try:
@@ -69,18 +69,22 @@ class SessionManager(QObject):
             except Exception:  # noqa: BLE001 - one broken panel must not lose the whole session
                 skipped.append(name)
         settings = self.state.settings.to_json()
-        return session_json(preset, settings, trainer, parts, self.state.preset_key), weights, skipped
+        run = pack_run(self.state.frames)
+        return session_json(preset, settings, trainer, parts, self.state.preset_key), weights, run, skipped
 
     # ----- save / open ----------------------------------------------------------------------------------
     def save(self, path) -> bool:
         path = Path(path)
         try:
-            meta, weights, skipped = self.snapshot()
-            write_session(path, meta, weights)
+            meta, weights, run, skipped = self.snapshot()
+            write_session(path, meta, weights, run)
         except Exception as exc:  # noqa: BLE001 - shown in the banner; the old file stays intact
             self.ui.show_message(f"could not save the session to {path.name}: {exc}", error=True)
             return False
         note = f" (could not save: {', '.join(skipped)})" if skipped else ""
+        if run is not None and len(run) < run.total:
+            note += (f"; the run keeps {len(run)} of its {run.total} frames, evenly spaced "
+                     f"(at most {session_run.MAX_RUN_BYTES / 2**20:g} MB of frames)")
         self.ui.show_message(f"saved session {path.name}{note}", error=bool(skipped))
         return True
 
@@ -107,6 +111,8 @@ class SessionManager(QObject):
             self._apply_target(session)
             ignored = self._apply_parts(session.parts)
             self._load_trainer(session, config)
+            if session.run is not None:
+                self.services.sampling.restore(_frames(session.run))
         except Exception as exc:  # noqa: BLE001 - the file was valid; a window-side failure is still a message
             self.ui.show_message(f"could not fully restore {name}: {exc}", error=True)
             return False
@@ -164,13 +170,13 @@ class SessionManager(QObject):
                 return False               # the previous one is still writing
             self._wait_autosave()
         try:
-            meta, weights, _ = self.snapshot()
+            meta, weights, run, _ = self.snapshot()
         except Exception as exc:  # noqa: BLE001
             self.last_autosave_error = str(exc)
             return False
         path = autosave_path()
         self._autosaving = True
-        self.runner.start(lambda progress, stop: write_session(path, meta, weights))
+        self.runner.start(lambda progress, stop: write_session(path, meta, weights, run))
         if wait:
             self._wait_autosave()
             return self.last_autosave_error is None
@@ -236,6 +242,12 @@ class SessionManager(QObject):
             self.ui.show_message(f"no autosave yet ({path})", error=True)
             return
         self.open(path)
+
+
+def _frames(run: SavedRun) -> Frames:
+    """The window's Frames of a saved run: one (N, 2) float32 array per frame."""
+    return Frames(run.sampler, run.schedule, list(run.x.numpy()), list(run.step), list(run.alpha),
+                  list(run.sigma), list(run.level), list(run.nfe))
 
 
 def _normal(obj):

@@ -61,6 +61,7 @@ class AppState(QObject):
         self.generation = 0
         self.frames = None
         self.frame_index = 0
+        self.autoplay = True                # play a new run from frame_index once it is shown
         self.last_sampling_source = None    # the source of the latest sampler run
         self.training = TrainingStatus()
         self.results: dict[str, object] = {}  # published analysis results ("quality": the sweep table)
@@ -131,9 +132,12 @@ class AppState(QObject):
         self.resultPublished.emit(name, value)
 
     # ----- the current sampler run ------------------------------------------------------------------
-    def set_frames(self, frames) -> None:
+    def set_frames(self, frames, shown: int = 0, play: bool = True) -> None:
+        """A new run (or None); `shown` is the frame to put on screen first and `play` whether the
+        window then plays it (a reopened session shows its last frame, paused)."""
         self.frames = frames
-        self.frame_index = 0
+        self.frame_index = 0 if frames is None or not len(frames) else int(min(max(int(shown), 0), len(frames) - 1))
+        self.autoplay = bool(play)
         self.framesChanged.emit(frames)
         if frames is not None:
             self.runFinished.emit(frames)

@@ -1,9 +1,10 @@
 """Session files: the whole playground state in one zip archive, and where autosaves live.
 
-A session is `session.json` (target, every control setting, trainer config and step, feature
-panels' parts) plus `weights.pt`, a torch.save of plain tensors (model, EMA, optimiser state,
-loss history) that `torch.load(weights_only=True)` reads, so opening a file from elsewhere
-cannot run code. Reading checks everything before anything is applied: a caller either gets a
+A session is `session.json` (target, every control setting, trainer config, step and divergence
+guard, feature panels' parts, the last run's per-frame numbers) plus `weights.pt`, a torch.save of
+plain tensors (model, EMA, optimiser state, loss history, the trainer's generator state) and, when
+a run was on screen, `run.pt` (its frames, see session_run.py); `torch.load(weights_only=True)`
+reads both, so opening a file from elsewhere cannot run code. Reading checks everything before anything is applied: a caller either gets a
 complete, consistent `Session` or a `SessionError` with one line for the user.
 """
 from __future__ import annotations
@@ -23,6 +24,7 @@ from playground.formats import session_checks
 from playground.formats.io_utils import atomic_path
 from playground.formats.presets import Preset, PresetError, preset_from_json
 from playground.formats.session_checks import SessionCheckError
+from playground.formats.session_run import MAX_RUN_BYTES, SavedRun, parse_run
 from playground.formats.settings import SettingsError, known
 from playground.formats.validate import parse_json
 
@@ -31,6 +33,8 @@ VERSION = 1
 SUFFIX = ".dpsession"
 JSON_MEMBER = "session.json"
 WEIGHTS_MEMBER = "weights.pt"
+RUN_MEMBER = "run.pt"
+MAX_RUN_MEMBER_BYTES = MAX_RUN_BYTES + 1024 * 1024    # the frames plus torch's archive around them
 MAX_JSON_BYTES = 32 * 1024 * 1024          # session.json, inflated
 MAX_WEIGHTS_BYTES = 128 * 1024 * 1024      # weights.pt, inflated: 4 copies of MAX_PARAMETERS float32 fit
 MAX_MEMBERS = 16
@@ -52,13 +56,15 @@ class Session:
     weights: dict = field(default_factory=dict)         # model / ema / optimizer / losses tensors
     parts: dict = field(default_factory=dict)           # feature panels' JSON states
     path: str | None = None                             # the file it was read from
+    run: SavedRun | None = None                         # the last sampler run (None: nothing sampled)
 
     def trainer_state(self) -> dict | None:
-        """The dict Trainer.load_state_dict takes (None when the session had no model)."""
+        """The dict Trainer.load_state_dict takes (None when the session had no model); older
+        sessions have no rng or guard, and the trainer then keeps its fresh ones."""
         if self.trainer is None:
             return None
         return {**{k: self.weights[k] for k in WEIGHT_KEYS}, "step": self.trainer["step"],
-                "lr": self.trainer["lr"]}
+                "lr": self.trainer["lr"], "rng": self.weights.get("rng"), "guard": self.trainer.get("guard")}
 
 
 def check_settings(settings) -> dict:
@@ -80,20 +86,35 @@ def session_json(preset: Preset, settings: dict, trainer: dict | None, parts: di
             "settings": settings, "trainer": trainer, "parts": parts}
 
 
+def split_trainer_state(state: dict) -> tuple[dict, dict]:
+    """Trainer.state_dict() (plus `losses`) as session.json's trainer block and weights.pt's
+    tensors; Session.trainer_state() puts them back together."""
+    trainer = {"config": state["config"], "step": int(state["step"]), "lr": float(state["lr"]),
+               "guard": state.get("guard")}
+    weights = {k: state[k] for k in (*WEIGHT_KEYS, "losses", "rng") if state.get(k) is not None}
+    return trainer, weights
+
+
 def weights_bytes(weights: dict) -> bytes:
     buf = io.BytesIO()
     torch.save(weights, buf)
     return buf.getvalue()
 
 
-def write_session(path, meta: dict, weights: dict) -> None:
-    """One zip with session.json and weights.pt, written beside `path` and renamed over it."""
+def write_session(path, meta: dict, weights: dict, run: SavedRun | None = None) -> None:
+    """One zip with session.json, weights.pt and (given a run) run.pt, written beside `path` and
+    renamed over it. The frames are stored, not deflated: noise-like floats do not compress."""
+    if run is not None:
+        meta = {**meta, "run": run.to_json()}
     text = json.dumps(meta, indent=1)
     blob = weights_bytes(weights)
+    frames = weights_bytes({"x": run.x.contiguous()}) if run is not None else None
     with atomic_path(path) as tmp:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as z:
             z.writestr(JSON_MEMBER, text)
             z.writestr(WEIGHTS_MEMBER, blob)
+            if frames is not None:
+                z.writestr(RUN_MEMBER, frames, compress_type=zipfile.ZIP_STORED)
 
 
 # ----- reading ---------------------------------------------------------------------------------------
@@ -135,6 +156,7 @@ def read_session(path) -> Session:
                     raise SessionError(f"{name}: not a session file (no {m} inside)")
             raw = _read_member(z, JSON_MEMBER, MAX_JSON_BYTES, name)
             blob = _read_member(z, WEIGHTS_MEMBER, MAX_WEIGHTS_BYTES, name)
+            run_blob = _read_member(z, RUN_MEMBER, MAX_RUN_MEMBER_BYTES, name) if RUN_MEMBER in members else None
     except SessionError:
         raise
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error, NotImplementedError) as exc:
@@ -154,12 +176,26 @@ def read_session(path) -> Session:
         _check_trainer_meta(trainer, name)
     weights = _load_weights(blob, name)
     try:
+        rng = weights.pop("rng", None)        # uint8, which check_tensors refuses anywhere else
         session_checks.check_tensors(weights, "weights.pt")
+        if rng is not None:
+            session_checks.check_rng(rng)
+            weights["rng"] = rng
+        run = _parse_run(meta.get("run"), run_blob, name)
     except SessionCheckError as exc:
         raise SessionError(f"{name}: {exc}") from None
     if trainer is not None:
         _check_trainer(trainer, weights, name)
-    return Session(preset, key, settings, trainer, weights, parts, str(path))
+    return Session(preset, key, settings, trainer, weights, parts, str(path), run)
+
+
+def _parse_run(meta, blob: bytes | None, name: str) -> SavedRun | None:
+    """The saved run, or None when the session has none; its JSON block and run.pt come together."""
+    if meta is None and blob is None:
+        return None
+    if meta is None or blob is None:
+        raise SessionCheckError(f"the run is incomplete: {'run.pt' if blob is None else 'session.json run'} is missing")
+    return parse_run(meta, _load_weights(blob, name, RUN_MEMBER, MAX_RUN_MEMBER_BYTES))
 
 
 def _parse_json(raw: bytes, name: str) -> dict:
@@ -189,21 +225,21 @@ def _parse_preset(meta: dict, name: str) -> Preset:
         raise SessionError(f"{name}: invalid target: {exc}") from None
 
 
-def _load_weights(blob: bytes, name: str) -> dict:
+def _load_weights(blob: bytes, name: str, member: str = WEIGHTS_MEMBER, limit: int = MAX_WEIGHTS_BYTES) -> dict:
     try:   # torch's own archive: its members' sizes are checked like the outer ones
         inner = zipfile.ZipFile(io.BytesIO(blob)).infolist()
     except (zipfile.BadZipFile, ValueError, OSError):
         inner = []      # not a zip at all: torch.load refuses it below
-    if sum(i.file_size for i in inner) > MAX_WEIGHTS_BYTES:
-        raise SessionError(f"{name}: weights.pt would inflate past the limit of {MAX_WEIGHTS_BYTES:,} bytes")
+    if sum(i.file_size for i in inner) > limit:
+        raise SessionError(f"{name}: {member} would inflate past the limit of {limit:,} bytes")
     try:
         weights = torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
-        raise SessionError(f"{name}: refused: weights.pt holds pickled Python objects, not only weights") from None
+        raise SessionError(f"{name}: refused: {member} holds pickled Python objects, not only weights") from None
     except Exception as exc:  # noqa: BLE001 - torch raises RuntimeError/EOFError/zip errors for broken data
-        raise SessionError(f"{name}: weights.pt is not readable ({type(exc).__name__})") from None
+        raise SessionError(f"{name}: {member} is not readable ({type(exc).__name__})") from None
     if not isinstance(weights, dict):
-        raise SessionError(f"{name}: weights.pt must hold a dict of tensors")
+        raise SessionError(f"{name}: {member} must hold a dict of tensors")
     return weights
 
 
@@ -218,6 +254,8 @@ def _check_trainer_meta(trainer, name: str) -> None:
         raise SessionError(f"{name}: session.json: trainer.lr must be a positive number up to 100")
     try:
         session_checks.check_trainer_config(trainer["config"])
+        if trainer.get("guard") is not None:
+            session_checks.check_guard(trainer["guard"])
     except SessionCheckError as exc:
         raise SessionError(f"{name}: session.json: {exc}") from None
 

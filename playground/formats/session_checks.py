@@ -88,6 +88,34 @@ def check_trainer_config(config) -> None:
         raise SessionCheckError(f"trainer.config.model describes {n:,} weights; the limit is {MAX_PARAMETERS:,}")
 
 
+RNG_STATE_BYTES = torch.Generator(device="cpu").get_state().numel()    # mt19937 plus torch's own fields
+GUARD_RULES = {"loss_mean": lambda v: v is None or _is_num(v), "loss_best": lambda v: v is None or _is_num(v),
+               "spikes": int_in(0, 10**6), "since_reset": int_in(0, 10**12), "stalled": is_bool,
+               "lr_scale": num_in(0, 100.0, open_low=True)}
+
+
+def check_rng(rng) -> None:
+    """A CPU generator's state: 1-D uint8 of its exact size, and one torch accepts (a trial set_state),
+    so restoring it later cannot fail halfway through an open."""
+    if not (isinstance(rng, torch.Tensor) and rng.dtype == torch.uint8 and rng.dim() == 1
+            and rng.numel() == RNG_STATE_BYTES):
+        shape = f"{rng.dtype} {tuple(rng.shape)}" if isinstance(rng, torch.Tensor) else type(rng).__name__
+        raise SessionCheckError(f"'rng' must be a 1-D uint8 tensor of {RNG_STATE_BYTES} bytes, got {shape}")
+    try:
+        torch.Generator(device="cpu").set_state(rng)
+    except RuntimeError as exc:
+        raise SessionCheckError(f"'rng' is not a valid generator state ({str(exc).strip()[:80]})") from None
+
+
+def check_guard(guard) -> None:
+    """The divergence guard's scalars (Trainer.guard_state); keys a newer version adds are ignored."""
+    if not isinstance(guard, dict):
+        raise SessionCheckError("trainer.guard must be an object")
+    for key, ok in GUARD_RULES.items():
+        if key in guard and not ok(guard[key]):
+            raise SessionCheckError(f"trainer.guard.{key} has an invalid value {_short(guard[key])}")
+
+
 def check_tensors(obj, where: str, depth: int = 0) -> None:
     """Every tensor in a (nested) state dict is real and finite; anything else is a plain number."""
     if depth > 8:

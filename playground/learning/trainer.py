@@ -346,9 +346,19 @@ class Trainer:
 
     # ----- persistence ----------------------------------------------------------------------------
     def state_dict(self) -> dict:
+        """Everything the next step depends on: weights, optimiser, step, lr, the generator that draws
+        every batch, noise level and label drop (`rng`), and the divergence guard (`guard`), so
+        training resumed from it takes the very steps it would have taken (except a divergence
+        before the next good snapshot, which restores the loaded weights rather than older ones)."""
         return {"config": self.config.to_dict(), "model": self.model.state_dict(),
                 "ema": self.ema_model.state_dict(), "optimizer": self.opt.state_dict(),
-                "step": self.step, "lr": self.lr}
+                "step": self.step, "lr": self.lr, "rng": self._gen.get_state(), "guard": self.guard_state()}
+
+    def guard_state(self) -> dict:
+        """The divergence guard's scalars, JSON-able (an infinite yardstick is None)."""
+        best = self._loss_best if math.isfinite(self._loss_best) else None
+        return {"loss_mean": self._loss_mean, "loss_best": best, "spikes": self._spikes,
+                "since_reset": self._since_reset, "stalled": self.stalled, "lr_scale": self.lr_scale}
 
     def load_state_dict(self, state: dict) -> None:
         self.model.load_state_dict(state["model"])
@@ -357,4 +367,15 @@ class Trainer:
             self.opt.load_state_dict(state["optimizer"])
         self.step = int(state.get("step", 0))
         self.lr = float(state.get("lr", self.lr))
+        if state.get("rng") is not None:          # older states have none: the seed's stream restarts
+            self._gen.set_state(state["rng"])
+        guard = state.get("guard") or {}
+        if "loss_mean" in guard:
+            self._loss_mean = None if guard["loss_mean"] is None else float(guard["loss_mean"])
+        if "loss_best" in guard:
+            self._loss_best = math.inf if guard["loss_best"] is None else float(guard["loss_best"])
+        self._spikes = int(guard.get("spikes", self._spikes))
+        self._since_reset = int(guard.get("since_reset", self._since_reset))
+        self.stalled = bool(guard.get("stalled", self.stalled))
+        self.lr_scale = float(guard.get("lr_scale", self.lr_scale))
         self._good = self._snapshot()

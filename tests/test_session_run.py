@@ -1,0 +1,228 @@
+"""Sessions keep the trainer's random stream and guard, so training resumed from a file takes the
+very steps it would have taken without saving, and the last sampler run, so a reopened window
+shows the same run (issue 17, deliverable 8)."""
+import json
+import math
+import zipfile
+
+import numpy as np
+import pytest
+import torch
+
+from playground.formats.presets import load_preset
+from playground.formats.session import SessionError, read_session, session_json, split_trainer_state, write_session
+from playground.formats.session_run import SavedRun, kept_frames, pack_run
+from playground.learning.model import ModelConfig
+from playground.learning.trainer import TrainConfig, Trainer
+from test_session import torch_bytes, write_raw
+
+TARGET = load_preset("loaded_dice").target
+
+
+@pytest.fixture(autouse=True)
+def state_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("DIFFUSION_PLAYGROUND_STATE_DIR", str(tmp_path / "state"))
+
+
+def new_trainer(**config):
+    model = ModelConfig(hidden=16, objective=config.pop("objective", "dsm"))
+    return Trainer(TARGET, TrainConfig(batch=64, device="cpu", model=model, **config))
+
+
+def save(trainer, path, run=None):
+    state = trainer.state_dict()
+    state["losses"] = torch.tensor(trainer.losses, dtype=torch.float32)
+    meta_trainer, weights = split_trainer_state(state)
+    write_session(path, session_json(load_preset("loaded_dice"), {}, meta_trainer, {}, "loaded_dice"), weights, run)
+
+
+def resume(path, drop=()):
+    s = read_session(path)
+    trainer = Trainer(TARGET, TrainConfig.from_dict(s.trainer["config"]))
+    state = {k: v for k, v in s.trainer_state().items() if k not in drop}
+    trainer.load_state_dict(state)
+    trainer.losses = [float(v) for v in s.weights["losses"]]
+    return trainer
+
+
+def same_weights(a, b) -> bool:
+    pairs = [*zip(a.model.parameters(), b.model.parameters()), *zip(a.ema_model.parameters(), b.ema_model.parameters())]
+    return all(torch.equal(p, q) for p, q in pairs)
+
+
+# ----- training resumed from a file = training never interrupted ----------------------------------------
+
+@pytest.mark.parametrize("config", [{}, {"dataset_size": 300, "conditional": True, "objective": "fm"}],
+                         ids=["dsm-fresh-samples", "fm-dataset-conditional"])
+def test_resumed_training_matches_never_having_saved(tmp_path, config):
+    k, m = 55, 20                                  # past the guard's settling (50 steps) before the save
+    steady, saved = new_trainer(**dict(config)), new_trainer(**dict(config))
+    steady.train(k)
+    saved.train(k)
+    path = tmp_path / "mid.dpsession"
+    save(saved, path)
+    resumed = resume(path)
+    assert resumed.guard_state() == steady.guard_state() and resumed.guard_state()["loss_best"] is not None
+    assert resumed.train(m) == steady.train(m)
+    assert resumed.losses == steady.losses and resumed.step == steady.step == k + m
+    assert same_weights(resumed, steady)
+    assert resumed.guard_state() == steady.guard_state()
+    # without the generator state the batches, noise levels and noise differ from the uninterrupted run
+    no_rng = resume(path, drop=("rng",))
+    assert no_rng.train(m) != resumed.losses[k:]
+    assert not same_weights(no_rng, steady)
+
+
+def test_a_session_without_rng_or_guard_still_opens_and_trains(tmp_path):
+    trainer = new_trainer()
+    trainer.train(5)
+    path = tmp_path / "old.dpsession"
+    state = trainer.state_dict()
+    meta_trainer, weights = split_trainer_state({**state, "losses": torch.tensor(trainer.losses)})
+    del meta_trainer["guard"], weights["rng"]                  # as older versions wrote it
+    write_session(path, session_json(load_preset("loaded_dice"), {}, meta_trainer, {}, "loaded_dice"), weights)
+    s = read_session(path)
+    assert s.run is None and s.trainer_state()["rng"] is None
+    again = resume(path)
+    assert again.step == 5 and len(again.train(3)) == 3
+
+
+# ----- the run: thinning and round trip ---------------------------------------------------------------------
+
+def fake_run(frames=11, n=50):
+    from types import SimpleNamespace
+    rng = np.random.default_rng(0)
+    x = [rng.standard_normal((n, 2)).astype(np.float32) for _ in range(frames)]
+    sigma = list(np.linspace(80, 0, frames))
+    return SimpleNamespace(sampler="ode-heun", schedule="edm", x=x, step=list(range(frames)), alpha=[1.0] * frames,
+                           sigma=[float(v) for v in sigma], level=[float(v) for v in sigma],
+                           nfe=[2 * i for i in range(frames)])
+
+
+def test_large_runs_keep_evenly_spaced_frames_with_the_first_and_the_last(tmp_path):
+    assert kept_frames(11, 50, 10**6) == list(range(11))
+    keep = kept_frames(1001, 1000, 8000 * 21)                   # room for 21 frames of 1000 particles
+    assert keep[0] == 0 and keep[-1] == 1000 and len(keep) == 21 and set(np.diff(keep)) == {50}
+    assert kept_frames(10, 10**7, 10**6) == [9]                  # not even one frame fits: the samples
+    frames = fake_run()
+    run = pack_run(frames, max_bytes=50 * 8 * 4)
+    assert len(run) == 4 and run.total == 11 and run.step == [0, 3, 7, 10]
+    assert torch.equal(run.x[-1], torch.from_numpy(frames.x[-1]))
+    path = tmp_path / "run.dpsession"
+    save(new_trainer(), path, run)
+    back = read_session(path).run
+    assert back.total == 11 and back.step == run.step and back.nfe == run.nfe and torch.equal(back.x, run.x)
+
+
+def test_an_infinite_noise_level_survives_json(tmp_path):
+    frames = fake_run(3)
+    frames.alpha[0], frames.level[0] = 0.0, math.inf             # a flow run starts at alpha = 0
+    path = tmp_path / "flow.dpsession"
+    save(new_trainer(), path, pack_run(frames))
+    assert read_session(path).run.level == [math.inf, frames.level[1], frames.level[2]]
+
+
+# ----- hostile files: one line, nothing applied --------------------------------------------------------------
+
+def damaged(tmp_path, damage):
+    trainer = new_trainer()
+    trainer.train(3)
+    path = tmp_path / "good.dpsession"
+    save(trainer, path, pack_run(fake_run()))
+    with zipfile.ZipFile(path) as z:
+        meta = json.loads(z.read("session.json"))
+        weights = torch.load(z.open("weights.pt"), weights_only=True)
+        run = torch.load(z.open("run.pt"), weights_only=True)
+    kind, change = damage
+    if kind == "weights":
+        change(weights)
+    elif kind == "run":
+        change(run)
+    else:
+        change(meta)
+    bad = tmp_path / "bad.dpsession"
+    with zipfile.ZipFile(bad, "w") as z:
+        z.writestr("session.json", json.dumps(meta))
+        z.writestr("weights.pt", torch_bytes(weights))
+        if run is not None and "x" in run:
+            z.writestr("run.pt", torch_bytes(run))
+    return bad
+
+
+HOSTILE = {
+    "rng-float": (("weights", lambda w: w.update(rng=w["rng"].float())), "rng"),
+    "rng-short": (("weights", lambda w: w.update(rng=w["rng"][:100])), "rng"),
+    "rng-2d": (("weights", lambda w: w.update(rng=w["rng"].reshape(2, -1))), "rng"),
+    "rng-garbage": (("weights", lambda w: w.update(rng=torch.zeros_like(w["rng"]))), "not a valid generator state"),
+    "guard-spikes": (("meta", lambda m: m["trainer"]["guard"].update(spikes=-1)), "trainer.guard.spikes"),
+    "guard-mean": (("meta", lambda m: m["trainer"]["guard"].update(loss_mean="low")), "trainer.guard.loss_mean"),
+    "guard-stalled": (("meta", lambda m: m["trainer"]["guard"].update(stalled=1)), "trainer.guard.stalled"),
+    "nan-frames": (("run", lambda r: r["x"].__setitem__((2, 5, 0), float("nan"))), "NaN"),
+    "frames-3d": (("run", lambda r: r.update(x=torch.zeros(11, 50, 3))), "shape"),
+    "frames-float64": (("run", lambda r: r.update(x=r["x"].double())), "float32"),
+    "frames-missing": (("run", lambda r: r.pop("x")), "run.pt is missing"),
+    "frames-count": (("meta", lambda m: m["run"]["sigma"].pop()), "run.sigma"),
+    "sampler": (("meta", lambda m: m["run"].update(sampler="rm -rf")), "run.sampler"),
+    "schedule": (("meta", lambda m: m["run"].update(schedule=None)), "run.schedule"),
+    "negative-nfe": (("meta", lambda m: m["run"]["nfe"].__setitem__(0, -2)), "run.nfe"),
+}
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_hostile_rng_guard_or_run_is_refused_in_one_line(tmp_path, name):
+    damage, words = HOSTILE[name]
+    with pytest.raises(SessionError) as info:
+        read_session(damaged(tmp_path, damage))
+    text = str(info.value)
+    assert words in text and "\n" not in text and text.startswith("bad.dpsession: ")
+
+
+# ----- the window ----------------------------------------------------------------------------------------------
+
+pytest.importorskip("pytestqt")
+
+
+def test_reopened_window_shows_the_saved_run_and_refuses_a_bad_one(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QPushButton
+    from helpers import shown_window
+    from playground.formats import session_run
+    first = shown_window(qtbot, size=(1100, 750))
+    c = first.controls
+    first.set_preset("loaded_dice")
+    c.particles.setValue(300)
+    c.steps.setValue(10)
+    c.sampler.setCurrentIndex(c.sampler.findData("ddim"))
+    qtbot.waitUntil(lambda: first.train_worker.trainer is not None, timeout=30_000)
+    qtbot.mouseClick(first.findChild(QPushButton, "sampleButton"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: first.current_frames() is not None, timeout=30_000)
+    frames = first.current_frames()
+    path = tmp_path / "run.dpsession"
+    assert first.save_session(path) and "frames" not in first.banner.text()   # 11 small frames: all kept
+    monkeypatch.setattr(session_run, "MAX_RUN_BYTES", 300 * 8 * 4)            # room for 4 frames
+    assert first.save_session(tmp_path / "thin.dpsession")
+    assert f"keeps 4 of its {len(frames)} frames" in first.banner.text()
+    monkeypatch.undo()
+    first.close()
+
+    second = shown_window(qtbot, size=(1100, 750))
+    assert second.current_frames() is None
+    assert second.open_session(path)
+    shown = second.current_frames()
+    assert len(shown) == len(frames) == 11 and (shown.sampler, shown.schedule) == ("ddim", frames.schedule)
+    for a, b in zip(shown.x, frames.x):
+        np.testing.assert_array_equal(a, b)
+    assert (shown.step, shown.nfe) == (frames.step, frames.nfe)
+    assert shown.sigma == frames.sigma and shown.alpha == frames.alpha
+    assert second.time_slider.maximum() == len(frames) - 1 == second.time_slider.value()
+    assert second.current_frame_index() == len(frames) - 1 and not second.is_playing()
+    qtbot.wait(200)                                        # paused: still on the last frame
+    assert second.current_frame_index() == len(frames) - 1
+    np.testing.assert_array_equal(second.particles.drawn_positions(), frames.x[-1].astype(np.float64))
+    # a hostile run is refused whole: the run on screen and the trainer stay as they were
+    trainer_before = second.train_worker.trainer
+    bad = damaged(tmp_path, HOSTILE["nan-frames"][0])
+    assert not second.open_session(bad)
+    assert "NaN" in second.banner.text()
+    assert second.current_frames() is shown and second.train_worker.trainer is trainer_before
+    second.close()
