@@ -31,9 +31,11 @@ FEATURES: dict[str, str] = {          # registry name -> module
 }
 
 
+def install_feature(name: str, state, services, ui):
+    """Import one feature's module and install it; returns the feature object."""
+    return importlib.import_module(f"{__package__}.{FEATURES[name]}").install(state, services, ui)
+
+
 def install_features(state, services, ui) -> dict:
     """Install every feature in order; returns the registry name -> feature object."""
-    registry = {}
-    for name, module in FEATURES.items():
-        registry[name] = importlib.import_module(f"{__package__}.{module}").install(state, services, ui)
-    return registry
+    return {name: install_feature(name, state, services, ui) for name in FEATURES}

@@ -124,7 +124,7 @@ def run_gui(preset: str | None = None, device: str = "auto", screenshot: str | N
     # event loop: app.quit() would leave the application quitting, and QThreads started later in
     # the same process then stop after their first event.
     loop = QEventLoop() if embedded and screenshot else None
-    window = MainWindow()
+    window = MainWindow(defer_features=saved is None)    # a session's panels need their features first
     from playground.formats.settings import SettingsError
     try:        # the same Settings the controls and sessions use: one check of the device name
         window.state.update_settings(device=str(device or "auto").lower())

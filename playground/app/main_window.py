@@ -8,19 +8,18 @@ recorded frames of the current run, and keeps the features in its registry `feat
 from __future__ import annotations
 
 import atexit
-import functools
 import math
 import weakref
 
 import torch
 from PySide6.QtCore import QCoreApplication, QRectF, Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QDockWidget, QHBoxLayout, QMainWindow, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDockWidget, QHBoxLayout, QMainWindow, QScrollArea
 
 from playground.formats.presets import Preset
 from .controls import DENSITY_AUTO_PARTICLES, ControlsPanel, show_toggle
 from .controls_binding import ControlsBinding
-from .features import install_features
+from .features import FEATURES, install_feature, install_features
 from .field_controller import FieldController
 from .particle_item import density_image, histogram_image, start_colour_bins
 from .preset_catalog import bind_combo
@@ -29,27 +28,16 @@ from .state import AppState
 from .status_view import StatusView
 from .ui_host import UiHost
 from .views import Banner, PlaybackBar, loss_plot, plot_views
+from .window_support import alias, column, quiet_shutdown, warm_optimiser_imports
 
 GUI_TORCH_THREADS = 1
 
 
-def _warm_optimiser_imports() -> None:
-    """torch.optim imports torch._dynamo (~1.3 s, holding the GIL) on the first optimiser step.
-    Paid once right after the first paint, so the window appears first and a later press of
-    Train does not freeze the animation."""
-    try:
-        import torch._dynamo  # noqa: F401
-    except Exception:  # noqa: BLE001 - an optional speed-up only
-        pass
-
-
-def _alias(path: str) -> property:
-    """A read-only attribute that reads `path` (dotted) from the window: names scripts already use."""
-    return property(lambda self: functools.reduce(getattr, path.split("."), self))
-
-
 class MainWindow(QMainWindow):
-    def __init__(self, parent=None):
+    def __init__(self, parent=None, defer_features: bool = False):
+        """defer_features: show the core window first and install the feature panels one per
+        event-loop turn after its first paint (the `gui` command: the window appears sooner).
+        By default everything, with every objectName, exists when the constructor returns."""
         super().__init__(parent)
         self.setWindowTitle("Diffusion Playground")
         self.resize(1400, 860)
@@ -84,12 +72,31 @@ class MainWindow(QMainWindow):
         if app is not None:        # a running QThread destroyed at exit would abort the process
             app.aboutToQuit.connect(self.shutdown)
         ref = weakref.ref(self)
-        atexit.register(lambda: (ref() is not None) and _quiet_shutdown(ref()))
+        atexit.register(lambda: (ref() is not None) and quiet_shutdown(ref()))
         self.set_preset(self.preset_combo.currentData())
-        self.features = install_features(self.state, self.services, self.ui)
-        # Wide enough for the widest section the features added (no clipped buttons on the right).
+        self.features: dict = {}
+        self._pending_features = list(FEATURES) if defer_features else []
+        if not defer_features:
+            self.features = install_features(self.state, self.services, self.ui)
+            self._fit_controls()
+
+    def _fit_controls(self) -> None:
+        """Wide enough for the widest section the features added (no clipped buttons on the right)."""
         bar = self.controls_scroll.verticalScrollBar().sizeHint().width()
         self.controls_scroll.setMinimumWidth(min(420, self.controls.sizeHint().width() + bar + 6))
+
+    def features_ready(self) -> bool:
+        return not self._pending_features
+
+    def _install_next_feature(self) -> None:
+        if self._closed or not self._pending_features:
+            return
+        name = self._pending_features.pop(0)
+        self.features[name] = install_feature(name, self.state, self.services, self.ui)
+        if self._pending_features:
+            QTimer.singleShot(0, self._install_next_feature)
+        else:
+            self._fit_controls()
 
     # ===================================================================== layout
     def _build_layout(self) -> None:
@@ -103,13 +110,13 @@ class MainWindow(QMainWindow):
         self.banner = Banner()
         self.playback = PlaybackBar()
         self.play_button, self.time_slider, self.frame_label = self.playback.play, self.playback.slider, self.playback.label
-        particle_panel = _column(self.banner, (self.particle_view, 1), self.playback)
+        particle_panel = column(self.banner, (self.particle_view, 1), self.playback)
         fbar = QHBoxLayout()          # same height as the playback bar, so both plots line up
         fbar.addWidget(c.exact)
         fbar.addWidget(c.error)
         fbar.addWidget(c.velocity)
         fbar.addWidget(c.field_info, 1)
-        field_panel = _column((self.field_view, 1), fbar)
+        field_panel = column((self.field_view, 1), fbar)
         scroll = QScrollArea()
         scroll.setWidget(c)
         scroll.setWidgetResizable(True)
@@ -332,7 +339,9 @@ class MainWindow(QMainWindow):
         if not getattr(self, "_shown_once", False):
             self._shown_once = True
             QTimer.singleShot(0, self._first_layout)       # once the docks have their final sizes
-            QTimer.singleShot(1000, _warm_optimiser_imports)   # after the first paint has surely happened
+            if self._pending_features:
+                QTimer.singleShot(0, self._install_next_feature)
+            QTimer.singleShot(1000, warm_optimiser_imports)   # after the first paint has surely happened
 
     def _first_layout(self) -> None:
         half = max(200, (self.width() - self.controls_dock.width()) // 2)
@@ -344,16 +353,16 @@ class MainWindow(QMainWindow):
         event.accept()
 
     # ===================================================================== read-only views for scripts and tests
-    train_worker = _alias("services.model.worker")
-    train_thread = _alias("services.model.worker_thread")
-    sample_thread = _alias("services.sampling.worker_thread")
-    field = _alias("field_controller.layer")
-    _generation = _alias("state.generation")
-    last_event = _alias("state.training.last_event")
-    last_sampling_source = _alias("state.last_sampling_source")
-    targetChanged = _alias("state.targetChanged")
-    framesChanged = _alias("state.framesChanged")
-    frameShown = _alias("state.frameShown")
+    train_worker = alias("services.model.worker")
+    train_thread = alias("services.model.worker_thread")
+    sample_thread = alias("services.sampling.worker_thread")
+    field = alias("field_controller.layer")
+    _generation = alias("state.generation")
+    last_event = alias("state.training.last_event")
+    last_sampling_source = alias("state.last_sampling_source")
+    targetChanged = alias("state.targetChanged")
+    framesChanged = alias("state.framesChanged")
+    frameShown = alias("state.frameShown")
 
     def register_session_part(self, name: str, get_state, set_state) -> None:
         self.services.parts.register(name, get_state, set_state)
@@ -367,24 +376,3 @@ class MainWindow(QMainWindow):
         if name.endswith("_dock") and ui is not None and name[:-5] in ui.docks:
             return ui.docks[name[:-5]]
         raise AttributeError(f"MainWindow has no attribute {name!r}")
-
-
-def _column(*items) -> QWidget:
-    """A widget stacking widgets and layouts vertically; (widget, stretch) pairs stretch."""
-    panel = QWidget()
-    lay = QVBoxLayout(panel)
-    lay.setContentsMargins(2, 2, 2, 2)
-    for item in items:
-        widget, stretch = item if isinstance(item, tuple) else (item, 0)
-        if isinstance(widget, QWidget):
-            lay.addWidget(widget, stretch)
-        else:
-            lay.addLayout(widget)
-    return panel
-
-
-def _quiet_shutdown(window) -> None:
-    try:
-        window.shutdown()
-    except RuntimeError:          # the C++ side is already gone: its threads went with it
-        pass

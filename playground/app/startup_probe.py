@@ -21,7 +21,7 @@ class _FirstPaint(QObject):
 def main() -> int:
     app = QApplication(sys.argv[:1])
     quiet_qt_messages()
-    w = MainWindow()
+    w = MainWindow(defer_features=True)     # as `gui` builds it
     probe = _FirstPaint()
     w.particle_view.viewport().installEventFilter(probe)
     w.show()

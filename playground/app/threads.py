@@ -55,11 +55,19 @@ def stop_worker(shutdown_signal, thread: QThread, wait_ms: int = 1500) -> None:
     stop_thread(thread, wait_ms)
 
 
+LINGER_MS = 30_000      # a worker inside one long uninterruptible call (building a model, a first import)
+
+
 def stop_thread(thread: QThread, wait_ms: int = 1500) -> None:
-    """Wait for a thread whose worker was asked to shut down; force its loop to quit if it lingers."""
+    """Wait for a thread whose worker was asked to shut down; force its loop to quit if it lingers.
+
+    A thread still running after that is inside one long call that cannot be interrupted (the
+    training thread building its first model while the window closes at once): it is waited for,
+    up to LINGER_MS, because destroying a running QThread aborts the whole process."""
     if not thread.wait(wait_ms):
         thread.quit()
-        thread.wait(max(500, wait_ms // 3))
+        if not thread.wait(max(500, wait_ms // 3)):
+            thread.wait(LINGER_MS)
 
 
 class JobWorker(QObject):
