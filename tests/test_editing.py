@@ -38,6 +38,13 @@ def to_px(view, x, y) -> QPoint:
     return view.mapFromScene(view.getPlotItem().vb.mapViewToScene(QPointF(x, y)))
 
 
+def settled(qtbot, w):
+    """The window's target once the last edit's compiled drawing has landed (it is compiled off
+    the GUI thread; the view shows the edit at once)."""
+    qtbot.waitUntil(lambda: w.target_editor.applier.pending is None, timeout=10_000)
+    return w.current_preset()
+
+
 def target_of(w, which):
     return w.particle_view if which == "view" else w.particle_view.viewport()
 
@@ -87,7 +94,7 @@ def test_brush_stroke_puts_the_target_along_the_stroke(qtbot, window, which):
     assert np.all(seg_dist(pts, (-2, 0), (2, 0)) <= 0.2 + slack)
     assert pts[:, 0].min() < -1.7 and pts[:, 0].max() > 1.7
     assert np.histogram(pts[:, 0], bins=4, range=(-2.2, 2.2))[0].min() >= 15
-    preset = w.current_preset()
+    preset = settled(qtbot, w)
     assert preset.spec["kind"] == "sketch" and preset.name == "Sketch"
     x = preset.target.sample(4000, seed=0).numpy()
     d = seg_dist(x, (-2, 0), (2, 0))
@@ -103,17 +110,17 @@ def test_brush_stroke_puts_the_target_along_the_stroke(qtbot, window, which):
     gone = seg_dist(before, (0, 1), (0, -1)) <= 0.4
     assert len(after) > 0 and abs(len(after) - (len(before) - gone.sum())) <= 3     # a pixel of rounding
     assert np.all(seg_dist(after, (0, 1), (0, -1)) > 0.4 - slack)
-    assert len(w.current_preset().target.mixture) == len(after)
+    assert len(settled(qtbot, w).target.mixture) == len(after)
     # each stroke is one undo step
     click(qtbot, w, "undoButton")
-    assert len(w.current_preset().target.mixture) == len(before)
+    assert len(settled(qtbot, w).target.mixture) == len(before)
     click(qtbot, w, "undoButton")
-    assert w.current_preset().is_empty
+    assert settled(qtbot, w).is_empty
 
 
 def test_loaded_dice_is_edited_exactly_face_by_face(qtbot, window):
     w, view = window, window.particle_view
-    original = w.current_preset().target.mixture
+    original = settled(qtbot, w).target.mixture
     assert len(original) == 6
     click(qtbot, w, "gaussianToolButton")
     click(qtbot, w, "editModeButton")
@@ -121,7 +128,7 @@ def test_loaded_dice_is_edited_exactly_face_by_face(qtbot, window):
     assert len(ed.doc.gaussians) == 6 and len(ed.doc.points) == 0
     face1 = original.means[0].numpy()
     drag(qtbot, view.viewport(), view, [tuple(face1), (0.0, 0.5)])
-    mix = w.current_preset().target.mixture
+    mix = settled(qtbot, w).target.mixture
     assert len(mix) == 6
     np.testing.assert_allclose(mix.means[0].numpy(), [0.0, 0.5], atol=0.03)
     for a, b in ((mix.means[1:], original.means[1:]), (mix.covs, original.covs), (mix.weights, original.weights)):
@@ -143,7 +150,7 @@ def test_large_anisotropic_target_shows_handles_only_for_the_selection(qtbot, wi
     assert len(ed.doc.gaussians) == 40 and len(ed.handle_item.data) == 0
     qtbot.mouseClick(view.viewport(), LEFT, NOMOD, to_px(view, *comps[7]["mean"]))
     assert ed.selected == 7 and len(ed.handle_item.data) == 6
-    assert w.current_preset() is p                     # selecting is not an edit: the target is untouched
+    assert settled(qtbot, w) is p                     # selecting is not an edit: the target is untouched
 
 
 def test_place_drag_reshape_and_undo_a_gaussian(qtbot, window):
@@ -152,18 +159,18 @@ def test_place_drag_reshape_and_undo_a_gaussian(qtbot, window):
     start_editing(qtbot, w, "gaussian")
     vp = view.viewport()
     qtbot.mouseClick(vp, LEFT, NOMOD, to_px(view, -1.0, 1.0))          # empty space: place one
-    mix = w.current_preset().target.mixture
+    mix = settled(qtbot, w).target.mixture
     assert len(mix) == 1 and ed.selected == 0
     np.testing.assert_allclose(mix.means[0].numpy(), [-1, 1], atol=0.03)
     np.testing.assert_allclose(mix.covs[0].numpy(), np.eye(2) * 0.09, atol=1e-9)
 
     drag(qtbot, view, view, [(-1.0, 1.0), (0.0, 0.5), (1.5, -0.5)])    # press on the centre and drag
-    mix = w.current_preset().target.mixture
+    mix = settled(qtbot, w).target.mixture
     assert len(mix) == 1
     new_mean = mix.means[0].numpy()
     np.testing.assert_allclose(new_mean, [1.5, -0.5], atol=0.03)
     x = torch.tensor([[0.0, 0.0], [3.0, 2.0]])
-    s = w.current_preset().target.score(x).numpy()
+    s = settled(qtbot, w).target.score(x).numpy()
     to_mean = new_mean - x.numpy()
     cos = (s * to_mean).sum(1) / np.linalg.norm(s, axis=1) / np.linalg.norm(to_mean, axis=1)
     assert np.all(cos > 0.999), cos
@@ -179,7 +186,7 @@ def test_place_drag_reshape_and_undo_a_gaussian(qtbot, window):
     r = np.linalg.norm(rot - new_mean)
     a0 = math.atan2(*(rot - new_mean)[::-1])
     drag(qtbot, vp, view, [tuple(rot), tuple(new_mean + r * np.array([math.cos(a0 + 1.0), math.sin(a0 + 1.0)]))])
-    cov = w.current_preset().target.mixture.covs[0].numpy()
+    cov = settled(qtbot, w).target.mixture.covs[0].numpy()
     evals, evecs = np.linalg.eigh(cov)
     major_angle = math.atan2(evecs[1, 1], evecs[0, 1])
     turned = (major_angle - angle - 1.0 + math.pi / 2) % math.pi - math.pi / 2
@@ -188,21 +195,21 @@ def test_place_drag_reshape_and_undo_a_gaussian(qtbot, window):
     # undo with Ctrl+Z three times: rotation, stretch, then the drag
     for _ in range(3):
         qtbot.keyClick(w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
-    mix = w.current_preset().target.mixture
+    mix = settled(qtbot, w).target.mixture
     np.testing.assert_allclose(mix.means[0].numpy(), [-1, 1], atol=0.03)
     np.testing.assert_allclose(mix.covs[0].numpy(), np.eye(2) * 0.09, atol=1e-9)
     qtbot.keyClick(w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
-    np.testing.assert_allclose(w.current_preset().target.mixture.means[0].numpy(), new_mean, atol=1e-12)
+    np.testing.assert_allclose(settled(qtbot, w).target.mixture.means[0].numpy(), new_mean, atol=1e-12)
     click(qtbot, w, "undoButton")
-    np.testing.assert_allclose(w.current_preset().target.mixture.means[0].numpy(), [-1, 1], atol=0.03)
+    np.testing.assert_allclose(settled(qtbot, w).target.mixture.means[0].numpy(), [-1, 1], atol=0.03)
     click(qtbot, w, "redoButton")
-    np.testing.assert_allclose(w.current_preset().target.mixture.means[0].numpy(), new_mean, atol=1e-12)
+    np.testing.assert_allclose(settled(qtbot, w).target.mixture.means[0].numpy(), new_mean, atol=1e-12)
 
     # Delete removes the selected Gaussian: the canvas is empty again
     qtbot.mouseClick(vp, LEFT, NOMOD, to_px(view, *new_mean))
     assert ed.selected == 0
     qtbot.keyClick(w, Qt.Key.Key_Delete)
-    assert w.current_preset().is_empty
+    assert settled(qtbot, w).is_empty
 
 
 def test_weights_from_spin_and_wheel_show_in_the_samples(qtbot, window):
@@ -215,7 +222,7 @@ def test_weights_from_spin_and_wheel_show_in_the_samples(qtbot, window):
     assert len(ed.doc.gaussians) == 2 and ed.selected == 1
 
     def right_fraction():
-        x = w.current_preset().target.sample(20000, seed=1).numpy()
+        x = settled(qtbot, w).target.sample(20000, seed=1).numpy()
         return float(np.mean(x[:, 0] > 0))
 
     assert right_fraction() == pytest.approx(0.5, abs=0.015)
@@ -242,7 +249,7 @@ def test_drawn_sketch_saves_and_loads_to_identical_samples(qtbot, window, tmp_pa
     click(qtbot, w, "gaussianToolButton")
     qtbot.mouseClick(view.viewport(), LEFT, NOMOD, to_px(view, 0.0, -3.0))
     child(w, QDoubleSpinBox, "bandwidthSpin").setValue(0.1)
-    p = w.current_preset()
+    p = settled(qtbot, w)
     assert len(p.target.mixture) == len(w.target_editor.doc.points) + 1
     assert p.target.mixture.covs[0, 0, 0].item() == pytest.approx(0.01)
     path = tmp_path / "drawn.json"
@@ -275,7 +282,7 @@ def test_edits_while_training_keep_the_trainer(qtbot, window):
     assert w.train_button.isChecked()
     n = len(w.losses())
     qtbot.waitUntil(lambda: len(w.losses()) > n + 30, timeout=60_000)
-    qtbot.waitUntil(lambda: w.train_worker.trainer.target.mixture is w.current_preset().target.mixture,
+    qtbot.waitUntil(lambda: w.train_worker.trainer.target.mixture is settled(qtbot, w).target.mixture,
                     timeout=10_000)
     assert w.train_worker.trainer is trainer                  # same weights and optimiser: warm start
     assert trainer.step > step + 30
@@ -285,7 +292,7 @@ def test_edits_while_training_keep_the_trainer(qtbot, window):
     assert w.train_button.isChecked()
     s = trainer.step
     qtbot.waitUntil(lambda: trainer.step > s + 20, timeout=60_000)
-    qtbot.waitUntil(lambda: w.train_worker.trainer.target.mixture is w.current_preset().target.mixture,
+    qtbot.waitUntil(lambda: w.train_worker.trainer.target.mixture is settled(qtbot, w).target.mixture,
                     timeout=10_000)
     assert w.train_worker.trainer is trainer
     np.testing.assert_allclose(trainer.target.mixture.means[-1].numpy(), [2.0, 2.0], atol=0.03)
@@ -294,7 +301,7 @@ def test_edits_while_training_keep_the_trainer(qtbot, window):
 def test_empty_canvas_refuses_training_and_sampling_with_a_message(qtbot, window):
     w, view = window, window.particle_view
     start_editing(qtbot, w, "brush")
-    assert w.current_preset().is_empty
+    assert settled(qtbot, w).is_empty
     assert w.banner.isVisible() and "empty" in w.banner.text().lower()
     click(qtbot, w, "trainButton")
     assert not w.train_button.isChecked()
@@ -303,7 +310,7 @@ def test_empty_canvas_refuses_training_and_sampling_with_a_message(qtbot, window
     assert "empty" in w.banner.text().lower() and w.current_frames() is None
     # the window stays usable: draw something, then training runs
     drag(qtbot, view.viewport(), view, [(-1, 0), (1, 0)])
-    assert not w.current_preset().is_empty
+    assert not settled(qtbot, w).is_empty
     click(qtbot, w, "trainButton")
     assert w.train_button.isChecked()
     n = len(w.losses())

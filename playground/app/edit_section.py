@@ -8,6 +8,13 @@ from PySide6.QtWidgets import (QButtonGroup, QDoubleSpinBox, QFormLayout, QGridL
 from .controls import named
 
 
+def set_quietly(spin, value: float) -> None:
+    """Show a value without emitting valueChanged (the document already holds it)."""
+    spin.blockSignals(True)
+    spin.setValue(value)
+    spin.blockSignals(False)
+
+
 class EditSection(QGroupBox):
     def __init__(self):
         super().__init__("Draw / edit")

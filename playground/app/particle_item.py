@@ -160,12 +160,11 @@ def density_image(target, view: dict, res: int = 128) -> tuple[np.ndarray, QRect
 
 
 def _density_image(target, view: dict, res: int) -> tuple[np.ndarray, QRectF]:
-    import torch
-    pts, _, rect = grid_image(view, res)
-    with torch.no_grad():
-        lp = target.log_prob(torch.as_tensor(pts, dtype=torch.float32)).double().numpy()
+    from playground.maths.grid_density import grid_log_prob
+    _, (xs, ys), rect = grid_image(view, res)
+    lp = grid_log_prob(target.mixture, xs, ys)
     lp = np.where(np.isfinite(lp), lp, -np.inf)
-    img = np.exp(lp - lp.max()).reshape(res, res)
+    img = np.exp(lp - lp.max())
     return img.astype(np.float32), rect
 
 

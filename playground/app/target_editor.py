@@ -2,8 +2,9 @@
 
 The drawing itself is a `SketchDocument` (GUI-free, with undo); this module only turns mouse and
 key events into document edits and draws the overlay (points, 2-sigma ellipses, handles). A drag
-updates the overlay only; the target is recompiled and handed on (warm start) once per completed
-edit, so training keeps going from its current weights.
+updates the overlay only; a completed edit repaints the target density at once and the compiled
+target follows off the GUI thread (edit_preview), handed on as a warm start, so training keeps
+going from its current weights.
 
 Mouse events are filtered on the PlotWidget and its viewport and consumed while editing (no pan or
 zoom); the pressed state is tracked here, as a synthetic move may carry no buttons.
@@ -19,10 +20,11 @@ from PySide6.QtGui import QAction, QKeySequence
 
 from playground.formats.brush import BrushStroke
 from playground.formats.drawing import MAX_SKETCH_POINTS, SketchDocument
-from .edit_section import EditSection
+from .edit_preview import EditApplier
+from .edit_section import EditSection, set_quietly
 from .edit_geometry import (Drag, Handle, circle, drag_gaussian, gaussian_under, handles, hit_test, press_gaussian,
                             with_handles)
-from .edit_overlay import EditOverlay
+from .edit_overlay import EditOverlay, view_px
 
 WHEEL_STEP = 1.15           # weight factor per wheel notch
 PRESET_KEY = "sketch"
@@ -60,6 +62,9 @@ class TargetEditor(QObject):
         self._build_section()
         self._build_actions()
         self._build_overlay()
+        self.applier = EditApplier(services, self.view, PRESET_NAME, self)
+        self.applier.compiled.connect(self._on_compiled)
+        self.applier.failed.connect(lambda msg: self.ui.show_message(f"edit: {msg}", error=True))
         for obj in (self.view, self.view.viewport()):
             obj.installEventFilter(self)
         state.presetChanged.connect(lambda *_: self._on_preset_switched())
@@ -144,11 +149,13 @@ class TargetEditor(QObject):
     def _load(self, preset) -> None:
         self.doc = SketchDocument.from_preset(preset)
         self.selected = None
-        self._set_spin(self.bandwidth_spin, self.doc.bandwidth)
+        set_quietly(self.bandwidth_spin, self.doc.bandwidth)
 
     def _on_preset_switched(self) -> None:
         """Another target picked while editing: edit that one from now on."""
         current = self.state.preset
+        if current is not self.applied:
+            self.applier.cancel()                 # a drawing still compiling must not replace it
         if self.edit_mode and current is not self.applied and current is not None:
             self._finish_drag()
             try:
@@ -161,14 +168,19 @@ class TargetEditor(QObject):
 
     # ===================================================================== edits
     def apply(self) -> None:
-        """Hand the drawing to the window: the target changes, training continues (warm start)."""
-        preset = self.doc.to_preset(PRESET_NAME)
+        """Show the edit now; the compiled drawing becomes the window's target when it is ready."""
+        cur = self.state.preset        # a backdrop to redraw, or a blank one about to get one
+        self.applier.submit(self.doc, preview=self.view.backdrop() is not None or cur is None or cur.is_empty)
+        self.refresh_overlay()
+        self._sync_widgets()
+
+    def _on_compiled(self, preset) -> None:
+        """The target changes, training continues (warm start)."""
         self.applied = preset
         self.services.presets.apply(preset, key=PRESET_KEY)
         if preset.is_empty:
             self.ui.show_message("The canvas is empty: draw points or place Gaussians to make a target "
                                      "(training and sampling need one)", error=True)
-        self.refresh_overlay()
         self._sync_widgets()
 
     def _ours(self) -> bool:
@@ -267,7 +279,7 @@ class TargetEditor(QObject):
                 self._hover(p)
         elif et == QEvent.Type.MouseButtonRelease:
             if event.button() == Qt.MouseButton.LeftButton and self.drag is not None:
-                self._drag_to(p)
+                self._drag_to(p, refresh=False)       # _finish_drag redraws the overlay
                 self._finish_drag()
 
     def _press(self, p: np.ndarray) -> None:
@@ -294,7 +306,7 @@ class TargetEditor(QObject):
         self.selected = drag.index
         return drag
 
-    def _drag_to(self, p: np.ndarray) -> None:
+    def _drag_to(self, p: np.ndarray, refresh: bool = True) -> None:
         d = self.drag
         if d.kind == "brush":
             d.stroke.to(p)
@@ -306,7 +318,8 @@ class TargetEditor(QObject):
             d.last = p
         else:
             drag_gaussian(self.doc, d, p)
-        self.refresh_overlay()
+        if refresh:
+            self.refresh_overlay()
 
     def _finish_drag(self) -> None:
         """Close the gesture: one undo step, and the target is recompiled once."""
@@ -346,15 +359,7 @@ class TargetEditor(QObject):
 
     # ===================================================================== geometry
     def _px(self) -> float:
-        """Data units per screen pixel (the view's aspect is locked, so one number)."""
-        try:
-            px = float(max(self.vb.viewPixelSize()))
-        except Exception:  # noqa: BLE001 - not laid out yet
-            px = 0.0
-        if not (px > 0 and math.isfinite(px)):
-            (x0, x1), _ = self.vb.viewRange()
-            px = (x1 - x0) / 500
-        return px
+        return view_px(self.vb)
 
     def _with_handles(self) -> list[int]:
         return with_handles(self.doc, self.selected)
@@ -374,18 +379,13 @@ class TargetEditor(QObject):
         if self.edit_mode:
             self.overlay_items.draw(self.doc, self.selected, self._with_handles(), self._px())
 
-    def _set_spin(self, spin, value: float) -> None:
-        spin.blockSignals(True)
-        spin.setValue(value)
-        spin.blockSignals(False)
-
     def _sync_widgets(self) -> None:
         on = self.edit_mode
         sel = on and self.selected is not None and self.selected < len(self.doc.gaussians)
         self.weight_spin.setEnabled(bool(sel))
         self.bandwidth_spin.setEnabled(on)            # it edits the drawing, so only while editing
         if sel:
-            self._set_spin(self.weight_spin, self.doc.gaussians[self.selected].weight)
+            set_quietly(self.weight_spin, self.doc.gaussians[self.selected].weight)
         self.delete_button.setEnabled(bool(sel))
         self.actions["delete"].setEnabled(bool(sel))
         self.clear_button.setEnabled(not (on and self.doc.is_empty))

@@ -68,8 +68,25 @@ def _opt(d: dict, key: str, default, where: str, check=v.number, **kw):
 
 def _points(value, where: str, min_len=1) -> np.ndarray:
     v.sized_list(value, where, v.MAX_COMPONENTS, min_len=min_len)
+    fast = _plain_points(value)
+    if fast is not None:
+        return fast
     return np.array([v.vector(p, f"{where}[{i}]", 2, item=v.coord) for i, p in enumerate(value)],
                     dtype=np.float64).reshape(-1, 2)
+
+
+def _plain_points(value) -> np.ndarray | None:
+    """The common case at array speed (a drawn sketch is recompiled after every edit): pairs of
+    plain finite numbers within the coordinate bound. Anything else takes the per-item checks,
+    which name the offending entry."""
+    num = (float, int)            # exact types: a bool is refused by the per-item check
+    if not all(type(p) is list and len(p) == 2 and type(p[0]) in num and type(p[1]) in num for p in value):
+        return None
+    try:
+        arr = np.array(value, dtype=np.float64).reshape(-1, 2)
+    except OverflowError:
+        return None
+    return arr if np.isfinite(arr).all() and np.abs(arr).max(initial=0.0) <= v.MAX_COORD else None
 
 
 def _components(value, where: str, min_len=1) -> list[dict]:

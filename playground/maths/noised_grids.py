@@ -15,6 +15,7 @@ from collections import OrderedDict
 import numpy as np
 import torch
 
+from playground.maths.grid_density import grid_log_prob
 from playground.maths.likelihood import S_END, S_START, grid_points, log_density
 
 EXACT_RES = 96
@@ -26,10 +27,15 @@ def view_key(view: dict) -> tuple:
     return tuple(map(float, view["xlim"])) + tuple(map(float, view["ylim"]))
 
 
+def grid_axes(view: dict, res: int) -> tuple[np.ndarray, np.ndarray]:
+    """The x and y cell centres of grid_points(view, res)."""
+    (x0, x1), (y0, y1) = view["xlim"], view["ylim"]
+    return x0 + (np.arange(res) + 0.5) * (x1 - x0) / res, y0 + (np.arange(res) + 0.5) * (y1 - y0) / res
+
+
 def exact_pt_grid(target, alpha: float, sigma: float, view: dict, res: int = EXACT_RES) -> np.ndarray:
     """log p_t on grid_points(view, res), (res, res) with x along axis 0 (exact noised mixture)."""
-    pts = torch.as_tensor(grid_points(view, res))
-    return target.log_prob(pts, float(alpha), float(sigma)).double().numpy().reshape(res, res)
+    return grid_log_prob(target.mixture, *grid_axes(view, res), float(alpha), float(sigma))
 
 
 def learned_pt_grid(source, alpha: float, sigma: float, view: dict, res: int = LEARNED_RES,

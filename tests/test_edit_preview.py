@@ -1,0 +1,167 @@
+"""Editing a large sketch stays interactive: the particle view shows an edit right after the mouse
+event (the density drawn from the document), the compile runs off the GUI thread, the newest edit
+wins, and the picture left on screen is the exact compiled target's density (no stale preview).
+Also the grid sum behind it (maths.grid_density) against the mixture's own log-sum-exp."""
+import re
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+from playground.formats.drawing import SketchDocument
+from playground.formats.presets import PresetError, preset_from_json
+from playground.maths.grid_density import grid_log_prob
+from playground.maths.likelihood import grid_points
+from playground.maths.mixture import GaussianMixture
+
+LEFT_VIEW = {"xlim": [-4, 4], "ylim": [-3, 5]}
+
+
+def _axes(view, res):
+    pts = grid_points(view, res)
+    return pts, np.unique(pts[:, 0]), np.unique(pts[:, 1])
+
+
+@pytest.mark.parametrize("alpha,sigma", [(1.0, 0.0), (0.9, 0.3), (0.999, 0.01)])
+def test_grid_sum_is_the_mixtures_log_density_everywhere(alpha, sigma):
+    rng = np.random.default_rng(3)
+    k = 60
+    covs = np.tile(np.eye(2) * 0.005, (k, 1, 1))
+    covs[:5] = [[0.01, 0.004], [0.004, 0.005]]                  # rotated: summed directly
+    covs[5:10] = [[0.02, 0.0], [0.0, 0.002]]                    # axis-aligned, not isotropic
+    mix = GaussianMixture(rng.random(k) + 0.1, rng.normal(0, 0.5, (k, 2)), covs)
+    pts, xs, ys = _axes(LEFT_VIEW, 37)
+    want = mix.log_prob(torch.as_tensor(pts), alpha, sigma).numpy().reshape(37, 37)
+    got = grid_log_prob(mix, xs, ys, alpha, sigma)
+    assert np.isfinite(got).all()
+    assert sigma > 0.1 or want.min() < -1000         # cells where the plain sum underflows: the exact fallback
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9)
+
+
+def test_preview_mixture_is_the_compiled_one():
+    from playground.app.edit_preview import sketch_mixture
+    rng = np.random.default_rng(0)
+    doc = SketchDocument()
+    with doc.edit():
+        doc.spray((0.5, 0.5), 1.0, 200, rng)
+        doc.add_gaussian((1, -1), cov=[[0.3, 0.1], [0.1, 0.2]], weight=2.5)
+        doc.add_gaussian((-2, 1), std=0.4, weight=0.5)
+    doc.set_points_weight(3.0)
+    doc.set_bandwidth(0.2)
+    exact = doc.to_preset().target.mixture
+    fast = sketch_mixture(doc.state)
+    for a, b in ((fast.weights, exact.weights), (fast.means, exact.means), (fast.covs, exact.covs)):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12, atol=1e-15)
+    assert sketch_mixture(SketchDocument().state) is None
+
+
+def test_fast_point_check_refuses_what_the_per_item_check_refuses():
+    base = {"name": "s", "target": {"kind": "sketch", "bandwidth": 0.1}}
+
+    def load(points):
+        return preset_from_json({**base, "target": {**base["target"], "points": points}}, "s")
+    pts = [[float(i) / 100, -1.5] for i in range(300)] + [[1, 2]]
+    np.testing.assert_array_equal(load(pts).target.mixture.means.numpy(), np.array(pts, float))
+    for bad, where in (([[0.1, 0.2], [True, 0.0]], "points[1][0]"), ([[0.1, "1"]], "points[0][1]"),
+                       ([[0.1, 0.2], [1e9, 0.0]], "points[1][0]"), ([[0.1, float("nan")]], "points[0][1]"),
+                       ([[0.1, 0.2, 0.3]], "points[0]"), ([[0.1, 10 ** 400]], "points[0][1]")):
+        with pytest.raises(PresetError, match=re.escape(where)):
+            load(bad)
+
+
+# ----- the window ------------------------------------------------------------------------------------
+pytest.importorskip("PySide6")
+pytest.importorskip("pytestqt")
+
+
+def _pixels(qimg) -> np.ndarray:
+    """(h, w, 4) bytes of a QImage in ARGB32."""
+    from PySide6.QtGui import QImage
+    img = qimg.convertToFormat(QImage.Format.Format_ARGB32)
+    arr = np.frombuffer(img.constBits(), np.uint8, count=img.sizeInBytes())
+    return arr.reshape(img.height(), img.bytesPerLine() // 4, 4)[:, :img.width()].copy()
+
+
+def _press_release(view, at):
+    from PySide6.QtCore import QEvent, QPointF, Qt
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtWidgets import QApplication
+    vp = view.viewport()
+    p = QPointF(view.mapFromScene(view.getPlotItem().vb.mapViewToScene(QPointF(*at))))
+    for kind, buttons in ((QEvent.Type.MouseButtonPress, Qt.MouseButton.LeftButton),
+                          (QEvent.Type.MouseButtonRelease, Qt.MouseButton.NoButton)):
+        QApplication.sendEvent(vp, QMouseEvent(kind, p, QPointF(vp.mapToGlobal(p.toPoint())), Qt.MouseButton.LeftButton,
+                                               buttons, Qt.KeyboardModifier.NoModifier))
+    return p
+
+
+@pytest.fixture
+def sketch_window(qtbot):
+    from PySide6.QtWidgets import QPushButton
+    from helpers import child, shown_window
+    from playground.app.bench_window import _sketch_preset
+    w = shown_window(qtbot)
+    w.apply_preset(_sketch_preset(1000, seed=0), "sketch")
+    child(w, QPushButton, "editModeButton").click()
+    child(w, QPushButton, "brushToolButton").click()
+    qtbot.wait(100)
+    assert len(w.target_editor.doc.points) == 1000 and w.target_editor.applier.pending is None
+    yield w
+    w.shutdown()
+    w.close()
+
+
+def test_the_view_shows_a_dab_at_once_and_ends_on_the_exact_density(qtbot, sketch_window, monkeypatch):
+    from playground.app.backdrop import density_qimage, faint_lut
+    from playground.maths.noised_grids import EXACT_RES, grid_image
+    w, view = sketch_window, sketch_window.particle_view
+    compiled_in = []
+    real = SketchDocument.to_preset
+    monkeypatch.setattr(SketchDocument, "to_preset",
+                        lambda self, *a, **k: compiled_in.append(threading.current_thread()) or real(self, *a, **k))
+    before_preset, before_grab = w.current_preset(), _pixels(view.grab().toImage())
+    before_backdrop = _pixels(view.backdrop()[0])
+    at = (2.4, 2.6)                                  # a sparse corner of the N(0, 1.2²) sketch
+    p = _press_release(view, at)
+    after_grab = _pixels(view.grab().toImage())      # no event processed in between
+    assert w.current_preset() is before_preset       # the compile has not landed yet...
+    dpr = view.grab().devicePixelRatio()
+    x, y, r = int(p.x() * dpr), int(p.y() * dpr), int(25 * dpr)
+    box = (slice(max(y - r, 0), y + r), slice(max(x - r, 0), x + r))
+    changed = np.abs(after_grab[box].astype(int) - before_grab[box].astype(int)).max(-1) > 8
+    assert changed.sum() > 40                        # ...yet the view shows the dab
+    res, (x0, x1), (y0, y1) = EXACT_RES, w.state.view["xlim"], w.state.view["ylim"]
+    col, row = int((at[0] - x0) / (x1 - x0) * res), int((y1 - at[1]) / (y1 - y0) * res)
+    near = (slice(row - 2, row + 3), slice(col - 2, col + 3))
+    assert _pixels(view.backdrop()[0])[near][..., :3].mean() > before_backdrop[near][..., :3].mean() + 10
+
+    qtbot.waitUntil(lambda: w.current_preset() is not before_preset, timeout=10_000)
+    qtbot.wait(50)
+    target = w.current_preset().target
+    assert len(target.mixture) == len(w.target_editor.doc.points) == 1000 + 10      # density 40 × radius 0.25
+    assert compiled_in and threading.main_thread() not in compiled_in
+    pts = torch.as_tensor(grid_points(w.state.view, res))
+    lp = target.log_prob(pts).numpy().reshape(res, res)          # the mixture's own log-sum-exp
+    want = _pixels(density_qimage(grid_image(lp), faint_lut()))
+    assert np.abs(_pixels(view.backdrop()[0]).astype(int) - want.astype(int)).max() <= 1
+
+
+def test_rapid_edits_apply_only_the_newest_drawing(qtbot, sketch_window):
+    w, view = sketch_window, sketch_window.particle_view
+    applied = []
+    w.state.presetChanged.connect(lambda preset, key: applied.append(preset))
+    for at in ((-2.5, 2.5), (2.5, -2.5), (2.5, 2.5)):
+        _press_release(view, at)                     # no events in between: each edit supersedes the last
+    qtbot.waitUntil(lambda: w.target_editor.applier.pending is None and bool(applied), timeout=10_000)
+    qtbot.wait(200)
+    assert len(applied) == 1
+    assert len(applied[0].target.mixture) == len(w.target_editor.doc.points) == 1030
+
+
+def test_a_target_picked_while_a_drawing_compiles_is_kept(qtbot, sketch_window):
+    w, view = sketch_window, sketch_window.particle_view
+    _press_release(view, (2.5, 2.5))
+    w.set_preset("two_moons")                        # before the compiled drawing arrives
+    qtbot.wait(300)
+    assert w.current_preset().spec["kind"] != "sketch" and w.target_editor.applier.pending is None
