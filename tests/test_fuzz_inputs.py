@@ -13,7 +13,6 @@ import os
 import resource
 import subprocess
 import sys
-import zipfile
 from contextlib import redirect_stderr
 
 import numpy as np

@@ -1,7 +1,6 @@
 """Metrics on cases with known answers, and quality vs steps with the exact score."""
 import math
 
-import numpy as np
 import torch
 
 from playground import load_preset

@@ -11,10 +11,10 @@ import torch
 
 from playground.formats.presets import load_preset
 from playground.formats.session import SessionError, read_session, session_json, split_trainer_state, write_session
-from playground.formats.session_run import SavedRun, kept_frames, pack_run
+from playground.formats.session_run import kept_frames, pack_run
 from playground.learning.model import ModelConfig
 from playground.learning.trainer import TrainConfig, Trainer
-from test_session import torch_bytes, write_raw
+from test_session import torch_bytes
 
 TARGET = load_preset("loaded_dice").target
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
 
 from .common import (PRESET_HELP, UsageError, check_out, example, limit_threads, load, positive_float, positive_int,
                      whole)
