@@ -14,3 +14,14 @@ import pytest  # noqa: E402
 def _private_state_dir(tmp_path_factory, monkeypatch):
     """Windows autosave on close: keep every test's autosave and crash marker out of the real home."""
     monkeypatch.setenv("DIFFUSION_PLAYGROUND_STATE_DIR", str(tmp_path_factory.mktemp("state")))
+
+
+@pytest.fixture(autouse=True)
+def _collect_on_the_main_thread():
+    """The app turns automatic garbage collection off (playground/app/gui_gc.py: cycles holding
+    widgets must be freed on the GUI thread); between tests, collect here what is due."""
+    yield
+    import sys
+    gui_gc = sys.modules.get("playground.app.gui_gc")
+    if gui_gc is not None:
+        gui_gc.collect_if_due()

@@ -62,3 +62,31 @@ def test_the_warning_filter_would_see_a_cross_thread_widget_touch(qtbot, qt_mess
     t.start()
     t.wait(5000)
     assert any("different thread" in m or "Cannot create children" in m for m in qt_messages)
+
+
+def test_garbage_cycles_are_collected_on_the_gui_thread_not_in_a_worker(qtbot):
+    """A closed window's widgets caught in reference cycles used to be freed by whichever thread
+    triggered the cycle collector: in the training thread, a Qt destructor then waited for the GIL
+    while the GUI thread waited for Qt's mutex (the suite hung). Now a worker's allocations never
+    run the collector; the GUI thread's timer does."""
+    import gc
+    import threading
+    import weakref
+
+    w = shown_window(qtbot)
+
+    class Node:
+        pass
+
+    gc.collect()                                   # count allocations from zero
+    a, b = Node(), Node()
+    a.other, b.other = b, a                        # a cycle: only the collector frees it
+    alive = weakref.ref(a)
+    del a, b
+    kept = []
+    worker = threading.Thread(target=lambda: kept.extend([] for _ in range(20_000)), name="allocating-worker")
+    worker.start()                                 # with automatic collection, this thread would collect
+    worker.join()
+    assert alive() is not None, "the cycle was collected in the worker thread"
+    qtbot.waitUntil(lambda: alive() is None, timeout=10_000)      # ...and the GUI thread's timer does
+    w.close()

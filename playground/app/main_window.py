@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QDockWidget, QHBoxLayout, QMainWindow, QScrollArea
 from playground.formats.presets import Preset
 from .controls import DENSITY_AUTO_PARTICLES, ControlsPanel, show_toggle
 from .controls_binding import ControlsBinding
+from . import gui_gc
 from .features import FEATURES, install_feature, install_features
 from .field_controller import FieldController
 from .particle_item import density_image, histogram_image, start_colour_bins
@@ -39,6 +40,7 @@ class MainWindow(QMainWindow):
         event-loop turn after its first paint (the `gui` command: the window appears sooner).
         By default everything, with every objectName, exists when the constructor returns."""
         super().__init__(parent)
+        gui_gc.install()            # cycles holding widgets must never be freed in a worker thread
         self.setWindowTitle("Diffusion Playground")
         self.resize(1400, 860)
         self.setDockNestingEnabled(True)
