@@ -83,6 +83,10 @@ class ControlsPanel(QWidget):
         self.batch.setSingleStep(256)
         self.batch.setValue(d.batch)
         form.addRow("Preset", self.preset)
+        self.preset_note = QLabel("", objectName="presetDescription")
+        self.preset_note.setWordWrap(True)          # the whole description, on as many lines as it needs
+        self.preset_note.setStyleSheet("color: gray")
+        form.addRow(self.preset_note)
         form.addRow("Device", self.device)
         form.addRow("Schedule", self.schedule)
         form.addRow("Objective", self.objective)

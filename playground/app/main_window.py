@@ -85,7 +85,10 @@ class MainWindow(QMainWindow):
     def _fit_controls(self) -> None:
         """Wide enough for the widest section the features added (no clipped buttons on the right)."""
         bar = self.controls_scroll.verticalScrollBar().sizeHint().width()
-        self.controls_scroll.setMinimumWidth(min(420, self.controls.sizeHint().width() + bar + 6))
+        width = min(420, self.controls.sizeHint().width() + bar + 6)
+        self.controls_scroll.setMinimumWidth(width)
+        if self.isVisible():        # installed after the first paint: the dock was laid out narrower
+            self.resizeDocks([self.controls_dock], [width], Qt.Orientation.Horizontal)
 
     def features_ready(self) -> bool:
         return not self._pending_features
@@ -95,10 +98,9 @@ class MainWindow(QMainWindow):
             return
         name = self._pending_features.pop(0)
         self.features[name] = install_feature(name, self.state, self.services, self.ui)
+        self._fit_controls()            # the panel widens with the sections as they arrive
         if self._pending_features:
             QTimer.singleShot(0, self._install_next_feature)
-        else:
-            self._fit_controls()
 
     # ===================================================================== layout
     def _build_layout(self) -> None:
@@ -225,6 +227,7 @@ class MainWindow(QMainWindow):
         self.particles.set_positions(None)
         self.hist_image.setVisible(False)
         self._set_view_range()
+        self.controls.preset_note.setText(preset.description)
         if preset.is_empty:
             for w in (self.particle_view, self.field_view):
                 w.set_backdrop(None)
@@ -237,7 +240,7 @@ class MainWindow(QMainWindow):
         self.hide_message()
         self.field_controller.refresh()
         self.playback.set_range(0)
-        self.frame_label.setText(preset.description[:80])
+        self.frame_label.setText("no run yet")
 
     def _set_view_range(self) -> None:
         view = self.state.view
