@@ -4,8 +4,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import torch  # noqa: E402
 
-# CI has 2 cores; keep torch from oversubscribing them while Qt paints.
-torch.set_num_threads(2)
+# CI has 2 cores. One torch thread per Python thread: with two, OpenMP threads spin against the
+# window's worker threads (and anything else on the machine) and small ops get 10-30x slower.
+torch.set_num_threads(1)
 
 import pytest  # noqa: E402
 
