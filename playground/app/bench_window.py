@@ -34,7 +34,7 @@ def _frames(n: int, n_frames: int = 100):
     return f
 
 
-def _fps(n: int, density: bool, seconds: float = 4.0) -> float:
+def _fps(n: int, density: bool, seconds: float = 4.0, overlay: str = "") -> float:
     from PySide6.QtWidgets import QApplication
     from .launch import quiet_qt_messages
     from .main_window import MainWindow
@@ -45,6 +45,7 @@ def _fps(n: int, density: bool, seconds: float = 4.0) -> float:
         w.set_preset("swiss_roll")
         w.show()
         w.controls.density.setChecked(density)
+        _overlay_on(w, overlay)
         w.set_training(True)
         t_end = time.perf_counter() + 3.0
         while w.state.training.rate <= 0 and time.perf_counter() < t_end:      # training is really running
@@ -66,6 +67,29 @@ def _fps(n: int, density: bool, seconds: float = 4.0) -> float:
         w.shutdown()
 
 
+OVERLAYS = ("denoised", "mesh", "pt_exact")
+
+
+def _overlay_on(w, overlay: str) -> None:
+    """Turn on one particle-view overlay through its widget (the x̂₀ dots, the mesh, the p_t backdrop)."""
+    from PySide6.QtWidgets import QCheckBox, QComboBox
+    if overlay in ("denoised", "mesh"):
+        w.findChild(QCheckBox, f"{overlay}Check").setChecked(True)
+    elif overlay == "pt_exact":
+        combo = w.findChild(QComboBox, "densityModeCombo")
+        combo.setCurrentIndex(next(i for i in range(combo.count())
+                                   if "p_t" in combo.itemText(i) and "exact" in combo.itemText(i)))
+
+
+def fps_overlay_10k(overlay: str) -> float:
+    return _fps(10_000, density=False, overlay=overlay)
+
+
+def fps_overlays_10k() -> float:
+    """The slowest overlay's animation frame rate (each one on alone, 10k particles, training running)."""
+    return min(fps_overlay_10k(o) for o in OVERLAYS)
+
+
 def fps_particles_10k() -> float:
     return _fps(10_000, density=False)
 
@@ -74,32 +98,87 @@ def fps_density_200k() -> float:
     return _fps(200_000, density=True)
 
 
-def live_refresh_per_s(n: int = 2000, steps: int = 50, seconds: float = 6.0) -> float:
-    """Live-sample pictures shown per second (default sampler, n particles, `steps` steps) while
-    training runs, counted after the first one (which also pays the threads' warm-up)."""
+class LatencyProbe:
+    """Event-loop lateness: a precise 10 ms single-shot timer re-armed on each tick; a tick's lateness
+    is how long after its due time the loop ran it (what a click or a repaint would have waited)."""
+
+    def __init__(self, interval_ms: int = 10):
+        from PySide6.QtCore import QTimer, Qt
+        self.interval_ms, self.lateness_ms = interval_ms, []
+        self.timer = QTimer()
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.setSingleShot(True)
+        self.timer.timeout.connect(self._tick)
+        self._due = 0.0
+
+    def start(self) -> None:
+        self.lateness_ms = []
+        self._due = time.perf_counter() + self.interval_ms / 1000
+        self.timer.start(self.interval_ms)
+
+    def stop(self) -> None:
+        self.timer.stop()
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.lateness_ms.append(max(0.0, 1000 * (now - self._due)))
+        self._due = now + self.interval_ms / 1000
+        self.timer.start(self.interval_ms)
+
+    def p90(self) -> float:
+        return float(np.percentile(self.lateness_ms, 90)) if self.lateness_ms else float("nan")
+
+
+def _run_loop(app, seconds: float) -> None:
+    """Run the real event loop (not a processEvents poll) for `seconds`."""
+    from PySide6.QtCore import QEventLoop, QTimer
+    loop = QEventLoop()
+    QTimer.singleShot(int(1000 * seconds), loop.quit)
+    loop.exec()
+
+
+def live_figures(n: int = 2000, steps: int = 50, seconds: float = 6.0) -> dict:
+    """Live samples in the real window (swiss roll, default sampler, n particles, `steps` steps) with
+    training running: pictures shown per second in the particle view (counted after the first, which
+    also pays the threads' warm-up), the event loop's p90 lateness meanwhile, and training's steps/s
+    then over its steps/s in the same window with live samples off."""
     from PySide6.QtWidgets import QApplication
     from .launch import quiet_qt_messages
     from .main_window import MainWindow
     app = QApplication.instance() or QApplication([])
     quiet_qt_messages()
     w = MainWindow()
+    probe = LatencyProbe()
     try:
         w.set_preset("swiss_roll")
         w.state.update_settings(particles=n, steps=steps)
         w.show()
         w.set_training(True)
+        t_end = time.perf_counter() + 30.0
+        while w.state.training.rate <= 0 and time.perf_counter() < t_end:
+            _run_loop(app, 0.05)
+        _run_loop(app, 0.5)
+
+        def steps_per_s() -> float:
+            step0, t0 = w.state.training.step, time.perf_counter()
+            _run_loop(app, seconds / 2)
+            return (w.state.training.step - step0) / (time.perf_counter() - t0)
+
+        solo = steps_per_s()
         live = w.features["live_samples"]
         live.check.setChecked(True)
-        t_end = time.perf_counter() + 30.0
-        while live.count == 0 and time.perf_counter() < t_end:
-            app.processEvents()
-            time.sleep(0.002)
-        first, t0 = live.count, time.perf_counter()
-        while time.perf_counter() - t0 < seconds:
-            app.processEvents()
-            time.sleep(0.002)
-        return (live.count - first) / (time.perf_counter() - t0)
+        while live.count == 0 and time.perf_counter() < t_end + 30.0:
+            _run_loop(app, 0.05)
+        first, t0, step0 = live.count, time.perf_counter(), w.state.training.step
+        probe.start()
+        _run_loop(app, seconds)
+        probe.stop()
+        dt = time.perf_counter() - t0
+        return {"live_refresh_per_s": (live.count - first) / dt,
+                "live_event_loop_p90_ms": probe.p90(),
+                "live_training_ratio": (w.state.training.step - step0) / dt / max(solo, 1e-9)}
     finally:
+        probe.stop()
         w.close()
         w.shutdown()
 
@@ -173,3 +252,7 @@ def edit_latency_ms(n_points: int = 1000, edits: int = 40, training: bool = Fals
 def edit_ms_p90(training: bool = False) -> float:
     """90th percentile of edit_latency_ms's repaint times (40 edits of a 1000-point sketch)."""
     return float(np.percentile(edit_latency_ms(training=training)["repaint_ms"], 90))
+
+
+def live_refresh_per_s(n: int = 2000, steps: int = 50, seconds: float = 6.0) -> float:
+    return live_figures(n, steps, seconds)["live_refresh_per_s"]

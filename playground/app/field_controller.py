@@ -40,6 +40,7 @@ class FieldController(QObject):
         self.on_error = on_error            # fn(text): a failed refresh goes to the banner
         self.source = None                  # the CPU model copy drawn (None: exact field only)
         self._refreshed_at = 0.0
+        self._last_key = None
         self.poll = QTimer(self)
         self.poll.setInterval(FIELD_REFRESH_MS)
         self.poll.timeout.connect(self._poll)
@@ -65,7 +66,13 @@ class FieldController(QObject):
             self.layer.show_exact, self.layer.show_error = settings.exact, settings.error
             self.refresh()
 
+    def _drawn_key(self) -> tuple:
+        """What the drawn field depends on that a shown frame can change: model copy and noise level."""
+        return (id(self.source), id(self.state.preset), field_level(self.state.frames, self.state.frame_index))
+
     def refresh_soon(self) -> None:
+        if self._drawn_key() == self._last_key:
+            return          # same model copy at the same level (live samples show one frame each time)
         now = time.perf_counter()
         if now - self._refreshed_at >= FIELD_FRAME_MS / 1000:
             self.follow.stop()
@@ -83,6 +90,7 @@ class FieldController(QObject):
 
     def _refresh(self) -> None:
         self._refreshed_at = time.perf_counter()
+        self._last_key = self._drawn_key()
         a, s = field_level(self.state.frames, self.state.frame_index)
         layer, settings = self.layer, self.state.settings
         schedule = get_schedule(settings.schedule) if settings.velocity else None

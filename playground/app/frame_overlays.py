@@ -1,19 +1,20 @@
 """What the particle view adds to the frame on screen: x̂₀, the carried mesh, and a p_t backdrop.
 
-Everything drawn is computed before paint: x̂₀ once per frame of a run (cached), the mesh once
-per run in a TaskRunner thread, the backdrop by PtBackdrop (exact grids cached per level, the
-learned one in its own thread, absent until it exists). Observes frameShown / framesChanged /
-targetChanged; draws through ui.add_overlay and the particle view's backdrop.
+Everything drawn is computed before paint: x̂₀ once per frame of a run (cached; dear frames in a
+TaskRunner thread, see denoised_frames), the mesh once per run in a TaskRunner thread, the
+backdrop by PtBackdrop (exact grids cached per level, the learned one in its own thread, absent
+until it exists). Observes frameShown / framesChanged / targetChanged; draws through
+ui.add_overlay and the particle view's backdrop.
 """
 from __future__ import annotations
 
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QCheckBox, QComboBox, QGroupBox, QLabel, QVBoxLayout
 
-from playground.maths.denoised import denoised_at
 from playground.maths.mesh import MESH_RES, carry_mesh, noise_grid
 from playground.maths.sources import ExactSource
 from playground.tools.explanations import DENOISED_LINE
+from .denoised_frames import DenoisedFrames
 from .overlay_items import DenoisedOverlayItem, MeshItem
 from .pt_backdrop import MODES, PtBackdrop
 
@@ -33,7 +34,8 @@ class FrameOverlays(QObject):
         self.backdrop = PtBackdrop(parent=self)
         self._shown_key = None
         self.backdrop.learnedReady.connect(self.show_backdrop)
-        self._denoised: dict[tuple, object] = {}      # (frame index, source kind) -> (n, 2)
+        self.denoised = DenoisedFrames(services, self)
+        self.denoised.ready.connect(self.show_frame)
         self.mesh = None
         self.mesh_runner = services.tasks("meshThread", self)
         self.mesh_runner.finished.connect(self._on_mesh)
@@ -101,12 +103,12 @@ class FrameOverlays(QObject):
 
     def _on_target(self) -> None:
         self._shown_key = None            # the window drew the new target's own backdrop
-        self._denoised.clear()
+        self.denoised.clear()
         self.mesh = None
         self.show_frame()
 
     def _on_frames(self, frames) -> None:
-        self._denoised.clear()
+        self.denoised.clear()
         self.mesh = None
         self.mesh_runner.cancel()
         if frames is not None and self.mesh_check.isChecked():
@@ -119,12 +121,9 @@ class FrameOverlays(QObject):
 
     # ----- x̂₀ ------------------------------------------------------------------------------------
     def denoised_for(self, k: int):
+        """x̂₀ of frame k of the current run, or None while it is computed off the GUI thread."""
         source, kind = self.score_source()
-        key = (k, kind)
-        if key not in self._denoised:
-            f = self.state.frames
-            self._denoised[key] = denoised_at(source, f.x[k], f.alpha[k], f.sigma[k])
-        return self._denoised[key]
+        return self.denoised.get(self.state.frames, k, source, kind)
 
     # ----- mesh --------------------------------------------------------------------------------------
     def _on_mesh_toggled(self, on: bool) -> None:
@@ -158,8 +157,9 @@ class FrameOverlays(QObject):
     def show_frame(self) -> None:
         f, k = self._frame()
         try:
-            if f is not None and self.denoised_check.isChecked():
-                self.denoised_item.set_frame(f.x[k], self.denoised_for(k))
+            denoised = self.denoised_for(k) if f is not None and self.denoised_check.isChecked() else None
+            if denoised is not None:
+                self.denoised_item.set_frame(f.x[k], denoised)
                 self.denoised_item.setVisible(True)
             else:
                 self.denoised_item.setVisible(False)

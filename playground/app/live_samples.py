@@ -1,9 +1,11 @@
 """Live samples: while training runs, the particle view shows the sampler's output from one fixed
 noise draw, re-drawn from the newest model snapshot several times a second.
 
-The same noise every time, so what changes on screen is the model alone. A refresh is a snapshot
-request and then a sampler run in a TaskRunner thread; at most one is in flight, and a request
-that arrives meanwhile only sets a pending flag (the newest snapshot wins, nothing queues up).
+The same noise every time, so what changes on screen is the model alone. A refresh is a sampler
+run in a TaskRunner thread on a model snapshot. The next snapshot is asked for as soon as a run
+starts, so the training worker's answer (it comes between training chunks) arrives while the
+sampler computes instead of before it: at most one run and one snapshot request are in flight, a
+newer snapshot replaces an unused one (the newest wins, nothing queues up).
 The output becomes a one-frame run (SamplingService.show_frames), so every view that follows
 the current run (metrics, class weights) follows training too.
 """
@@ -49,12 +51,13 @@ class LiveSamples(QObject):
         super().__init__(services)
         self.state, self.services, self.ui = state, services, ui
         self.runner = services.tasks("liveSamplesThread", self)
-        self.in_flight, self.pending, self.count = False, False, 0
+        self.running, self.asking, self.count = False, False, 0
+        self.source = None                # a snapshot in hand, not yet sampled from
         self._last_start = 0.0
-        self._generation = state.generation
+        self._generation = self._run_generation = state.generation
         self.timer = QTimer(self)
         self.timer.setSingleShot(True)
-        self.timer.timeout.connect(self.refresh)
+        self.timer.timeout.connect(self._start_run)
         self.check = QCheckBox("Live samples while training", objectName="liveSamplesCheck")
         self.check.setToolTip("While training runs, re-draw the sampler's output from one fixed noise draw "
                               "with the newest model, several times a second (no Sample press needed)")
@@ -79,33 +82,50 @@ class LiveSamples(QObject):
     def active(self) -> bool:
         return self.check.isChecked() and self.state.training.running and self.state.has_target()
 
+    @property
+    def in_flight(self) -> bool:
+        """A sampler run or a snapshot request is under way."""
+        return self.running or self.asking
+
     def refresh(self) -> None:
-        """Ask for a new picture: now if none is in flight and the last began long enough ago."""
+        """Ask for a snapshot if none is in hand or on its way, and start a run if one can start."""
         if not self.active() or self.services.closed:
             return
-        if self.in_flight:
-            self.pending = True
+        if self._generation != self.state.generation:
+            self._generation, self.source = self.state.generation, None
+        if self.source is None and not self.asking:
+            self._ask()
+        self._start_run()
+
+    def _ask(self) -> None:
+        self.asking = True
+        self.services.model.request_snapshot("live", self._on_snapshot)
+
+    def _on_snapshot(self, source) -> None:
+        self.asking = False
+        if source is not None and self.active() and self.state.generation == self._generation:
+            self.source = source          # a newer copy replaces one not used yet
+            self._start_run()
+
+    def _start_run(self) -> None:
+        """Start the sampler on the snapshot in hand: at most one run, at most one start per interval."""
+        if self.running or self.source is None or not self.active():
             return
         wait_ms = MIN_INTERVAL_MS - 1000 * (time.monotonic() - self._last_start)
         if wait_ms > 0:
             if not self.timer.isActive():
                 self.timer.start(int(wait_ms) + 1)
             return
-        self.in_flight, self.pending = True, False
-        self._last_start = time.monotonic()
-        self._generation = self.state.generation
-        self.services.model.request_snapshot("live", self._with_model)
-
-    def _with_model(self, source) -> None:
-        if source is None or not self.active() or self._generation != self.state.generation:
-            self._on_done()
-            return
+        source, self.source = self.source, None
+        self.running, self._last_start, self._run_generation = True, time.monotonic(), self._generation
         s = self.state.settings
         sampler, n, seed, steps, schedule = s.sampler, s.particles, s.seed, s.steps, s.schedule
         self.runner.start(lambda progress, stop: live_frames(sampler, source, n, seed, steps, schedule, stop))
+        if not self.asking:
+            self._ask()                   # the next snapshot is taken while this run computes
 
     def _on_finished(self, frames) -> None:
-        if self.active() and self._generation == self.state.generation:
+        if self.active() and self._run_generation == self.state.generation:
             self.services.sampling.show_frames(frames)
             self.count += 1
             self.note.setText(f"step {self.state.training.step}: {len(frames.x[0])} samples from the newest model "
@@ -118,14 +138,12 @@ class LiveSamples(QObject):
         self._on_done()
 
     def _on_done(self) -> None:
-        self.in_flight = False
-        if self.pending:
-            self.pending = False
-            self.refresh()
+        self.running = False
+        self.refresh()
 
     def _drop(self) -> None:
         self.runner.cancel()
-        self.pending = False
+        self.source = None
 
     def _on_toggled(self, on: bool) -> None:
         if on:

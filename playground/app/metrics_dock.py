@@ -6,11 +6,14 @@ spent so far, and the per-class weights. Distances at finite N never reach 0, so
 carries the two-sample noise floor (the same distance between two exact sample sets of the same
 size): a run is as good as it can be shown to be when its curve meets that line.
 Metrics are computed in a worker thread, at most one request in flight (the newest frame wins),
-so playback never waits for them.
+so playback never waits for them; after each answer the next request waits IDLE_PER_BUSY times as
+long as that one took, so metrics of fast-changing frames (playback, live samples while training)
+take at most about a third of a core from training and sampling.
 """
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import pyqtgraph as pg
@@ -30,6 +33,7 @@ ENERGY_POINTS = 1000
 OFF_SUPPORT_POINTS = 1000
 REFERENCE_SEED = 123_457
 THROTTLE_MS = 60
+IDLE_PER_BUSY = 2.0
 
 
 def _sw2(x, y) -> float:
@@ -105,7 +109,7 @@ class MetricsDock(QObject):
         self.state, self.ui = state, ui
         self._frames = None
         self._run_id = 0
-        self._busy = False
+        self._busy, self._sent_at = False, 0.0
         self._pending: int | None = None
         self._closed = False
         self.sw2_by_step: dict[int, float] = {}
@@ -221,7 +225,7 @@ class MetricsDock(QObject):
         if self._pending is None or frames is None or target is None or self._busy or self._closed:
             return
         index, self._pending = self._pending, None
-        self._busy = True
+        self._busy, self._sent_at = True, time.perf_counter()
         self._sigCompute.emit(self._run_id, index, frames.x[index], target)
 
     def _on_floor(self, target, n: int, floor: float) -> None:
@@ -247,6 +251,8 @@ class MetricsDock(QObject):
                 self.chart.set_series("sampled", out["sampled"])
             self._draw_curve()
             self.updated.emit(index)
+        busy_ms = 1000 * (time.perf_counter() - self._sent_at)
+        self.throttle.setInterval(int(max(THROTTLE_MS, IDLE_PER_BUSY * busy_ms)))
         if self._pending is not None and not self._closed:
             self.throttle.start()
 

@@ -32,6 +32,7 @@ class WeightsChart(pg.PlotWidget):
         self._names: list[str] = []
         self._values: dict[str, np.ndarray | None] = {k: None for k in SERIES}
         self._bars: dict[str, pg.BarGraphItem] = {}
+        self._legend_keys: list[str] = []
         for key, colour in SERIES.items():
             bar = pg.BarGraphItem(x=[], height=[], width=0.25, brush=pg.mkBrush(colour), pen=pg.mkPen(None),
                                   name=key)
@@ -69,7 +70,10 @@ class WeightsChart(pg.PlotWidget):
         shown = [k for k in SERIES if self._values[k] is not None]
         width = 0.8 / max(len(shown), 1)
         top = 0.0
-        self.legend.clear()
+        relabel = shown != self._legend_keys       # rebuilding the legend costs ~10 ms: only when it changes
+        if relabel:
+            self.legend.clear()
+            self._legend_keys = shown
         for key, bar in self._bars.items():
             v = self._values[key]
             if v is None:
@@ -79,6 +83,7 @@ class WeightsChart(pg.PlotWidget):
             x = np.arange(len(v)) - 0.4 + width * (j + 0.5)
             bar.setOpts(x=x, height=v, width=width * 0.92)
             bar.setVisible(True)
-            self.legend.addItem(bar, key)
+            if relabel:
+                self.legend.addItem(bar, key)
             top = max(top, float(np.max(v)) if len(v) else 0.0)
         self.setYRange(0, max(top * 1.35, 0.05), padding=0)     # head room for the legend

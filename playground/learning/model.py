@@ -17,6 +17,7 @@ needs). With n_classes = 0 the module, its state_dict and its outputs are exactl
 """
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import asdict, dataclass
 
@@ -121,10 +122,16 @@ class Denoiser(nn.Module):
             if shift is not None and shift.shape[0] == 1:
                 bias, shift = bias + shift, None
             h = torch.addmm(bias, xf, first.weight[:, :k].T)
-            return self.net[1:](h if shift is None else h + shift)
+            return self._after_first(h if shift is None else h + shift)
         if shift is None:
             return self.net(torch.cat([xf, nf], dim=1))
-        return self.net[1:](self.net[0](torch.cat([xf, nf], dim=1)) + shift)
+        return self._after_first(self.net[0](torch.cat([xf, nf], dim=1)) + shift)
+
+    def _after_first(self, h: torch.Tensor) -> torch.Tensor:
+        """The layers after the first (self.net[1:] would build a new Sequential on every call)."""
+        for layer in itertools.islice(self.net, 1, None):
+            h = layer(h)
+        return h
 
     def raw(self, x: torch.Tensor, sigma: torch.Tensor, label=None) -> torch.Tensor:
         """dsm: F, the unit-variance network output the loss compares; sigma is (n, 1) or (1, 1)."""
@@ -151,6 +158,11 @@ class Denoiser(nn.Module):
             t = flow_time(sigma).clamp(0.0, 1.0)
             x_t = (1 - t) * x
             return x0_from_velocity(x_t, self.velocity(x_t, t, label), 1 - t, t, -1.0, 1.0)
+        if sigma.numel() == 1:      # one level for the batch (every sampler step): scalars, not tiny tensor ops
+            level = float(sigma)
+            c_skip, c_out, c_in = (float(c) for c in self.precond(torch.tensor(level, dtype=torch.float64)))
+            features = self._noise_features(sigma)
+            return c_skip * x + c_out * self._mlp(self._x_features(c_in * x), features, label)
         c_skip, c_out, _ = self.precond(sigma)
         return c_skip * x + c_out * self.raw(x, sigma, label)
 

@@ -105,8 +105,9 @@ def import_floor_s() -> float:
 
 
 TARGETS = {"time_to_quality_s": 20.0, "startup_over_import_floor": 1.1,      # figure: the most it may be
-           "edit_ms_p90": 50.0}
-FLOORS = {"live_refresh_per_s": 4.0}                                           # figure: the least it may be
+           "edit_ms_p90": 50.0, "live_event_loop_p90_ms": 50.0}
+FLOORS = {"live_refresh_per_s": 4.0, "live_training_ratio": 0.7,              # figure: the least it may be
+          "fps_overlays_10k": 30.0}
 
 
 def targets_missed(figures: dict) -> list[str]:
@@ -135,10 +136,15 @@ def run_bench(json_path: str | None = None, quick: bool = False, reference: bool
         print(f"{'time_to_quality_ratio':22s} {figures['time_to_quality_ratio']:10.3f}   (reference / ours)")
     median("sample_10k_100_s", lambda: sample_10k_100_s(swiss))
     try:
-        from playground.app.bench_window import edit_ms_p90, fps_density_200k, fps_particles_10k, live_refresh_per_s
+        from playground.app.bench_window import (edit_ms_p90, fps_density_200k, fps_overlays_10k,
+                                                 fps_particles_10k, live_figures)
         median("fps_particles_10k", fps_particles_10k)
+        median("fps_overlays_10k", fps_overlays_10k)
         median("fps_density_200k", fps_density_200k)
-        median("live_refresh_per_s", live_refresh_per_s)
+        live = [live_figures() for _ in range(repeats)]       # one window run gives the three live figures
+        for key in live[0]:
+            figures[key] = float(statistics.median(run[key] for run in live))
+            print(f"{key:22s} {figures[key]:10.3f}   (runs: {', '.join(f'{run[key]:.3g}' for run in live)})", flush=True)
         median("edit_ms_p90", edit_ms_p90)
         median("edit_ms_p90_training", lambda: edit_ms_p90(training=True), n=1)    # shown, not judged
         median("import_floor_s", import_floor_s)      # in the same run: both depend on the machine's load
