@@ -17,7 +17,8 @@ from .state import AppState
 
 FIELD_LEVEL_BEFORE_SAMPLING = 0.3     # sigma (alpha = 1) shown before any sampler run
 FIELD_REFRESH_MS = 500                # learned field follows training at most this often
-FIELD_FRAME_MS = 33                   # during playback the field follows frames at most at 30 Hz
+FIELD_FRAME_MS = 66                   # during playback the field follows frames at most at 15 Hz: the
+                                      # particles carry the motion; arrows every frame halved 10k fps
 
 
 def field_level(frames, i: int) -> tuple[float, float]:

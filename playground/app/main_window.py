@@ -29,7 +29,7 @@ from .state import AppState
 from .status_view import StatusView
 from .ui_host import UiHost
 from .views import Banner, PlaybackBar, loss_plot, plot_views
-from .window_support import alias, column, quiet_shutdown, warm_optimiser_imports
+from .window_support import AfterFirstPaint, alias, column, quiet_shutdown, warm_optimiser_imports
 
 GUI_TORCH_THREADS = 1
 
@@ -51,7 +51,7 @@ class MainWindow(QMainWindow):
         self._torch_threads_before = torch.get_num_threads()
         torch.set_num_threads(GUI_TORCH_THREADS)
         self.state = AppState(parent=self)
-        self.services = Services(self.state, self)
+        self.services = Services(self.state, self, start_model=not defer_features)
         self._build_layout()
         self.ui = UiHost(self, self.controls, self.menus, self.banner,
                          {"particles": self.particle_view, "field": self.field_view, "loss": self.loss_plot},
@@ -96,6 +96,7 @@ class MainWindow(QMainWindow):
     def _install_next_feature(self) -> None:
         if self._closed or not self._pending_features:
             return
+        self.services.model.start()         # deferred with the features: the first model builds now
         name = self._pending_features.pop(0)
         self.features[name] = install_feature(name, self.state, self.services, self.ui)
         self._fit_controls()            # the panel widens with the sections as they arrive
@@ -345,7 +346,7 @@ class MainWindow(QMainWindow):
             self._shown_once = True
             QTimer.singleShot(0, self._first_layout)       # once the docks have their final sizes
             if self._pending_features:
-                QTimer.singleShot(0, self._install_next_feature)
+                self._after_paint = AfterFirstPaint(self.particle_view.viewport(), self._install_next_feature)
             QTimer.singleShot(1000, warm_optimiser_imports)   # after the first paint has surely happened
 
     def _first_layout(self) -> None:

@@ -40,7 +40,7 @@ class ModelService(QObject):
     datasetReady = Signal(object, object)    # target, class weights of the fixed training set (None: fresh)
     message = Signal(str, bool)              # text, is_error
 
-    def __init__(self, state: AppState, parent=None):
+    def __init__(self, state: AppState, parent=None, start: bool = True):
         super().__init__(parent)
         self.state = state
         self.closed = False
@@ -73,7 +73,14 @@ class ModelService(QObject):
         self.rebuild_timer.setSingleShot(True)
         self.rebuild_timer.setInterval(400)
         self.rebuild_timer.timeout.connect(self._rebuild)
-        self.worker_thread.start()
+        if start:
+            self.start()
+
+    def start(self) -> None:
+        """Start the worker's thread. Requests sent before wait in its queue, so a window can
+        paint first and let the first model build afterwards (start=False, then start())."""
+        if not self.closed and not self.worker_thread.isRunning():
+            self.worker_thread.start()
 
     # ----- requests --------------------------------------------------------------------------------
     def config(self) -> TrainConfig:

@@ -122,11 +122,11 @@ class SessionParts:
 class Services(QObject):
     messageRaised = Signal(str, bool)      # text, is_error: the banner shows it
 
-    def __init__(self, state: AppState, parent=None):
+    def __init__(self, state: AppState, parent=None, start_model: bool = True):
         super().__init__(parent)
         self.state = state
         self.presets = PresetCatalog(state, self)
-        self.model = ModelService(state, self)
+        self.model = ModelService(state, self, start=start_model)
         self.sampling = SamplingService(state, self.model, self)
         self.parts = SessionParts()
         self._runners: list[TaskRunner] = []

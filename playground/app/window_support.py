@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 
+from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 
@@ -41,3 +42,20 @@ def quiet_shutdown(window) -> None:
         window.shutdown()
     except RuntimeError:          # the C++ side is already gone: its threads went with it
         pass
+
+
+class AfterFirstPaint(QObject):
+    """Calls fn on the next event-loop turn after `widget` is first painted (then forgets it):
+    work deferred this way cannot run before the window is on screen."""
+
+    def __init__(self, widget: QWidget, fn):
+        super().__init__(widget)
+        self.fn = fn
+        widget.installEventFilter(self)
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() == QEvent.Type.Paint and self.fn is not None:
+            fn, self.fn = self.fn, None
+            obj.removeEventFilter(self)
+            QTimer.singleShot(0, fn)
+        return False
