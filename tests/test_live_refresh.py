@@ -79,3 +79,43 @@ def test_one_noise_level_for_the_batch_gives_the_per_point_answer(objective):
             one = model(x, level)
             per_point = model(x, torch.full((257, 1), level))
         torch.testing.assert_close(one, per_point, rtol=1e-5, atol=1e-5)
+
+
+def test_the_sampling_process_gives_the_same_samples_as_a_run_in_this_process():
+    """Live runs of a CPU model go to a child process (its own core and GIL): same noise, same
+    network, same sampler, so the same samples; a cancelled job's late answer is never returned
+    for the next job, and the process ends on close."""
+    import threading
+
+    from playground.app.live_samples import live_frames
+    from playground.learning.sample_process import SampleProcess
+    trainer = Trainer(load_preset("two_moons").target, TrainConfig(seed=0))
+    trainer.train(30)
+    source = trainer.source()
+    here = live_frames("ode-heun", source, 400, 3, 12, "edm")
+    process = SampleProcess()
+    try:
+        cancelled = threading.Event()
+        cancelled.set()
+        assert process.run(source.model, "ode-heun", 400, 9, 12, "edm", cancelled) is None
+        out = process.run(source.model, "ode-heun", 400, 3, 12, "edm", threading.Event())
+        assert np.allclose(out["x"], here.x[0], atol=1e-5)
+        assert out["nfe"] == here.nfe[0] and out["step"] == here.step[0]
+        with pytest.raises(RuntimeError, match="warp"):
+            process.run(source.model, "warp-drive", 10, 0, 3, "edm", threading.Event())
+    finally:
+        proc = process._proc
+        process.close()
+    assert proc is not None and proc.poll() is not None
+
+
+def test_a_sampling_process_that_cannot_start_says_so_in_one_error():
+    import threading
+
+    from playground.learning.sample_process import SampleProcess
+    trainer = Trainer(load_preset("two_moons").target, TrainConfig(seed=0))
+    process = SampleProcess()
+    process.MAX_STARTS = 0
+    with pytest.raises(RuntimeError, match="sampling here instead"):
+        process.run(trainer.source().model, "ode-euler", 10, 0, 2, "edm", threading.Event())
+    process.close()

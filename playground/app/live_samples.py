@@ -18,10 +18,12 @@ import torch
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QCheckBox, QGroupBox, QLabel, QVBoxLayout
 
+from playground.learning.sample_process import SampleProcess
 from playground.maths.samplers import sample_steps
 from playground.tools.compare import Cancelled
 from .sampling_worker import Frames
 
+USE_PROCESS = True             # live runs of a CPU model in their own process (sample_process.py)
 MIN_INTERVAL_MS = 150          # at most ~6 refreshes a second: the rest of the time is training's
 
 
@@ -53,6 +55,8 @@ class LiveSamples(QObject):
         self.runner = services.tasks("liveSamplesThread", self)
         self.running, self.asking, self.count = False, False, 0
         self.source = None                # a snapshot in hand, not yet sampled from
+        self.process: SampleProcess | None = None    # the live runs' own process, while the box is ticked
+        services.on_shutdown(self._close_process)
         self._last_start = 0.0
         self._generation = self._run_generation = state.generation
         self.timer = QTimer(self)
@@ -120,9 +124,34 @@ class LiveSamples(QObject):
         self.running, self._last_start, self._run_generation = True, time.monotonic(), self._generation
         s = self.state.settings
         sampler, n, seed, steps, schedule = s.sampler, s.particles, s.seed, s.steps, s.schedule
-        self.runner.start(lambda progress, stop: live_frames(sampler, source, n, seed, steps, schedule, stop))
+        self.runner.start(lambda progress, stop: self._frames(sampler, source, n, seed, steps, schedule, stop))
         if not self.asking:
             self._ask()                   # the next snapshot is taken while this run computes
+
+    def _frames(self, sampler, source, n, seed, steps, schedule, stop) -> Frames:
+        """In the task runner's thread: the CPU model's run goes to the sampling process (its own
+        core and GIL); a GPU model samples here, where its kernels do not hold the GIL."""
+        process = self.process
+        if process is None or source.device.type != "cpu" or source.label is not None:
+            return live_frames(sampler, source, n, seed, steps, schedule, stop)
+        try:
+            out = process.run(source.model, sampler, n, seed, steps, schedule, stop)
+        except RuntimeError:            # the process cannot run (or the job failed there): sample here
+            if self.process is process:
+                self.process = None
+                process.close()
+            return live_frames(sampler, source, n, seed, steps, schedule, stop)
+        if out is None:
+            raise Cancelled()
+        frames = Frames(sampler, schedule)
+        for key in ("x", "step", "alpha", "sigma", "level", "nfe"):
+            getattr(frames, key).append(out[key])
+        return frames
+
+    def _close_process(self) -> None:
+        process, self.process = self.process, None
+        if process is not None:
+            process.close()
 
     def _on_finished(self, frames) -> None:
         if self.active() and self._run_generation == self.state.generation:
@@ -147,12 +176,16 @@ class LiveSamples(QObject):
 
     def _on_toggled(self, on: bool) -> None:
         if on:
+            if self.process is None and USE_PROCESS:
+                self.process = SampleProcess()
+                self.process.start()              # its imports run while training warms up
             self.services.sampling.cancel()       # a running Sample would be replaced anyway
             if not self.state.training.running:
                 self.note.setText("starts when training runs")
             self.refresh()
         else:
             self._drop()
+            self._close_process()
             self.note.setText("")
 
 

@@ -1,0 +1,170 @@
+"""A sampler run in a child process, for pictures redrawn while training goes on.
+
+A small network's sampler run is mostly Python overhead between short torch calls, and that
+overhead holds the GIL: in a thread of the window's process it takes turns with the training
+thread and the GUI (measured: the whole app used about one core of two, and training fell to 57%
+of its solo speed with live samples on). A child process has its own interpreter and core. Jobs go
+in as plain data (the network's config and weights, the sampler's settings) and the last step's
+state comes back as arrays. The child is a fresh `python -m playground.learning.sample_process`
+talking pickles over its stdin and stdout (not multiprocessing, whose "spawn" re-imports the
+parent's __main__: under `python -m playground gui` that would start a second window).
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import select
+import struct
+import subprocess
+import sys
+import threading
+import time
+
+_HEADER = struct.Struct("<Q")
+
+
+def _write(stream, obj) -> None:
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(_HEADER.pack(len(data)) + data)
+    stream.flush()
+
+
+def _read_exactly(stream, size: int) -> bytes:
+    """size bytes from a raw (unbuffered) stream: nothing is read ahead, so select() on its file
+    descriptor always tells whether another message is waiting."""
+    parts, left = [], size
+    while left:
+        chunk = stream.read(left)
+        if not chunk:
+            raise EOFError
+        parts.append(chunk)
+        left -= len(chunk)
+    return b"".join(parts)
+
+
+def _read(stream):
+    """One message; EOFError when the other side has closed."""
+    size = _HEADER.unpack(_read_exactly(stream, _HEADER.size))[0]
+    return pickle.loads(_read_exactly(stream, size))
+
+
+def _serve(inp, out) -> None:
+    """The child's loop: one job in, one answer out, until None or the pipe closes."""
+    import torch
+    torch.set_num_threads(1)
+    from playground.learning.model import build_model
+    from playground.maths.samplers import sample_steps
+    from playground.maths.sources import ModelSource
+    while True:
+        try:
+            job = _read(inp)
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        try:
+            model = build_model(job["config"])
+            model.load_state_dict(job["weights"])
+            source = ModelSource(model, copy_weights=False)
+            last = None
+            with torch.no_grad():
+                for last in sample_steps(job["sampler"], source, job["n"], job["seed"], steps=job["steps"],
+                                         schedule=job["schedule"]):
+                    pass
+            answer = {"x": last.x.detach().float().cpu().numpy(), "step": int(last.i), "alpha": float(last.alpha),
+                      "sigma": float(last.sigma), "level": float(last.level), "nfe": int(last.nfe)}
+            _write(out, (job["id"], "ok", answer))
+        except Exception as exc:  # noqa: BLE001 - the parent shows it as one line
+            _write(out, (job["id"], "error", f"{type(exc).__name__}: {exc}"))
+
+
+class SampleProcess:
+    """One child process that runs sampler jobs one at a time. run() is called from one thread
+    (a task runner); close() from any thread. A child that dies is started again on the next job,
+    at most MAX_STARTS times in all (then run() raises and the caller samples in its own thread)."""
+    MAX_STARTS = 3
+
+    def __init__(self, timeout_s: float = 120.0):
+        self._lock = threading.Lock()
+        self._proc: subprocess.Popen | None = None
+        self._ids = 0
+        self._starts = 0
+        self.timeout_s = timeout_s
+
+    def start(self) -> None:
+        """Start the child now (its imports take a few seconds) unless it is running."""
+        with self._lock:
+            if self._proc is not None and self._proc.poll() is None:
+                return
+            if self._starts >= self.MAX_STARTS:
+                raise RuntimeError("the sampling process keeps ending; sampling here instead")
+            self._starts += 1
+            env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+            self._proc = subprocess.Popen([sys.executable, "-m", "playground.learning.sample_process"],
+                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0,
+                                          stderr=subprocess.DEVNULL, env=env)
+
+    def run(self, model, sampler: str, n: int, seed: int, steps: int, schedule: str, stop: threading.Event):
+        """The last step of the sampler from the seed's noise, as a dict (x, step, alpha, sigma,
+        level, nfe); None once `stop` is set or the process was closed (the child finishes that
+        job; its answer is skipped when the next job's answer is read)."""
+        self.start()
+        proc = self._proc
+        self._ids += 1
+        job_id = self._ids
+        job = {"id": job_id, "config": model.config.to_dict(),
+               "weights": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+               "sampler": sampler, "n": int(n), "seed": int(seed), "steps": int(steps), "schedule": schedule}
+        deadline = time.monotonic() + self.timeout_s
+        try:
+            _write(proc.stdin, job)
+            while True:
+                if stop.is_set() or self._proc is not proc:
+                    return None
+                ready, _, _ = select.select([proc.stdout], [], [], 0.02)
+                if ready:
+                    answer_id, status, answer = _read(proc.stdout)
+                    if answer_id != job_id:
+                        continue                    # an earlier, cancelled job's answer
+                    if status != "ok":
+                        raise ValueError(answer)
+                    return answer
+                if proc.poll() is not None:
+                    raise EOFError
+                if time.monotonic() > deadline:
+                    self.close()
+                    raise RuntimeError(f"the sampling process gave no answer in {self.timeout_s:.0f} s")
+        except (EOFError, OSError, ValueError, pickle.UnpicklingError) as exc:
+            if self._proc is not proc:
+                return None
+            if isinstance(exc, ValueError):
+                raise RuntimeError(str(exc)) from None
+            raise RuntimeError("the sampling process ended unexpectedly") from None
+
+    def close(self) -> None:
+        """Ask the child to end; stop it if it does not within a second."""
+        with self._lock:
+            proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        try:
+            _write(proc.stdin, None)
+            proc.stdin.close()
+        except (OSError, ValueError):
+            pass
+        try:
+            proc.wait(1.0)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(1.0)
+        for stream in (proc.stdout,):
+            try:
+                stream.close()
+            except OSError:
+                pass
+
+
+if __name__ == "__main__":
+    protocol = os.fdopen(os.dup(1), "wb", buffering=0)
+    os.dup2(2, 1)                   # anything a library prints goes where stderr goes, not into the pipe
+    _serve(os.fdopen(0, "rb", buffering=0), protocol)
