@@ -280,8 +280,8 @@ def test_edits_while_training_keep_the_trainer(qtbot, window):
     if not w.train_button.isChecked():
         click(qtbot, w, "trainButton")
     assert w.train_button.isChecked()
-    n = len(w.losses())
-    qtbot.waitUntil(lambda: len(w.losses()) > n + 30, timeout=60_000)
+    # the window's loss history lags the trainer by a chunk, so wait on the trainer's own count
+    qtbot.waitUntil(lambda: w.train_worker.trainer is not trainer or trainer.step > step + 30, timeout=60_000)
     qtbot.waitUntil(lambda: w.train_worker.trainer.target.mixture is settled(qtbot, w).target.mixture,
                     timeout=10_000)
     assert w.train_worker.trainer is trainer                  # same weights and optimiser: warm start

@@ -103,6 +103,13 @@ def test_the_sampling_process_gives_the_same_samples_as_a_run_in_this_process():
         assert out["nfe"] == here.nfe[0] and out["step"] == here.step[0]
         with pytest.raises(RuntimeError, match="warp"):
             process.run(source.model, "warp-drive", 10, 0, 3, "edm", threading.Event())
+        # A cancelled job whose answer (9000 particles) overflows the pipe, then a job too big for
+        # one pipe buffer (a 256-wide network): the answer is drained first, so neither side blocks.
+        wide = Trainer(load_preset("two_moons").target,
+                       TrainConfig(seed=0, model=ModelConfig(hidden=256))).source().model
+        assert process.run(wide, "ode-euler", 9000, 0, 3, "edm", cancelled) is None
+        out = process.run(wide, "ode-euler", 9000, 1, 3, "edm", threading.Event())
+        assert out["x"].shape == (9000, 2)
     finally:
         proc = process._proc
         process.close()

@@ -16,6 +16,7 @@ from PySide6.QtCore import QCoreApplication, QThread, QTimer
 
 INTERVAL_MS = 300
 _timer: QTimer | None = None
+_windows = 0           # windows alive; automatic collection comes back when the last one shuts down
 
 
 def collect_if_due() -> int:
@@ -32,13 +33,36 @@ def collect_if_due() -> int:
 
 
 def install() -> None:
-    """Turn automatic collection off and collect on a GUI-thread timer (once per process)."""
-    global _timer
+    """A window starts: automatic collection off, a GUI-thread timer collects instead."""
+    global _timer, _windows
     app = QCoreApplication.instance()
-    if _timer is not None or app is None or QThread.currentThread() is not app.thread():
+    if app is None or QThread.currentThread() is not app.thread():
         return
-    _timer = QTimer(app)
-    _timer.setInterval(INTERVAL_MS)
-    _timer.timeout.connect(collect_if_due)
+    _windows += 1
+    try:
+        alive = _timer is not None and _timer.thread() is app.thread()
+    except RuntimeError:       # the QTimer died with an earlier QApplication
+        alive = False
+    if not alive:
+        _timer = QTimer(app)
+        _timer.setInterval(INTERVAL_MS)
+        _timer.timeout.connect(collect_if_due)
     _timer.start()
     gc.disable()
+
+
+def release() -> None:
+    """A window has shut down (its worker threads with it); after the last one, a script or test
+    that goes on without an event loop gets Python's own collector back."""
+    global _windows
+    if _windows <= 0:
+        return
+    _windows -= 1
+    if _windows == 0:
+        gc.collect()
+        gc.enable()
+        if _timer is not None:
+            try:
+                _timer.stop()
+            except RuntimeError:
+                pass

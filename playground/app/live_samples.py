@@ -11,6 +11,7 @@ the current run (metrics, class weights) follows training too.
 """
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
@@ -23,7 +24,8 @@ from playground.maths.samplers import sample_steps
 from playground.tools.compare import Cancelled
 from .sampling_worker import Frames
 
-USE_PROCESS = True             # live runs of a CPU model in their own process (sample_process.py)
+USE_PROCESS = os.name == "posix"   # live runs of a CPU model in their own process (sample_process.py);
+                                   # select() on pipes, which the process's reader needs, is POSIX only
 MIN_INTERVAL_MS = 150          # at most ~6 refreshes a second: the rest of the time is training's
 
 
@@ -136,7 +138,7 @@ class LiveSamples(QObject):
             return live_frames(sampler, source, n, seed, steps, schedule, stop)
         try:
             out = process.run(source.model, sampler, n, seed, steps, schedule, stop)
-        except RuntimeError:            # the process cannot run (or the job failed there): sample here
+        except (RuntimeError, OSError):   # the process cannot run (or the job failed there): sample here
             if self.process is process:
                 self.process = None
                 process.close()
@@ -178,7 +180,10 @@ class LiveSamples(QObject):
         if on:
             if self.process is None and USE_PROCESS:
                 self.process = SampleProcess()
-                self.process.start()              # its imports run while training warms up
+                try:
+                    self.process.start()          # its imports run while training warms up
+                except (OSError, RuntimeError):
+                    self.process = None           # no process: the live runs sample in the thread
             self.services.sampling.cancel()       # a running Sample would be replaced anyway
             if not self.state.training.running:
                 self.note.setText("starts when training runs")

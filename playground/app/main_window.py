@@ -78,6 +78,7 @@ class MainWindow(QMainWindow):
         self.set_preset(self.preset_combo.currentData())
         self.features: dict = {}
         self._pending_features = list(FEATURES) if defer_features else []
+        self._features_begun = False
         if not defer_features:
             self.features = install_features(self.state, self.services, self.ui)
             self._fit_controls()
@@ -93,12 +94,21 @@ class MainWindow(QMainWindow):
     def features_ready(self) -> bool:
         return not self._pending_features
 
+    def _begin_features(self) -> None:
+        """After the first paint (or a few seconds without one): the model thread, then the features."""
+        if not self._features_begun:
+            self._features_begun = True
+            self._install_next_feature()
+
     def _install_next_feature(self) -> None:
         if self._closed or not self._pending_features:
             return
         self.services.model.start()         # deferred with the features: the first model builds now
         name = self._pending_features.pop(0)
-        self.features[name] = install_feature(name, self.state, self.services, self.ui)
+        try:
+            self.features[name] = install_feature(name, self.state, self.services, self.ui)
+        except Exception as exc:  # noqa: BLE001 - one broken panel must not keep the others away
+            self.show_message(f"the {name.replace('_', ' ')} panel could not start: {exc}", error=True)
         self._fit_controls()            # the panel widens with the sections as they arrive
         if self._pending_features:
             QTimer.singleShot(0, self._install_next_feature)
@@ -339,6 +349,7 @@ class MainWindow(QMainWindow):
         self.field_controller.stop()
         self.services.shutdown()
         torch.set_num_threads(self._torch_threads_before)
+        gui_gc.release()
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
@@ -346,7 +357,8 @@ class MainWindow(QMainWindow):
             self._shown_once = True
             QTimer.singleShot(0, self._first_layout)       # once the docks have their final sizes
             if self._pending_features:
-                self._after_paint = AfterFirstPaint(self.particle_view.viewport(), self._install_next_feature)
+                self._after_paint = AfterFirstPaint(self.particle_view.viewport(), self._begin_features)
+                QTimer.singleShot(3000, self._begin_features)     # a platform that never paints
             QTimer.singleShot(1000, warm_optimiser_imports)   # after the first paint has surely happened
 
     def _first_layout(self) -> None:

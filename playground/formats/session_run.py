@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from playground.formats.session_checks import SessionCheckError, _is_int, _is_num
+from playground.formats.settings import FIELDS
 
 MAX_RUN_BYTES = 32 * 1024 * 1024     # frame data kept in a session (float32 positions)
 MAX_RUN_FRAMES = 100_000
@@ -84,6 +85,8 @@ def parse_run(meta, tensors) -> SavedRun:
         got = f"{x.dtype} {tuple(x.shape)}" if isinstance(x, torch.Tensor) else type(x).__name__
         raise SessionCheckError(f"run.pt: 'x' must be a float32 tensor of shape (frames, particles, 2), got {got}")
     n_frames = int(x.shape[0])
+    if x.shape[1] > FIELDS["particles"].hi:
+        raise SessionCheckError(f"run.pt: {x.shape[1]:,} particles; the most a run has is {FIELDS['particles'].hi:,}")
     if n_frames > MAX_RUN_FRAMES or x.numel() * 4 > MAX_RUN_BYTES:
         raise SessionCheckError(f"run.pt: {n_frames} frames of {x.shape[1]} particles exceed the limit "
                                 f"({MAX_RUN_FRAMES:,} frames, {MAX_RUN_BYTES:,} bytes)")
@@ -99,7 +102,7 @@ def parse_run(meta, tensors) -> SavedRun:
         if not (isinstance(values, list) and len(values) == n_frames and all(ok(v) for v in values)):
             raise SessionCheckError(f"run.{key} must hold one {'integer' if key in ('step', 'nfe') else 'number'} "
                                     f"≥ 0 per frame ({n_frames})")
-    return SavedRun(meta["sampler"], meta["schedule"], x, step=list(meta["step"]),
+    return SavedRun(meta["sampler"], meta["schedule"], x.contiguous(), step=list(meta["step"]),
                     alpha=[float(v) for v in meta["alpha"]], sigma=[float(v) for v in meta["sigma"]],
                     level=[math.inf if v is None else float(v) for v in meta["level"]],
                     nfe=list(meta["nfe"]), total=total)

@@ -19,14 +19,19 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 _HEADER = struct.Struct("<Q")
 
 
+MAX_MESSAGE = 1 << 30          # a length header above this is not ours: the pipe is out of step
+
+
 def _write(stream, obj) -> None:
-    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(_HEADER.pack(len(data)) + data)
-    stream.flush()
+    payload = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    data = memoryview(_HEADER.pack(len(payload)) + payload)
+    while data:                  # a raw pipe may take part of it
+        data = data[stream.write(data):]
 
 
 def _read_exactly(stream, size: int) -> bytes:
@@ -45,6 +50,8 @@ def _read_exactly(stream, size: int) -> bytes:
 def _read(stream):
     """One message; EOFError when the other side has closed."""
     size = _HEADER.unpack(_read_exactly(stream, _HEADER.size))[0]
+    if size > MAX_MESSAGE:
+        raise EOFError
     return pickle.loads(_read_exactly(stream, size))
 
 
@@ -81,35 +88,61 @@ def _serve(inp, out) -> None:
 class SampleProcess:
     """One child process that runs sampler jobs one at a time. run() is called from one thread
     (a task runner); close() from any thread. A child that dies is started again on the next job,
-    at most MAX_STARTS times in all (then run() raises and the caller samples in its own thread)."""
+    at most MAX_STARTS times in all (then run() raises and the caller samples in its own thread).
+
+    Every answer is read, also a cancelled job's (before the next job is written): a child blocked
+    writing an answer nobody reads while the parent is blocked writing a job it does not read
+    would stop both for good."""
     MAX_STARTS = 3
 
     def __init__(self, timeout_s: float = 120.0):
         self._lock = threading.Lock()
         self._proc: subprocess.Popen | None = None
+        self._closed = False
         self._ids = 0
+        self._unread = 0                 # answers the child owes for jobs already sent
         self._starts = 0
         self.timeout_s = timeout_s
 
-    def start(self) -> None:
-        """Start the child now (its imports take a few seconds) unless it is running."""
+    def start(self) -> subprocess.Popen | None:
+        """The running child (started now if needed; its imports take a few seconds); None once closed."""
         with self._lock:
+            if self._closed:
+                return None
             if self._proc is not None and self._proc.poll() is None:
-                return
+                return self._proc
             if self._starts >= self.MAX_STARTS:
                 raise RuntimeError("the sampling process keeps ending; sampling here instead")
             self._starts += 1
-            env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+            self._unread = 0
+            root = Path(__file__).resolve().parents[2]     # -m imports this very package, not one in the cwd
             self._proc = subprocess.Popen([sys.executable, "-m", "playground.learning.sample_process"],
                                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0,
-                                          stderr=subprocess.DEVNULL, env=env)
+                                          stderr=subprocess.DEVNULL, cwd=str(root),
+                                          env={**os.environ, "PYTHONUNBUFFERED": "1"})
+            return self._proc
+
+    def _answer(self, proc, stop: threading.Event, deadline: float):
+        """The next answer; None when cancelled or closed meanwhile."""
+        while True:
+            if stop.is_set() or self._proc is not proc:
+                return None
+            if select.select([proc.stdout], [], [], 0.02)[0]:
+                answer = _read(proc.stdout)
+                self._unread -= 1
+                return answer
+            if proc.poll() is not None:
+                raise EOFError
+            if time.monotonic() > deadline:
+                self.close()
+                raise RuntimeError(f"the sampling process gave no answer in {self.timeout_s:.0f} s")
 
     def run(self, model, sampler: str, n: int, seed: int, steps: int, schedule: str, stop: threading.Event):
         """The last step of the sampler from the seed's noise, as a dict (x, step, alpha, sigma,
-        level, nfe); None once `stop` is set or the process was closed (the child finishes that
-        job; its answer is skipped when the next job's answer is read)."""
-        self.start()
-        proc = self._proc
+        level, nfe); None once `stop` is set or the process was closed."""
+        proc = self.start()
+        if proc is None:
+            return None
         self._ids += 1
         job_id = self._ids
         job = {"id": job_id, "config": model.config.to_dict(),
@@ -117,23 +150,21 @@ class SampleProcess:
                "sampler": sampler, "n": int(n), "seed": int(seed), "steps": int(steps), "schedule": schedule}
         deadline = time.monotonic() + self.timeout_s
         try:
-            _write(proc.stdin, job)
-            while True:
-                if stop.is_set() or self._proc is not proc:
+            while self._unread > 0:          # cancelled jobs' answers first: then the child reads ours
+                if self._answer(proc, stop, deadline) is None:
                     return None
-                ready, _, _ = select.select([proc.stdout], [], [], 0.02)
-                if ready:
-                    answer_id, status, answer = _read(proc.stdout)
-                    if answer_id != job_id:
-                        continue                    # an earlier, cancelled job's answer
-                    if status != "ok":
-                        raise ValueError(answer)
-                    return answer
-                if proc.poll() is not None:
-                    raise EOFError
-                if time.monotonic() > deadline:
-                    self.close()
-                    raise RuntimeError(f"the sampling process gave no answer in {self.timeout_s:.0f} s")
+            _write(proc.stdin, job)
+            self._unread += 1
+            while True:
+                got = self._answer(proc, stop, deadline)
+                if got is None:
+                    return None
+                answer_id, status, answer = got
+                if answer_id != job_id:
+                    continue
+                if status != "ok":
+                    raise ValueError(answer)
+                return answer
         except (EOFError, OSError, ValueError, pickle.UnpicklingError) as exc:
             if self._proc is not proc:
                 return None
@@ -142,22 +173,19 @@ class SampleProcess:
             raise RuntimeError("the sampling process ended unexpectedly") from None
 
     def close(self) -> None:
-        """Ask the child to end; stop it if it does not within a second."""
+        """End the child at once (it keeps no state): no polite message that a busy child would
+        not read, and a child blocked writing an answer is freed by it."""
         with self._lock:
+            self._closed = True
             proc, self._proc = self._proc, None
         if proc is None:
             return
+        proc.kill()
         try:
-            _write(proc.stdin, None)
-            proc.stdin.close()
-        except (OSError, ValueError):
-            pass
-        try:
-            proc.wait(1.0)
+            proc.wait(2.0)
         except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(1.0)
-        for stream in (proc.stdout,):
+            pass
+        for stream in (proc.stdin, proc.stdout):
             try:
                 stream.close()
             except OSError:

@@ -24,6 +24,9 @@ def _gauss_1d(grid: np.ndarray, mean: np.ndarray, var: np.ndarray) -> np.ndarray
     return np.exp(-0.5 * (grid[None, :] - mean[:, None]) ** 2 / var[:, None]) / np.sqrt(2 * math.pi * var)[:, None]
 
 
+MAX_ROTATED = 64           # rotated components summed one grid pass each; beyond this, log_prob's planes
+
+
 def grid_log_prob(mixture, xs, ys, alpha: float = 1.0, sigma: float = 0.0) -> np.ndarray:
     """log p_t at every (xs[i], ys[j]), shape (len(xs), len(ys)), x along axis 0, float64: the law of
     alpha*x0 + sigma*eps with x0 ~ mixture (alpha = 1, sigma = 0: the mixture itself)."""
@@ -40,6 +43,10 @@ def grid_log_prob(mixture, xs, ys, alpha: float = 1.0, sigma: float = 0.0) -> np
         gx = torch.from_numpy(w[k, None] * _gauss_1d(xs, mu[k, 0], a[k]))
         p += (gx.T @ torch.from_numpy(_gauss_1d(ys, mu[k, 1], d[k]))).numpy()     # torch's BLAS: 30x numpy's here
     rot = np.flatnonzero(b != 0)
+    if len(rot) > MAX_ROTATED:      # an imported target of many rotated pieces: the vectorised general path
+        gx, gy = np.meshgrid(xs, ys, indexing="ij")
+        pts = torch.as_tensor(np.stack([gx.ravel(), gy.ravel()], 1))
+        return mixture.log_prob(pts, alpha, sigma).numpy().reshape(len(xs), len(ys))
     if len(rot):
         gx, gy = np.meshgrid(xs, ys, indexing="ij")
         for k in rot:           # few in practice (placed, rotated Gaussians); each is one grid pass
