@@ -71,18 +71,21 @@ def parameter_count(model: dict) -> int:
     return hidden_layers + (h + 1) * 2 + label
 
 
+def _check_rules(values: dict, rules: dict, where: str) -> None:
+    """Each key present must pass its rule; keys a newer version adds are ignored."""
+    for key, ok in rules.items():
+        if key in values and not ok(values[key]):
+            raise SessionCheckError(f"{where}.{key} has an invalid value {_short(values[key])}")
+
+
 def check_trainer_config(config) -> None:
     if not isinstance(config, dict):
         raise SessionCheckError("trainer.config must be an object")
-    for key, ok in TRAIN_RULES.items():
-        if key in config and not ok(config[key]):
-            raise SessionCheckError(f"trainer.config.{key} has an invalid value {_short(config[key])}")
+    _check_rules(config, TRAIN_RULES, "trainer.config")
     model = config.get("model", {})
     if not isinstance(model, dict):
         raise SessionCheckError("trainer.config.model must be an object")
-    for key, ok in MODEL_RULES.items():
-        if key in model and not ok(model[key]):
-            raise SessionCheckError(f"trainer.config.model.{key} has an invalid value {_short(model[key])}")
+    _check_rules(model, MODEL_RULES, "trainer.config.model")
     n = parameter_count({k: model[k] for k in MODEL_RULES if k in model})
     if n > MAX_PARAMETERS:
         raise SessionCheckError(f"trainer.config.model describes {n:,} weights; the limit is {MAX_PARAMETERS:,}")
@@ -111,9 +114,7 @@ def check_guard(guard) -> None:
     """The divergence guard's scalars (Trainer.guard_state); keys a newer version adds are ignored."""
     if not isinstance(guard, dict):
         raise SessionCheckError("trainer.guard must be an object")
-    for key, ok in GUARD_RULES.items():
-        if key in guard and not ok(guard[key]):
-            raise SessionCheckError(f"trainer.guard.{key} has an invalid value {_short(guard[key])}")
+    _check_rules(guard, GUARD_RULES, "trainer.guard")
 
 
 def check_tensors(obj, where: str, depth: int = 0) -> None:
