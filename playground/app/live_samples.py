@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import time
 
-import numpy as np
 import torch
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QCheckBox, QGroupBox, QLabel, QVBoxLayout
@@ -22,7 +21,7 @@ from PySide6.QtWidgets import QCheckBox, QGroupBox, QLabel, QVBoxLayout
 from playground.learning.sample_process import SampleProcess
 from playground.maths.samplers import sample_steps
 from playground.tools.compare import Cancelled
-from .sampling_worker import Frames
+from .sampling_worker import Frames, append_step
 
 USE_PROCESS = os.name == "posix"   # live runs of a CPU model in their own process (sample_process.py);
                                    # select() on pipes, which the process's reader needs, is POSIX only
@@ -39,12 +38,7 @@ def live_frames(sampler: str, source, n: int, seed: int, steps: int, schedule: s
             if stop is not None and stop.is_set():
                 raise Cancelled()
             last = st
-    frames.x.append(last.x.detach().float().cpu().numpy().astype(np.float32, copy=True))
-    frames.step.append(int(last.i))
-    frames.alpha.append(float(last.alpha))
-    frames.sigma.append(float(last.sigma))
-    frames.level.append(float(last.level))
-    frames.nfe.append(int(last.nfe))
+    append_step(frames, last)
     return frames
 
 

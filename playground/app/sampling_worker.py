@@ -53,7 +53,7 @@ class Frames:
         return best or (1.0, 1e-3)
 
 
-def _append(frames: Frames, st) -> None:
+def append_step(frames: Frames, st) -> None:
     frames.x.append(st.x.detach().float().cpu().numpy().astype(np.float32, copy=True))
     frames.step.append(int(st.i))
     frames.alpha.append(float(st.alpha))
@@ -75,14 +75,14 @@ def record_frames(sampler: str, source, n: int, seed: int, steps: int, schedule:
             if cancel.is_set():
                 return None
             if st.i % keep_every == 0:
-                _append(frames, st)
+                append_step(frames, st)
                 pending = None
             else:
                 pending = st
             if on_step is not None and st.i % 5 == 0:
                 on_step(st.i)
     if pending is not None:
-        _append(frames, pending)
+        append_step(frames, pending)
     return frames
 
 
