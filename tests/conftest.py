@@ -23,6 +23,6 @@ def _collect_on_the_main_thread():
     widgets must be freed on the GUI thread); between tests, collect here what is due."""
     yield
     import sys
-    gui_gc = sys.modules.get("playground.app.gui_gc")
+    gui_gc = sys.modules.get("playground.app.core.gui_gc")
     if gui_gc is not None:
         gui_gc.collect_if_due()

@@ -5,8 +5,9 @@ import pytest
 import torch
 
 from playground import load_preset
-from playground.tools.compare import Cancelled, quality_vs_steps
-from playground.tools.explanations import EXPLANATIONS, explain, explain_html
+from playground.maths.progress import Cancelled
+from playground.maths.quality import quality_vs_steps
+from playground.maths.samplers.explanations import EXPLANATIONS, explain, explain_html
 from playground.maths.forward import check, forward_frames, schedule_curves, terminal_gap
 from playground.maths.likelihood import density_grids, grid_points, log_density
 from playground.maths.samplers import SAMPLERS

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDockWidget, QDoubleSpinBox
 
 from helpers import child, shown_window  # noqa: E402
 from playground.app import MainWindow  # noqa: E402
-from playground.tools.explanations import EXPLANATIONS  # noqa: E402
+from playground.maths.samplers.explanations import EXPLANATIONS  # noqa: E402
 
 
 @pytest.fixture

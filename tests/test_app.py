@@ -232,7 +232,7 @@ def test_every_sampler_runs_in_the_window(qtbot, window, schedule):
 
 
 def test_run_gui_screenshot(qapp, tmp_path):
-    from playground.app.launch import run_gui
+    from playground.app.shell.launch import run_gui
     shot = tmp_path / "shot.png"
     assert run_gui("loaded_dice", "cpu", str(shot), 4.0) == 0
     from PySide6.QtGui import QImage

@@ -13,7 +13,7 @@ from playground.formats.settings import FIELDS, Settings, SettingsError, known
 from playground.learning.loss_history import LossHistory, ema
 
 pytest.importorskip("PySide6")
-from playground.app.state import AppState  # noqa: E402
+from playground.app.core.state import AppState  # noqa: E402
 
 
 # ----- Settings -------------------------------------------------------------------------------------
@@ -45,7 +45,7 @@ def test_a_value_outside_the_controls_range_is_refused_naming_the_setting(key, v
 def test_ranges_are_the_widgets_ranges():
     from PySide6.QtWidgets import QApplication
     QApplication.instance() or QApplication([])
-    from playground.app.controls import ControlsPanel
+    from playground.app.widgets.controls import ControlsPanel
     c = ControlsPanel()
     for key in ("hidden", "batch", "steps", "particles", "seed", "speed"):
         spin = getattr(c, key)
@@ -141,7 +141,7 @@ def test_new_generation_starts_losses_and_step_over():
 
 
 def test_frames_and_frame_index_are_clamped():
-    from playground.app.sampling_worker import Frames
+    from playground.app.core.sampling_worker import Frames
     state = AppState()
     f = Frames("ddim", "edm", x=[np.zeros((3, 2))] * 4, step=[0, 1, 2, 3], alpha=[1] * 4, sigma=[1] * 4,
                level=[1] * 4, nfe=[0, 1, 2, 3])

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from playground.app.launch import NO_DISPLAY, apt_package, display_problem, missing_libraries
+from playground.app.shell.launch import NO_DISPLAY, apt_package, display_problem, missing_libraries
 
 LDD = """\tlinux-vdso.so.1 (0x00007ffd)
 \tlibQt6XcbQpa.so.6 => /venv/PySide6/Qt/lib/libQt6XcbQpa.so.6 (0x00007f)

@@ -40,7 +40,7 @@ def test_grid_sum_is_the_mixtures_log_density_everywhere(alpha, sigma):
 
 
 def test_preview_mixture_is_the_compiled_one():
-    from playground.app.edit_preview import sketch_mixture
+    from playground.app.features.editing.edit_preview import sketch_mixture
     rng = np.random.default_rng(0)
     doc = SketchDocument()
     with doc.edit():
@@ -100,7 +100,7 @@ def _press_release(view, at):
 def sketch_window(qtbot):
     from PySide6.QtWidgets import QPushButton
     from helpers import child, shown_window
-    from playground.app.bench_window import _sketch_preset
+    from playground.tools.bench_window import _sketch_preset
     w = shown_window(qtbot)
     w.apply_preset(_sketch_preset(1000, seed=0), "sketch")
     child(w, QPushButton, "editModeButton").click()
@@ -113,7 +113,7 @@ def sketch_window(qtbot):
 
 
 def test_the_view_shows_a_dab_at_once_and_ends_on_the_exact_density(qtbot, sketch_window, monkeypatch):
-    from playground.app.backdrop import density_qimage, faint_lut
+    from playground.app.widgets.backdrop import density_qimage, faint_lut
     from playground.maths.noised_grids import EXACT_RES, grid_image
     w, view = sketch_window, sketch_window.particle_view
     compiled_in = []

@@ -18,7 +18,7 @@ from helpers import child, pick, shown_window  # noqa: E402
 from playground.formats.settings import Settings, SettingsError  # noqa: E402
 from playground.maths.schedules import get_schedule  # noqa: E402
 from playground.maths.sources import ExactSource  # noqa: E402
-from playground.tools.explanations import CONCEPTS  # noqa: E402
+from playground.maths.samplers.explanations import CONCEPTS  # noqa: E402
 
 
 @pytest.fixture
@@ -101,7 +101,7 @@ def test_velocity_field_paints_learned_and_exact_with_the_error_heatmap(qtbot, w
     # The exact arrows are -dx/dt of the schedule's probability-flow ODE, from the exact denoiser.
     schedule = get_schedule(w.state.settings.schedule)
     t = schedule.t_of_level(0.3)
-    from playground.app.particle_item import grid_image
+    from playground.app.widgets.particle_item import grid_image
     pts, _, _ = grid_image(w.state.view, 32)
     expected = -ExactSource(w.current_preset().target).velocity(torch.as_tensor(pts, dtype=torch.float32), t, schedule)
     expected = expected.double().numpy()

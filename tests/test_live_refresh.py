@@ -87,7 +87,7 @@ def test_the_sampling_process_gives_the_same_samples_as_a_run_in_this_process():
     for the next job, and the process ends on close."""
     import threading
 
-    from playground.app.live_samples import live_frames
+    from playground.app.features.live.live_samples import live_frames
     from playground.learning.sample_process import SampleProcess
     trainer = Trainer(load_preset("two_moons").target, TrainConfig(seed=0))
     trainer.train(30)

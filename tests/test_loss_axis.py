@@ -8,7 +8,7 @@ from tests.helpers import child, shown_window
 
 @pytest.mark.parametrize("lo, hi", [(1.9, 2.3), (0.05, 5.0), (0.9, 1.05), (1e-4, 50.0)])
 def test_loss_axis_labels_several_ticks(qtbot, lo, hi):
-    from playground.app.views import loss_plot
+    from playground.app.shell.views import loss_plot
     plot, _raw, _smooth = loss_plot()
     qtbot.addWidget(plot)
     plot.resize(400, 240)
@@ -32,6 +32,6 @@ def test_loss_axis_labels_several_ticks(qtbot, lo, hi):
 
 
 def test_window_loss_plot_uses_the_log_axis(qtbot):
-    from playground.app.log_axis import LogLossAxis
+    from playground.app.widgets.log_axis import LogLossAxis
     w = shown_window(qtbot)
     assert isinstance(child(w, pg.PlotWidget, "lossPlot").getAxis("left"), LogLossAxis)

@@ -4,7 +4,7 @@ import math
 import torch
 
 from playground import load_preset
-from playground.tools.compare import quality_vs_steps
+from playground.maths.quality import quality_vs_steps
 from playground.maths.metrics import energy_distance, noise_floor, noise_floor_band, off_support_fraction, sliced_w2
 from playground.maths.sources import ExactSource
 

@@ -344,7 +344,7 @@ def test_crash_marker_offers_the_autosave_on_next_start(qtbot, tmp_path, state_d
 
 def test_autosave_on_close_and_marker_of_a_live_process_is_not_a_crash(qtbot, state_dir):
     from playground.app import MainWindow
-    from playground.app.session_actions import previous_run_crashed
+    from playground.app.features.sessions.session_actions import previous_run_crashed
     state_dir.mkdir(parents=True)
     other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:

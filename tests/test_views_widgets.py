@@ -6,9 +6,9 @@ import pytest
 from PySide6.QtCore import QPointF
 
 from playground import load_preset
-from playground.app.commit_view import CommitView
-from playground.app.flow_time_view import MAX_PATHS, FlowTimeView
-from playground.app.overlay_items import DenoisedOverlayItem, MeshItem
+from playground.app.features.run_views.commit_view import CommitView
+from playground.app.features.run_views.flow_time_view import MAX_PATHS, FlowTimeView
+from playground.app.widgets.overlay_items import DenoisedOverlayItem, MeshItem
 from playground.maths.commitment import commitment
 from playground.maths.projection import direction, project, projected_density
 from playground.maths.samplers import sample_steps
@@ -162,8 +162,8 @@ def test_mesh_item_joins_neighbouring_grid_points(qtbot):
 
 def test_the_pt_exact_backdrop_is_the_noised_density_and_follows_the_frame(qtbot):
     import torch
-    from playground.app.backdrop import BackdropPlotWidget
-    from playground.app.pt_backdrop import PtBackdrop
+    from playground.app.widgets.backdrop import BackdropPlotWidget
+    from playground.app.widgets.pt_backdrop import PtBackdrop
     from playground.maths.likelihood import grid_points
     p = load_preset("loaded_dice")
     backdrops = PtBackdrop()
@@ -185,7 +185,7 @@ def test_the_pt_exact_backdrop_is_the_noised_density_and_follows_the_frame(qtbot
 
 
 def test_the_learned_backdrop_is_absent_until_its_ode_solve_is_done(qtbot):
-    from playground.app.pt_backdrop import PtBackdrop
+    from playground.app.widgets.pt_backdrop import PtBackdrop
     from playground.maths.noised_grids import exact_pt_grid, grid_image
     p = load_preset("loaded_dice")
     source = ExactSource(p.target)              # any score source; the exact one has a known answer

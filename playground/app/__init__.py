@@ -10,9 +10,9 @@ __all__ = ["MainWindow", "run_gui"]
 
 def __getattr__(name):
     if name == "MainWindow":
-        from .main_window import MainWindow
+        from playground.app.shell.main_window import MainWindow
         return MainWindow
     if name == "run_gui":
-        from .launch import run_gui
+        from playground.app.shell.launch import run_gui
         return run_gui
     raise AttributeError(f"module 'playground.app' has no attribute {name!r}")

@@ -36,7 +36,7 @@ def negative_elbo(source: Source, x, steps: int = DEFAULT_ELBO_STEPS, seed: int 
                   schedule: str = ELBO_SCHEDULE, progress=None) -> dict[str, np.ndarray]:
     """Per-point terms of -ELBO in nats: "prior", "diffusion" (the K-1 KL terms), "reconstruction"
     and their sum "elbo". `progress(fraction)` may return False to stop (compare.Cancelled)."""
-    from playground.tools.compare import Cancelled
+    from playground.maths.progress import Cancelled
 
     dtype = torch.float64 if isinstance(source, ExactSource) else torch.float32
     x0 = torch.as_tensor(x).to(device=source.device, dtype=dtype)

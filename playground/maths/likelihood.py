@@ -56,7 +56,7 @@ def nll(source: Source, x, rtol: float = 1e-5, atol: float = 1e-5, s_start: floa
 
     def rhs(u, state):
         if stop is not None and stop():
-            from playground.tools.compare import Cancelled
+            from playground.maths.progress import Cancelled
             raise Cancelled()
         calls[0] += 1
         if progress is not None and calls[0] > 2:     # solve_ivp's first two calls only probe a step size
@@ -84,7 +84,7 @@ def log_density(source: Source, x, batch: int = 400, progress=None, rtol: float 
     One adaptive solve per batch: its step size is set by that batch's stiffest point only, and
     `progress(fraction)` between batches may return False to stop (compare.Cancelled is raised).
     """
-    from playground.tools.compare import Cancelled
+    from playground.maths.progress import Cancelled
 
     x = torch.as_tensor(x)
     out = np.empty(len(x))
@@ -113,7 +113,7 @@ def density_grids(target, source: Source, view: dict, res: int, seed: int, progr
 
     rtol 1e-4 rather than 1e-5 on the grid: ~2x faster, and the error stays ~0.01 nats.
     """
-    from playground.tools.compare import Cancelled
+    from playground.maths.progress import Cancelled
 
     x = torch.as_tensor(grid_points(view, res))
     exact_source = isinstance(source, ExactSource)

@@ -30,7 +30,7 @@ __all__ = ["SAMPLERS", "SamplerInfo", "DEFAULT_STEPS", "check_options", "sample"
 @dataclass(frozen=True)
 class SamplerInfo:
     """The maths registry: the generator and its flags. Words (label, tooltip, update rule, what to
-    look for) live in one table, playground.tools.explanations.EXPLANATIONS."""
+    look for) live in one table, playground.maths.samplers.explanations.EXPLANATIONS."""
     fn: Callable
     stochastic: bool = False
     starts_from_unit_noise: bool = False

@@ -10,7 +10,7 @@ def cmd_bench(args) -> int:
 
 
 def cmd_gui(args) -> int:
-    from playground.app.launch import run_gui
+    from playground.app.shell.launch import run_gui
     if args.screenshot:
         check_out(args.screenshot, (".png",))
     return run_gui(preset=args.preset, device=args.device, screenshot=args.screenshot,

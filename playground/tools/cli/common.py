@@ -64,7 +64,7 @@ def choices_help(intro: str, choices: dict[str, str]) -> str:
 def sampler_choices() -> dict[str, str]:
     """Sampler name -> its label from the sampler-info table (the one source of these texts)."""
     from playground.maths.samplers import SAMPLERS
-    from playground.tools.explanations import kind, label
+    from playground.maths.samplers.explanations import kind, label
     return {name: f"{label(name)}, {kind(name)}" for name in SAMPLERS}
 
 

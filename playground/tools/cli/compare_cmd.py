@@ -11,7 +11,7 @@ MAX_STEP_COUNTS = 50
 
 
 def cmd_compare(args) -> int:
-    from playground.tools.compare import quality_vs_steps
+    from playground.maths.quality import quality_vs_steps
     from playground.formats.io_utils import atomic_write_text
     from playground.maths.sources import ExactSource, ModelSource
     out = check_out(args.json, (".json",))

@@ -1,0 +1,269 @@
+"""Live training off the GUI thread.
+
+The worker lives in its own QThread and owns the Trainer: every call that touches weights
+(train, set_target, set_lr, snapshot) runs in that thread, so a snapshot is never taken in
+the middle of an optimiser step and no lock is needed. Training is driven by a zero-interval
+QTimer in the worker thread: each tick trains for about CHUNK_SECONDS, then the thread's event
+loop runs the queued requests from the GUI (pause, new target, snapshot) before the next tick.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
+
+from playground.learning.trainer import Trainer
+from playground.app.core.threads import release_worker
+
+PUSHED = 0              # snapshot ticket of copies the worker sends unasked (after a reset or a load)
+CHUNK_SECONDS = 0.03     # short enough that pause/snapshot requests are answered within ~30 ms
+TORCH_THREADS = 1        # leave the other core(s) to the GUI thread and the painter
+
+
+@dataclass(frozen=True)
+class TrainerEvent:
+    """A trainer note for the banner, with the learning rate it left behind: the GUI follows a
+    lowered rate from `lr` and `lr_changed`, never by reading the text."""
+    text: str
+    lr: float
+    lr_changed: bool = False
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class TrainingWorker(QObject):
+    """Owns a Trainer; all slots run in the worker thread (connect with queued signals)."""
+
+    lossesReady = Signal(object, int, float, int)   # losses (np.float32), trainer step, steps/s, generation
+    eventRaised = Signal(object)                    # TrainerEvent (divergence recovery, device notes)
+    snapshotReady = Signal(object, str, int, int)   # ModelSource copy, purpose, trainer generation, ticket
+    trainerReady = Signal(dict)                     # generation, device, lr, step, n_classes
+    failed = Signal(str)                            # an exception, as one line for the banner
+    buildFailed = Signal(int)                       # generation whose trainer could not be built
+    runningChanged = Signal(bool)
+    datasetReady = Signal(object, object, int)      # target, class weights of the fixed training set (None: fresh), generation
+
+    def __init__(self):
+        super().__init__()
+        self.trainer: Trainer | None = None
+        self.generation = -1
+        self._timer = QTimer(self)        # a child moves to the worker thread with its parent
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(self._tick)
+        self._stop = threading.Event()    # read inside a chunk, so closing never waits a full chunk
+        self._events_seen = 0
+        self._lr_seen = 0.0
+        self._rate = 0.0
+        self._threads_set = False
+        self.lock = threading.Lock()      # held around each training chunk: read_state sees whole steps
+        self.loads_done = 0               # load_state calls answered (success or failure), for waiters
+
+    # ----- requests from the GUI ----------------------------------------------------------
+    @Slot(object, object, int)
+    def reset(self, target, config, generation: int) -> None:
+        """Build a fresh Trainer (new weights, optimiser, step 0)."""
+        self._set_threads()
+        running = self._timer.isActive()
+        self._timer.stop()
+        try:
+            self.trainer = Trainer(target, config)
+            self.generation = generation
+            self._events_seen = 0
+            self._lr_seen = self.trainer.lr
+            self._emit_events()
+            self.trainerReady.emit(self._info())
+            self.snapshotReady.emit(self._source("field"), "field", generation, PUSHED)
+            self._emit_dataset()
+            if running:
+                self._timer.start()
+        except Exception as exc:  # noqa: BLE001 - reported in the banner, never into the event loop
+            self.trainer = None
+            self.buildFailed.emit(generation)
+            self.failed.emit(f"could not build the trainer: {exc}")
+            self.runningChanged.emit(False)
+
+    @Slot(bool)
+    def set_running(self, on: bool) -> None:
+        self._set_threads()
+        if on and self.trainer is None:
+            self.failed.emit("no model to train (pick a non-empty preset)")
+            self.runningChanged.emit(False)
+            return
+        if on:
+            self._timer.start()
+        else:
+            self._timer.stop()
+        self.runningChanged.emit(bool(on))
+
+    @Slot(object)
+    def set_target(self, target) -> None:
+        if self.trainer is not None:
+            try:
+                self.trainer.set_target(target)
+            except Exception as exc:  # noqa: BLE001
+                self.failed.emit(f"could not switch target: {exc}")
+            self._emit_dataset()
+
+    @Slot(int)
+    def set_dataset_size(self, n: int) -> None:
+        """"Roll the dice N times": train on N fixed samples of the target (0: fresh samples every step)."""
+        if self.trainer is None:
+            return
+        try:
+            self.trainer.set_target(self.trainer.target, dataset_size=int(n) if n > 0 else None)
+        except Exception as exc:  # noqa: BLE001
+            self.failed.emit(f"could not set the training-set size: {exc}")
+        self._emit_dataset()
+
+    def _emit_dataset(self) -> None:
+        """Class weights of the fixed training set, computed here so the GUI never reads the trainer."""
+        tr = self.trainer
+        if tr is None:
+            return
+        weights = None
+        if tr.dataset is not None:
+            try:
+                weights = tr.target.empirical_weights(tr.dataset.detach().cpu())
+            except Exception as exc:  # noqa: BLE001
+                self.failed.emit(f"could not classify the training set: {exc}")
+        self.datasetReady.emit(tr.target, weights, self.generation)
+
+    @Slot(float)
+    def set_lr(self, lr: float) -> None:
+        if self.trainer is not None:
+            try:
+                self.trainer.set_lr(lr)
+                self._lr_seen = self.trainer.lr
+            except Exception as exc:  # noqa: BLE001
+                self.failed.emit(str(exc))
+
+    @Slot(int)
+    def set_batch(self, batch: int) -> None:
+        if self.trainer is not None and batch >= 1:
+            self.trainer.config.batch = int(batch)
+
+    @Slot(str, int)
+    def request_snapshot(self, purpose: str, ticket: int) -> None:
+        """Answer with a frozen copy of the EMA weights (taken between optimiser steps), or None."""
+        source = None
+        if self.trainer is not None:
+            try:
+                source = self._source(purpose)
+            except Exception as exc:  # noqa: BLE001
+                self.failed.emit(f"could not copy the model: {exc}")
+        self.snapshotReady.emit(source, purpose, self.generation, ticket)
+
+    def _info(self) -> dict:
+        tr = self.trainer
+        return {"generation": self.generation, "device": str(tr.device), "lr": tr.lr, "step": tr.step,
+                "n_classes": int(tr.model.config.n_classes)}
+
+    def _source(self, purpose: str):
+        """The field is evaluated on the GUI thread with CPU tensors, so its copy lives on the CPU;
+        samplers run on the training device (their frames are copied to the CPU as they come)."""
+        return self.trainer.source(device="cpu" if purpose == "field" else None)
+
+    def read_state(self) -> dict | None:
+        """Thread-safe: a CPU copy of the trainer's full state (config, weights, EMA, optimiser,
+        step, losses), taken between training chunks. None before a trainer exists."""
+        with self.lock:
+            tr = self.trainer
+            if tr is None:
+                return None
+            state = _cpu_copy(tr.state_dict())
+            state["losses"] = torch.tensor(tr.losses, dtype=torch.float32)
+        return state
+
+    @Slot(object, object, object, int)
+    def load_state(self, target, config, state, generation: int) -> None:
+        """Rebuild the trainer from a saved state (sessions); training stays paused."""
+        self._set_threads()
+        self._timer.stop()
+        try:
+            trainer = Trainer(target, config)
+            trainer.load_state_dict(state)
+            if state.get("losses") is not None:
+                trainer.losses = [float(v) for v in state["losses"]]
+            with self.lock:
+                self.trainer = trainer
+            self.generation = generation
+            self._events_seen = len(trainer.events)
+            self._lr_seen = trainer.lr
+            self.trainerReady.emit(self._info())
+            self.lossesReady.emit(np.asarray(trainer.losses, dtype=np.float32), trainer.step, 0.0, generation)
+            self.snapshotReady.emit(self._source("field"), "field", generation, PUSHED)
+            self._emit_dataset()
+        except Exception as exc:  # noqa: BLE001 - reported in the banner, never into the event loop
+            self.failed.emit(f"could not restore the trainer: {exc}")
+        self.runningChanged.emit(False)
+        self.loads_done += 1
+
+    @Slot()
+    def shutdown(self) -> None:
+        """Stop the timer in its own thread, hand the object back to the GUI thread, end the loop."""
+        self._timer.stop()
+        release_worker(self)
+
+    def request_stop(self) -> None:
+        """Thread-safe: make a running chunk return at once (used when the window closes)."""
+        self._stop.set()
+
+    # ----- the training loop ----------------------------------------------------------------
+    def _set_threads(self) -> None:
+        if not self._threads_set:
+            torch.set_num_threads(TORCH_THREADS)
+            self._threads_set = True
+
+    def _tick(self) -> None:
+        tr = self.trainer
+        if tr is None or self._stop.is_set():
+            self._timer.stop()
+            return
+        t0 = time.perf_counter()
+        losses: list[float] = []
+        try:
+            with self.lock:
+                while time.perf_counter() - t0 < CHUNK_SECONDS and not self._stop.is_set():
+                    before = len(tr.events)
+                    losses += tr.train(2)
+                    if len(tr.events) != before:
+                        break
+        except Exception as exc:  # noqa: BLE001
+            self._timer.stop()
+            self.failed.emit(f"training stopped: {exc}")
+            self.runningChanged.emit(False)
+            return
+        dt = time.perf_counter() - t0
+        if losses and dt > 0:
+            rate = len(losses) / dt
+            self._rate = rate if self._rate == 0 else 0.8 * self._rate + 0.2 * rate
+        self._emit_events()
+        if losses:
+            self.lossesReady.emit(np.asarray(losses, dtype=np.float32), tr.step, self._rate, self.generation)
+
+    def _emit_events(self) -> None:
+        if self.trainer is None:
+            return
+        tr = self.trainer
+        events = tr.events
+        for msg in events[self._events_seen:]:
+            changed = tr.lr != self._lr_seen
+            self._lr_seen = tr.lr
+            self.eventRaised.emit(TrainerEvent(str(msg), float(tr.lr), changed))
+        self._events_seen = len(events)
+
+
+def _cpu_copy(obj):
+    """Detached CPU clones of every tensor in nested dicts/lists (training may go on with the originals)."""
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().to("cpu", copy=True)
+    if isinstance(obj, dict):
+        return {k: _cpu_copy(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_cpu_copy(v) for v in obj)
+    return obj

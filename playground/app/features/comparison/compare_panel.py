@@ -1,0 +1,217 @@
+"""One panel of the Compare dock and the worker that runs all panels: what each panel samples
+(PanelSpec), the job (CompareJob), its recorded run (PanelResult) and how a panel draws itself."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
+
+from playground.maths.paths import path_summary
+from playground.maths.samplers import SAMPLERS
+from playground.maths.sources import ExactSource
+from playground.maths.samplers.explanations import tooltip as sampler_tooltip
+from playground.app.widgets.controls import named
+from playground.app.widgets.particle_item import ParticleItem, start_colour_bins
+from playground.app.core.sampling_worker import Frames, record_frames
+from playground.app.core.threads import JobWorker
+
+MAX_PANELS = 4
+CLOCK_TICKS = 1000
+CLOCK_FPS = 30
+CLOCK_PLAY_SECONDS = 3.0
+TAIL_PARTICLES = 64
+TAIL_FRAMES = 10
+PANEL_FRAME_BYTES = 64 * 1024 * 1024      # beyond this per panel, keep every k-th frame (first and last always)
+SCORES = ("learned", "exact")
+REFLOW_SCORES = ("base model", "reflowed model")     # offered once a reflow has finished (reflow_panel)
+NO_EXACT = "no exact counterpart: it learned the base model's pairing, not the target's"
+CLOCK_MODES = ("noise level", "fraction of run")
+DEFAULT_PANELS = (("ode-heun", 50, "learned"), ("ode-heun", 50, "exact"),
+                  ("sde-euler", 50, "exact"), ("ddpm", 20, "exact"))
+
+
+@dataclass
+class PanelSpec:
+    sampler: str
+    steps: int
+    score: str          # "learned" | "exact" | "base model" | "reflowed model"
+
+
+@dataclass
+class CompareJob:
+    job_id: int
+    panels: list
+    target: object
+    learned: object     # a frozen ModelSource, or None when every panel is exact
+    n: int
+    seed: int
+    schedule: str
+    options: dict = field(default_factory=dict)    # sampler -> its own options (the window's γ, μ)
+    models: dict | None = None     # REFLOW_SCORES name -> frozen ModelSource (after a reflow)
+
+
+@dataclass
+class PanelResult:
+    spec: PanelSpec
+    frames: Frames
+    length: float        # mean path length of the particles over the run
+    straightness: float  # mean |x_end - x_start| / length
+
+
+class ComparisonWorker(JobWorker):
+    """Runs every panel of a CompareJob in turn (in its own thread), recording all frames;
+    progress counts steps over all panels, finished carries a list of PanelResult."""
+
+    def _what(self, job: CompareJob) -> str:
+        return "comparison"
+
+    def _work(self, job: CompareJob):
+        planned = sum(max(1, p.steps) for p in job.panels)
+        done, results = 0, []
+        for spec in job.panels:
+            source = panel_source(job, spec.score)
+            source.nfe = 0
+            frames = record_frames(
+                spec.sampler, source, job.n, job.seed, spec.steps, job.schedule, PANEL_FRAME_BYTES, self._cancel,
+                lambda i: self.progress.emit(job.job_id, done + min(i, spec.steps), planned), brownian_path=True,
+                **job.options.get(spec.sampler, {}))
+            if frames is None:
+                return None
+            done += max(1, spec.steps)
+            self.progress.emit(job.job_id, done, planned)
+            summary = path_summary(frames.x)
+            results.append(PanelResult(spec, frames, summary["length"], summary["straightness"]))
+        return results
+
+
+def panel_source(job: CompareJob, score: str):
+    """The source a panel samples: the live model's snapshot, the exact score, or a reflow's model."""
+    if score == "exact":
+        return ExactSource(job.target)
+    if score == "learned":
+        if job.learned is None:
+            raise ValueError("no learned model yet: train one or use the exact score")
+        return job.learned
+    source = (job.models or {}).get(score)
+    if source is None:
+        raise ValueError(f"no {score} yet: run Tools > Reflow first")
+    return source
+
+
+class ComparePanel:
+    """One plot with its own sampler, step count and score; shows one stored frame at a time."""
+
+    def __init__(self, index: int):
+        self.index = index
+        self.plot = named(pg.PlotWidget(), f"comparePanel{index}",
+                           "Particles of this panel's run at the clock's noise level; lines are the last "
+                           f"{TAIL_FRAMES} frames of {TAIL_PARTICLES} particles")
+        self.plot.getViewBox().disableAutoRange()
+        self.plot.setMinimumSize(160, 160)
+        self.image = pg.ImageItem(axisOrder="col-major")
+        ramp = np.linspace(0, 1, 256)[:, None] ** 0.6
+        self.image.setLookupTable((ramp * np.array([80, 120, 190])[None]).astype(np.ubyte))
+        self.image.setZValue(-10)
+        self.plot.addItem(self.image)
+        self.tails = pg.PlotCurveItem(pen=pg.mkPen((235, 235, 235, 80), width=1))
+        self.tails.setZValue(5)
+        self.plot.addItem(self.tails)
+        self.particles = ParticleItem()
+        self.plot.addItem(self.particles)
+
+        self.sampler = named(QComboBox(), f"compareSampler{index}", "Sampler of this panel")
+        for name in SAMPLERS:
+            self.sampler.addItem(name, name)
+            self.sampler.setItemData(self.sampler.count() - 1, sampler_tooltip(name), Qt.ItemDataRole.ToolTipRole)
+        self.steps = named(QSpinBox(), f"compareSteps{index}", "Sampler steps (noise levels) of this panel")
+        self.steps.setRange(1, 1000)
+        self.score = named(QComboBox(), f"compareScore{index}",
+                            "Score of this panel: the learned model (a snapshot taken when Run is pressed), "
+                            "the target's exact score, or after a reflow the base and the reflowed model")
+        self.score.addItems(list(SCORES))
+        sampler, steps, score = DEFAULT_PANELS[index]
+        self.configure(sampler, steps, score)
+        self.label = named(QLabel("not run yet"), f"compareLabel{index}",
+                            "NFE used, mean path length of the particles and mean straightness "
+                            "|x_end − x_start| / path length (1 = straight lines)")
+        self.label.setWordWrap(True)
+
+        self.widget = QWidget()
+        lay = QVBoxLayout(self.widget)
+        lay.setContentsMargins(1, 1, 1, 1)
+        row = QHBoxLayout()
+        row.addWidget(self.sampler, 2)
+        row.addWidget(self.steps, 1)
+        row.addWidget(self.score, 2)
+        lay.addLayout(row)
+        lay.addWidget(self.plot, 1)
+        lay.addWidget(self.label)
+
+        self.result: PanelResult | None = None
+        self.shown = -1
+        self._tail_idx = np.zeros(0, np.int64)
+
+    def configure(self, sampler: str, steps: int, score: str) -> None:
+        if sampler not in SAMPLERS:
+            raise ValueError(f"unknown sampler {sampler!r}")
+        if score not in SCORES + REFLOW_SCORES:
+            raise ValueError(f"score must be one of {', '.join(SCORES + REFLOW_SCORES)}")
+        self.sampler.setCurrentIndex(self.sampler.findData(sampler))
+        self.steps.setValue(int(steps))
+        i = self.score.findText(score)
+        self.score.setCurrentIndex(i if i >= 0 else 0)      # a reflow's model before any reflow: learned
+
+    def set_choices(self, reflowed: bool) -> None:
+        """Offer the base and reflowed models (after a reflow) or only learned/exact; keeps the choice if it stays."""
+        current = self.score.currentText()
+        self.score.blockSignals(True)
+        self.score.clear()
+        self.score.addItems(list(SCORES + (REFLOW_SCORES if reflowed else ())))
+        i = self.score.findText(current)
+        self.score.setCurrentIndex(i if i >= 0 else 0)
+        self.score.blockSignals(False)
+
+    def spec(self) -> PanelSpec:
+        return PanelSpec(self.sampler.currentData(), int(self.steps.value()), self.score.currentText())
+
+    def set_result(self, result: PanelResult | None) -> None:
+        self.result, self.shown = result, -1
+        if result is None or not len(result.frames):
+            self.particles.set_positions(None)
+            self.tails.setData([], [])
+            self.plot.setTitle("")
+            self.label.setText("not run yet")
+            return
+        f = result.frames
+        bins, colours = start_colour_bins(f.x[0])
+        self.particles.set_colours(bins, colours)
+        n = len(f.x[0])
+        self._tail_idx = np.linspace(0, n - 1, min(TAIL_PARTICLES, n)).astype(np.int64)
+        s = result.spec
+        note = f"\n{NO_EXACT}" if s.score == "reflowed model" else ""
+        self.label.setText(f"{s.sampler} · {s.steps} steps · {s.score}{'' if ' ' in s.score else ' score'}\n"
+                           f"NFE {f.nfe[-1]}   path length {result.length:.3g}   "
+                           f"straightness {result.straightness:.3f}{note}")
+
+    def show_frame(self, k: int) -> None:
+        f = self.result.frames if self.result is not None else None
+        if f is None or not len(f):
+            return
+        k = int(min(max(k, 0), len(f) - 1))
+        self.shown = k
+        self.particles.set_positions(f.x[k])
+        lo = max(0, k - TAIL_FRAMES)
+        seg = np.stack([f.x[j][self._tail_idx] for j in range(lo, k + 1)], axis=1).astype(np.float64)  # (P, T, 2)
+        connect = np.ones(seg.shape[0] * seg.shape[1], dtype=bool)
+        connect[seg.shape[1] - 1::seg.shape[1]] = False          # no line from one particle to the next
+        flat = seg.reshape(-1, 2)
+        self.tails.setData(flat[:, 0], flat[:, 1], connect=connect)
+        level = f.level[k]
+        lvl = "∞" if not math.isfinite(level) else f"{level:.3g}"
+        self.plot.setTitle(f"σ/α = {lvl}   step {f.step[k]}/{f.step[-1]}   NFE {f.nfe[k]}", size="8pt")
+
+

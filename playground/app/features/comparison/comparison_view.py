@@ -1,0 +1,390 @@
+"""The "Compare" dock: two to four sampler runs side by side from the very same noise.
+
+Every panel starts from samplers.initial_noise(seed), and stochastic panels take their noise
+from one BrownianPath keyed by noise level, so panels with different samplers, step counts or
+scores (learned vs exact) differ only by what they are, never by luck. All panels run as one
+job in a worker thread; one clock then shows in each panel the frame nearest in noise level (or
+in fraction of its run), on linked axes, with short trajectory tails for a few particles.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from playground.formats.settings import sampler_options
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import (QComboBox, QGridLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton,
+                               QSlider, QSpinBox, QVBoxLayout, QWidget)
+
+from playground.app.features.comparison.compare_panel import (CLOCK_FPS, CLOCK_MODES, CLOCK_PLAY_SECONDS, CLOCK_TICKS, MAX_PANELS, NO_EXACT,
+                            CompareJob, ComparePanel, ComparisonWorker, PanelResult)
+from playground.app.widgets.controls import named, show_toggle
+from playground.app.widgets.particle_item import density_image
+from playground.app.core.sampling_worker import Frames
+from playground.app.core.threads import start_worker, stop_worker
+
+
+class ComparisonView(QObject):
+    """Controller of the Compare dock (window.comparison): panels, the worker, the shared clock."""
+    runFinished = Signal()
+    _sigRun = Signal(object)
+    _sigShutdown = Signal()
+
+    def __init__(self, state, services, ui):
+        super().__init__(services)          # lives and dies with the window
+        self.state, self.services, self.ui = state, services, ui
+        self._job_id = 0
+        self._awaiting_snapshot = False
+        self._running = False
+        self._closed = False
+        self._image = None
+        self.models: dict = {}             # "base model" / "reflowed model" -> source, from the reflow result
+        self.panels = [ComparePanel(i) for i in range(MAX_PANELS)]
+        for p in self.panels[1:]:
+            p.plot.setXLink(self.panels[0].plot)
+            p.plot.setYLink(self.panels[0].plot)
+        self.panels[0].plot.setAspectLocked(True)     # only one: linked aspect-locked views fight
+        self._build_widgets()
+        self._build_worker()
+        self._on_target(state.preset)
+        state.targetChanged.connect(self._on_target)
+        state.resultPublished.connect(self._on_result)
+        services.on_shutdown(self.shutdown)
+
+    # ----------------------------------------------------------------------------- building
+    def _build_widgets(self) -> None:
+        root = QWidget()
+        outer = QVBoxLayout(root)
+        outer.setContentsMargins(2, 2, 2, 2)
+        top = QHBoxLayout()
+        self.count_spin = named(QSpinBox(), "panelCountSpin", "Number of panels compared (2 to 4)")
+        self.count_spin.setRange(2, MAX_PANELS)
+        self.count_spin.setValue(2)
+        self.particles_spin = named(QSpinBox(), "compareParticles", "Particles per panel (the same noise in each)")
+        self.particles_spin.setRange(1, 20_000)
+        self.particles_spin.setSingleStep(500)
+        self.particles_spin.setValue(2000)
+        self.learned_exact_button = named(QPushButton("learned + exact"), "compareLearnedExactButton",
+                                           "Set panels 1 and 2 to panel 1's sampler and steps, one with the learned "
+                                           "score and one with the exact score: is it the model or the sampler?")
+        self.run_button = named(QPushButton("Run"), "compareRunButton",
+                                 "Run every panel from the same initial noise and Brownian path (seed from the "
+                                 "controls); learned panels use a fresh snapshot of the model")
+        self.cancel_button = named(QPushButton("Cancel"), "compareCancelButton", "Stop the running comparison")
+        self.cancel_button.setEnabled(False)
+        self.progress = named(QProgressBar(), "compareProgress", "Steps done over all panels")
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setMaximumWidth(140)
+        top.addWidget(QLabel("Panels"))
+        top.addWidget(self.count_spin)
+        top.addWidget(QLabel("Particles"))
+        top.addWidget(self.particles_spin)
+        top.addWidget(self.learned_exact_button)
+        self.reflow_steps = named(QComboBox(), "compareReflowSteps", "Steps of the few-step panels of "
+                                  "'base vs reflowed' (ode-euler on the flow schedule)")
+        for k in (1, 2, 4):
+            self.reflow_steps.addItem(f"{k} step{'s' if k > 1 else ''}", k)
+        self.reflow_button = named(QPushButton("base vs reflowed"), "compareReflowButton",
+                                   "After a reflow: base and reflowed model from the same noise on the flow "
+                                   "schedule, 50 Euler steps (their path straightness) and the few steps chosen")
+        self.reflow_button.setEnabled(False)
+        self.reflow_steps.setEnabled(False)
+        top.addWidget(self.reflow_button)
+        top.addWidget(self.reflow_steps)
+        top.addStretch(1)
+        top.addWidget(self.progress)
+        top.addWidget(self.run_button)
+        top.addWidget(self.cancel_button)
+        outer.addLayout(top)
+
+        grid = QGridLayout()
+        grid.setSpacing(2)
+        for i, p in enumerate(self.panels):
+            grid.addWidget(p.widget, i // 2, i % 2)
+        outer.addLayout(grid, 1)
+
+        clock = QHBoxLayout()
+        self.clock_mode = named(QComboBox(), "compareClockMode",
+                                 "What the clock means: a noise level σ/α (each panel shows its frame nearest "
+                                 "in log-level) or a fraction of each run")
+        self.clock_mode.addItems(list(CLOCK_MODES))
+        self.clock = named(QSlider(Qt.Orientation.Horizontal), "compareClock",
+                            "One clock for every panel: from pure noise (left) to the final samples (right)")
+        self.clock.setRange(0, CLOCK_TICKS)
+        self.clock.setValue(CLOCK_TICKS)
+        self.play_button = named(QPushButton("Play"), "comparePlayButton", "Sweep the clock from noise to samples")
+        self.play_button.setCheckable(True)
+        self.clock_label = named(QLabel("–"), "compareClockLabel", "Where the clock is")
+        self.clock_label.setMinimumWidth(120)
+        clock.addWidget(self.clock_mode)
+        clock.addWidget(self.play_button)
+        clock.addWidget(self.clock, 1)
+        clock.addWidget(self.clock_label)
+        outer.addLayout(clock)
+
+        self.root = root
+        self.play_timer = QTimer(self)
+        self.play_timer.setInterval(int(1000 / CLOCK_FPS))
+        self.play_timer.timeout.connect(self._advance_clock)
+
+        self.count_spin.valueChanged.connect(lambda *_: self.apply_count())
+        self.learned_exact_button.clicked.connect(lambda *_: self.learned_vs_exact())
+        self.reflow_button.clicked.connect(lambda *_: self.base_vs_reflowed(self.reflow_steps.currentData()))
+        self.run_button.clicked.connect(lambda *_: self.run())
+        self.cancel_button.clicked.connect(lambda *_: self.cancel())
+        self.clock.valueChanged.connect(lambda *_: self.update_clock())
+        self.clock_mode.currentIndexChanged.connect(lambda *_: self.update_clock())
+        self.play_button.toggled.connect(self.set_playing)
+        # Room for two rows of panels even while only one row is shown: showing more does not resize the window.
+        root.setMinimumHeight(root.minimumSizeHint().height())
+        self.apply_count()
+
+    def _build_worker(self) -> None:
+        self.worker = w = ComparisonWorker()
+        self.thread = start_worker(w, "comparisonThread", (
+            (self._sigRun, w.run), (self._sigShutdown, w.shutdown), (w.progress, self._on_progress),
+            (w.finished, self._on_finished), (w.failed, self._on_failed)))
+
+    # ----------------------------------------------------------------------------- public API
+    def panel_count(self) -> int:
+        return int(self.count_spin.value())
+
+    def panel_frames(self, i: int) -> list:
+        """Stored frames ((N, 2) float32 arrays) of panel i's last run; [] before a run."""
+        r = self.panels[i].result
+        return list(r.frames.x) if r is not None else []
+
+    def panel_result(self, i: int) -> PanelResult | None:
+        return self.panels[i].result
+
+    def panel_frame_index(self, i: int) -> int:
+        """Index of the stored frame panel i shows now (-1 before a run)."""
+        return self.panels[i].shown
+
+    def is_running(self) -> bool:
+        return self._running or self._awaiting_snapshot
+
+    def learned_vs_exact(self) -> None:
+        """Panels 1 and 2 get panel 1's sampler and steps, with the learned and the exact score (a
+        reflowed model has no exact counterpart: its base goes beside it instead)."""
+        spec = self.panels[0].spec()
+        if spec.score == "reflowed model":
+            self.panels[1].configure(spec.sampler, spec.steps, "base model")
+            self.ui.show_message(f"the reflowed model has {NO_EXACT}; panel 2 shows its base model instead")
+        else:
+            self.panels[0].configure(spec.sampler, spec.steps, "learned")
+            self.panels[1].configure(spec.sampler, spec.steps, "exact")
+        if self.panel_count() < 2:
+            self.count_spin.setValue(2)
+
+    def base_vs_reflowed(self, steps: int = 1) -> None:
+        """Four panels from the same noise on the flow schedule: base and reflowed with 50 Euler steps
+        (how straight their paths are) and with `steps` steps (what a few steps already give)."""
+        if not self.models:
+            self.ui.show_message("compare: no reflowed model yet (Tools > Reflow the model…)", error=True)
+            return
+        self.state.update_settings(origin="user", schedule="flow")
+        for p, (n, score) in zip(self.panels, ((50, "base model"), (50, "reflowed model"),
+                                               (int(steps), "base model"), (int(steps), "reflowed model"))):
+            p.configure("ode-euler", n, score)
+        self.count_spin.setValue(4)
+
+    def run(self) -> None:
+        """Start a comparison of the visible panels (asynchronous; runFinished when done)."""
+        try:
+            if self._closed:
+                return
+            preset = self.state.preset
+            if preset is None or preset.is_empty:
+                raise ValueError("the current preset is empty: nothing to compare")
+            specs = [p.spec() for p in self.panels[:self.panel_count()]]
+            self.worker.cancel()
+            self._job_id += 1
+            if any(s.score == "learned" for s in specs):
+                self._awaiting_snapshot = True
+                self._set_busy(True)
+                self.services.model.request_snapshot("compare", self._on_snapshot)
+            else:
+                self._launch(None)
+        except Exception as exc:  # noqa: BLE001 - bad input goes to the banner
+            self.ui.show_message(f"compare: {exc}", error=True)
+
+    def cancel(self) -> None:
+        self.worker.cancel()
+        self._job_id += 1                    # whatever still arrives is stale
+        self._awaiting_snapshot = False
+        self._set_busy(False)
+
+    def clock_level(self) -> float:
+        """The noise level σ/α the clock points at (noise-level mode)."""
+        lo, hi = self._level_range()
+        frac = self.clock.value() / CLOCK_TICKS
+        return math.exp(math.log(hi) + frac * (math.log(lo) - math.log(hi)))
+
+    def set_clock(self, value: int) -> None:
+        self.set_playing(False)
+        self.clock.setValue(int(value))
+
+    # ----------------------------------------------------------------------------- running
+    def _set_busy(self, on: bool) -> None:
+        self._running = bool(on)
+        self.cancel_button.setEnabled(bool(on))
+        if on:
+            self.progress.setRange(0, 0)          # busy until the first progress report
+
+    def _on_snapshot(self, source) -> None:
+        if not self._awaiting_snapshot or self._closed:
+            return
+        self._awaiting_snapshot = False
+        if source is None:
+            self._set_busy(False)
+            self.ui.show_message("compare: no learned model yet (train one, or use the exact score)", error=True)
+            return
+        self._launch(source)
+
+    def _launch(self, learned) -> None:
+        preset = self.state.preset
+        if preset is None or preset.is_empty:
+            self._set_busy(False)
+            return
+        s = self.state.settings
+        specs = [p.spec() for p in self.panels[:self.panel_count()]]
+        job = CompareJob(self._job_id, specs, preset.target, learned, int(self.particles_spin.value()), s.seed,
+                         s.schedule, options={p.sampler: sampler_options(s, p.sampler) for p in specs},
+                         models=dict(self.models))
+        self._set_busy(True)
+        self._sigRun.emit(job)
+
+    def _on_progress(self, job_id: int, done: int, planned: int) -> None:
+        if job_id == self._job_id:
+            self.progress.setRange(0, max(planned, 1))
+            self.progress.setValue(min(done, planned))
+
+    def _on_failed(self, job_id: int, msg: str) -> None:
+        if job_id == self._job_id:
+            self._set_busy(False)
+            self.progress.setRange(0, 1)
+            self.progress.setValue(0)
+            self.ui.show_message(msg, error=True)
+
+    def _on_finished(self, job_id: int, results: list) -> None:
+        if job_id != self._job_id or self._closed:
+            return
+        self._set_busy(False)
+        self.progress.setRange(0, 1)
+        self.progress.setValue(1)
+        for i, p in enumerate(self.panels):
+            p.set_result(results[i] if i < len(results) else None)
+        self.set_clock(CLOCK_TICKS)
+        self.update_clock()
+        self.runFinished.emit()
+
+    # ----------------------------------------------------------------------------- the clock
+    def _level_range(self) -> tuple[float, float]:
+        """(floor, top) of the clock in noise level: below the smallest positive level of any panel
+        (frames at level 0 map to the floor) up to the largest finite one."""
+        levels = [lv for p in self.panels[:self.panel_count()] if p.result is not None
+                  for lv in p.result.frames.level if math.isfinite(lv) and lv > 0]
+        if not levels:
+            return 1e-3, 80.0
+        lo, hi = min(levels) / 2.0, max(levels)
+        return lo, max(hi, lo * 4)
+
+    def _nearest_frame(self, frames: Frames) -> int:
+        if self.clock_mode.currentText() == "fraction of run":
+            return int(round(self.clock.value() / CLOCK_TICKS * (len(frames) - 1)))
+        lo, hi = self._level_range()
+        keys = np.log(np.clip(np.nan_to_num(np.asarray(frames.level, dtype=np.float64), posinf=hi), lo, None))
+        return int(np.argmin(np.abs(keys - math.log(self.clock_level()))))
+
+    def update_clock(self) -> None:
+        for p in self.panels[:self.panel_count()]:
+            if p.result is not None and len(p.result.frames):
+                p.show_frame(self._nearest_frame(p.result.frames))
+        if self.clock_mode.currentText() == "fraction of run":
+            self.clock_label.setText(f"{100 * self.clock.value() / CLOCK_TICKS:.0f}% of each run")
+        else:
+            level = self.clock_level()
+            self.clock_label.setText("σ/α = 0 (samples)" if self.clock.value() == CLOCK_TICKS else f"σ/α = {level:.3g}")
+
+    def set_playing(self, on: bool) -> None:
+        on = bool(on) and not self._closed
+        show_toggle(self.play_button, on, "Pause", "Play")
+        if on:
+            if self.clock.value() >= CLOCK_TICKS:
+                self.clock.setValue(0)
+            self.play_timer.start()
+        else:
+            self.play_timer.stop()
+
+    def _advance_clock(self) -> None:
+        step = max(1, int(CLOCK_TICKS / (CLOCK_FPS * CLOCK_PLAY_SECONDS)))
+        value = min(CLOCK_TICKS, self.clock.value() + step)
+        self.clock.setValue(value)
+        if value >= CLOCK_TICKS:
+            self.set_playing(False)
+
+    def _on_result(self, name: str, value) -> None:
+        """A finished reflow (or None: it is gone) brings or takes away the base and reflowed models."""
+        if name != "reflow":
+            return
+        self.models = {} if value is None else {"base model": value.base, "reflowed model": value.reflowed}
+        for p in self.panels:
+            p.set_choices(bool(self.models))
+        self.reflow_button.setEnabled(bool(self.models))
+        self.reflow_steps.setEnabled(bool(self.models))
+
+    # ----------------------------------------------------------------------------- target, layout
+    def apply_count(self) -> None:
+        n = self.panel_count()
+        for i, p in enumerate(self.panels):
+            p.widget.setVisible(i < n)
+        self.update_clock()
+
+    def _on_target(self, preset) -> None:
+        """A new target makes every stored run stale; draw its density behind the particles."""
+        self.cancel()
+        for p in self.panels:
+            p.set_result(None)
+        if preset is None or preset.is_empty:
+            return
+        view = {"xlim": list(map(float, preset.view["xlim"])), "ylim": list(map(float, preset.view["ylim"]))}
+        img, rect = density_image(preset.target, view)
+        for p in self.panels:
+            p.image.setImage(img, levels=(0.0, 1.0))
+            p.image.setRect(rect)
+        self.panels[0].plot.getViewBox().setRange(xRange=view["xlim"], yRange=view["ylim"], padding=0.02)
+
+    # ----------------------------------------------------------------------------- sessions, shutdown
+    def get_state(self) -> dict:
+        return {"panels": self.panel_count(), "particles": int(self.particles_spin.value()),
+                "clock_mode": self.clock_mode.currentText(),
+                "specs": [{"sampler": s.sampler, "steps": s.steps, "score": s.score}
+                          for s in (p.spec() for p in self.panels)]}
+
+    def set_state(self, state: dict) -> None:
+        specs = state.get("specs", [])
+        for p, s in zip(self.panels, specs):
+            p.configure(str(s["sampler"]), int(s["steps"]), str(s["score"]))
+        self.count_spin.setValue(int(state.get("panels", self.panel_count())))
+        self.particles_spin.setValue(int(state.get("particles", self.particles_spin.value())))
+        mode = state.get("clock_mode")
+        if mode in CLOCK_MODES:
+            self.clock_mode.setCurrentIndex(CLOCK_MODES.index(mode))
+
+    def shutdown(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self.play_timer.stop()
+        self.worker.cancel()
+        stop_worker(self._sigShutdown, self.thread)
+
+
+def install(state, services, ui) -> ComparisonView:
+    view = ComparisonView(state, services, ui)
+    # Beside the particles (they stay in front; Compare is one tab away).
+    view.dock = ui.add_dock("comparison", "Compare", lambda: view.root, tabify_with="particle").dock
+    services.parts.register("comparison", view.get_state, view.set_state)
+    return view

@@ -1,0 +1,1 @@
+"""The model notes feature."""

@@ -1,0 +1,108 @@
+"""The window's fixed widgets: particle and field views, the loss plot, the banner and the
+playback bar. Built here, wired in main_window; objectNames are part of the outside contract."""
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QWidget
+
+from playground.app.widgets.backdrop import BackdropPlotWidget
+from playground.app.widgets.log_axis import LogLossAxis
+from playground.app.widgets.particle_item import ParticleItem
+
+BANNER_ERROR = "background:#5a1e1e; color:#ffd7d7; padding:4px; border-radius:3px;"
+BANNER_INFO = "background:#1e3a5a; color:#d7e9ff; padding:4px; border-radius:3px;"
+
+
+class Banner(QLabel):
+    """The one-line message above the particles: red for errors, blue for information."""
+
+    def __init__(self):
+        super().__init__(objectName="banner")
+        self.setWordWrap(True)
+        self.setVisible(False)
+
+    def show_text(self, text: str, error: bool) -> None:
+        self.setText(text)
+        self.setStyleSheet(BANNER_ERROR if error else BANNER_INFO)
+        self.setVisible(True)
+
+
+def plot_views() -> tuple[BackdropPlotWidget, BackdropPlotWidget, pg.ImageItem, ParticleItem]:
+    """The particle view (aspect locked, holds the particles and the density histogram) and the
+    field view linked to it on both axes."""
+    pg.setConfigOptions(antialias=False)
+    particle_view, field_view = BackdropPlotWidget(), BackdropPlotWidget()
+    particle_view.setObjectName("particleView")
+    field_view.setObjectName("fieldView")
+    for w, title in ((particle_view, "Particles"), (field_view, "Score field")):
+        w.getViewBox().disableAutoRange()     # the preset's view sets the axes, not the data
+        w.showGrid(x=False, y=False)
+        w.setTitle(title)
+        w.setMinimumHeight(280)
+    # Only the particle view locks its aspect; the field view follows it through the links
+    # (two aspect-locked views linked on both axes fight each other when their shapes differ).
+    particle_view.setAspectLocked(True)
+    field_view.setXLink(particle_view)
+    field_view.setYLink(particle_view)
+    hist_image = pg.ImageItem(axisOrder="col-major")
+    hist_image.setLookupTable(pg.colormap.get("inferno").getLookupTable(nPts=256))
+    hist_image.setZValue(-4)
+    hist_image.setVisible(False)
+    particle_view.addItem(hist_image)
+    particles = ParticleItem()
+    particle_view.addItem(particles)
+    return particle_view, field_view, hist_image, particles
+
+
+def loss_plot() -> tuple[pg.PlotWidget, object, object]:
+    """The loss plot (log y) with the raw curve and its smoothed curve."""
+    plot = pg.PlotWidget(axisItems={"left": LogLossAxis("left")})
+    plot.setObjectName("lossPlot")
+    plot.setLogMode(x=False, y=True)
+    plot.setLabel("bottom", "training step")
+    plot.setLabel("left", "loss")
+    plot.showGrid(x=True, y=True, alpha=0.2)
+    raw = plot.plot(pen=pg.mkPen((120, 160, 220, 110), width=1))
+    smooth = plot.plot(pen=pg.mkPen((255, 200, 60), width=2))
+    for c in (raw, smooth):
+        c.setDownsampling(auto=True, method="mean")
+        c.setClipToView(True)
+    return plot, raw, smooth
+
+
+class PlaybackBar(QWidget):
+    """Play/pause, one frame back/forward, the time slider and the frame label."""
+
+    def __init__(self):
+        super().__init__()
+        self.play = QPushButton("Play", objectName="playButton", checkable=True)
+        self.play.setToolTip("Play / pause the recorded sampler run (Space)")
+        self.back = QPushButton("◀", objectName="backButton")
+        self.back.setToolTip("One frame back (Left)")
+        self.forward = QPushButton("▶", objectName="forwardButton")
+        self.forward.setToolTip("One frame forward (Right)")
+        self.slider = QSlider(Qt.Orientation.Horizontal, objectName="timeSlider")
+        self.slider.setToolTip("Scrub through the stored sampler steps")
+        self.slider.setRange(0, 0)
+        self.slider.setMinimumWidth(80)
+        self.label = QLabel("no run yet", objectName="frameLabel")
+        self.label.setMinimumWidth(170)
+        bar = QHBoxLayout(self)
+        bar.setContentsMargins(0, 0, 0, 0)
+        for w in (self.play, self.back, self.forward):
+            w.setMaximumWidth(48)
+            bar.addWidget(w)
+        bar.addWidget(self.slider, 1)
+        bar.addWidget(self.label)
+
+    def set_range(self, last: int) -> None:
+        self.slider.blockSignals(True)
+        self.slider.setRange(0, max(0, int(last)))
+        self.slider.blockSignals(False)
+
+    def set_position(self, i: int) -> None:
+        if self.slider.value() != i:
+            self.slider.blockSignals(True)
+            self.slider.setValue(i)
+            self.slider.blockSignals(False)

@@ -1,0 +1,1 @@
+"""Reusable widgets and graphics items: the controls panel, particle and overlay items, plots."""

@@ -1,0 +1,193 @@
+"""The controls panel: every input widget, with its objectName and tooltip, and nothing else.
+
+Widgets are built here and wired in main_window; keeping construction apart keeps the window
+module about behaviour. objectNames are part of the contract with the acceptance tests.
+"""
+from __future__ import annotations
+
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout,
+                               QLabel, QPushButton, QSizePolicy, QSpinBox, QVBoxLayout, QWidget)
+
+from playground.formats.presets import builtin_names
+from playground.formats.settings import DEVICES, FIELDS, Settings
+from playground.learning.model import OBJECTIVES
+from playground.maths.samplers import SAMPLERS
+from playground.maths.schedules import SCHEDULES
+from playground.maths.samplers.explanations import CONCEPTS, tooltip as sampler_tooltip
+
+DENSITY_AUTO_PARTICLES = 20000
+OBJECTIVE_CONCEPTS = {"dsm": "score-matching", "fm": "flow-matching"}
+
+
+def show_toggle(button, on: bool, on_text: str, off_text: str) -> None:
+    """Show a checkable button's state and label without emitting toggled: the caller is already
+    acting on the change (Play/Pause, Train/Pause)."""
+    if button.isChecked() != on:
+        button.blockSignals(True)
+        button.setChecked(on)
+        button.blockSignals(False)
+    button.setText(on_text if on else off_text)
+
+
+def ranged(spin, key: str):
+    """A spin box limited to the range FIELDS states for the setting `key`."""
+    spin.setRange(FIELDS[key].lo, FIELDS[key].hi)
+    return spin
+
+
+def named(widget, name: str, tip: str):
+    """The widget with its objectName (what tests and the outside contract find it by) and tooltip."""
+    widget.setObjectName(name)
+    widget.setToolTip(tip)
+    return widget
+
+
+class ControlsPanel(QWidget):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        outer = QVBoxLayout(self)
+        d = Settings()
+
+        # --- target and model
+        box = QGroupBox("Target and model")
+        form = QFormLayout(box)
+        self.preset = named(QComboBox(), "presetCombo", "Target distribution (built-in presets)")
+        for name in builtin_names():
+            self.preset.addItem(name, name)
+        self.preset.setCurrentIndex(max(0, self.preset.findData(d.preset)))
+        self.device = named(QComboBox(), "deviceCombo", "Where the model trains: auto uses CUDA when available")
+        self.device.addItems(list(DEVICES))
+        self.schedule = named(QComboBox(), "scheduleCombo", "Noise schedule the sampler visits")
+        for name, cls in SCHEDULES.items():
+            self.schedule.addItem(cls.label, name)
+            self.schedule.setItemData(self.schedule.count() - 1, f"{cls.label}\n{cls.tooltip}", 3)  # ToolTipRole
+        self.schedule.setCurrentIndex(self.schedule.findData(d.schedule))
+        self.objective = named(QComboBox(), "objectiveCombo",
+                               "What the network learns; switching objective resets the model")
+        for name, words in OBJECTIVES.items():
+            concept = CONCEPTS[OBJECTIVE_CONCEPTS[name]]
+            self.objective.addItem(f"{words} ({name})", name)
+            self.objective.setItemData(self.objective.count() - 1, f"{concept.tooltip}\n{concept.rule}", 3)
+        self.objective.setCurrentIndex(max(0, self.objective.findData(d.objective)))
+        self.hidden = ranged(named(QSpinBox(), "hiddenSpin", "Hidden width of the MLP denoiser (rebuilds the model)"),
+                             "hidden")
+        self.hidden.setSingleStep(16)
+        self.hidden.setValue(d.hidden)
+        self.lr = named(QDoubleSpinBox(), "lrSpin", "AdamW learning rate (applies live; a diverging run is "
+                                                     "rolled back and the rate halved)")
+        self.lr.setDecimals(5)
+        ranged(self.lr, "lr")
+        self.lr.setSingleStep(1e-3)
+        self.lr.setValue(d.lr)
+        self.batch = ranged(named(QSpinBox(), "batchSpin", "Training batch size (applies live)"), "batch")
+        self.batch.setSingleStep(256)
+        self.batch.setValue(d.batch)
+        form.addRow("Preset", self.preset)
+        self.preset_note = QLabel("", objectName="presetDescription")
+        self.preset_note.setWordWrap(True)          # the whole description, on as many lines as it needs
+        self.preset_note.setStyleSheet("color: gray")
+        form.addRow(self.preset_note)
+        form.addRow("Device", self.device)
+        form.addRow("Schedule", self.schedule)
+        form.addRow("Objective", self.objective)
+        form.addRow("Hidden width", self.hidden)
+        form.addRow("Learning rate", self.lr)
+        form.addRow("Batch", self.batch)
+        row = QHBoxLayout()
+        self.train = named(QPushButton("Train"), "trainButton", "Train the denoiser while pressed (T)")
+        self.train.setCheckable(True)
+        self.reset = named(QPushButton("Reset"), "resetButton", "Fresh weights and optimiser (R)")
+        row.addWidget(self.train)
+        row.addWidget(self.reset)
+        form.addRow(row)
+        outer.addWidget(box)
+
+        # --- sampling
+        box = QGroupBox("Sampling")
+        form = QFormLayout(box)
+        self.sampler = named(QComboBox(), "samplerCombo", "Sampler used by Sample")
+        for name in SAMPLERS:
+            self.sampler.addItem(name, name)      # the name: what the CLI and scripts use
+            self.sampler.setItemData(self.sampler.count() - 1, sampler_tooltip(name), 3)
+        self.sampler.setCurrentIndex(self.sampler.findData(d.sampler))
+        self.gamma = ranged(named(QDoubleSpinBox(), "gammaSpin",
+                                  "γ of gradient estimation: ε̄ = γ·ε_i + (1 − γ)·ε_{i−1}; 1 = DDIM, 2 = the "
+                                  "paper's default (a momentum-like correction)"), "gamma")
+        self.gamma.setDecimals(2)
+        self.gamma.setSingleStep(0.1)
+        self.gamma.setValue(d.gamma)
+        self.mu = ranged(named(QDoubleSpinBox(), "muSpin",
+                               "μ of gradient estimation, in [0, 1): 0 = deterministic (DDIM-like), larger "
+                               "values re-inject more fresh noise each step"), "mu")
+        self.mu.setDecimals(2)
+        self.mu.setSingleStep(0.05)
+        self.mu.setValue(d.mu)
+        self.sampler_options = QWidget(objectName="samplerOptions")
+        row = QHBoxLayout(self.sampler_options)
+        row.setContentsMargins(0, 0, 0, 0)
+        for text, spin in (("γ", self.gamma), ("μ", self.mu)):
+            row.addWidget(QLabel(text))
+            row.addWidget(spin, 1)
+        self.steps = ranged(named(QSpinBox(), "stepsSpin", "Number of sampler steps (noise levels)"), "steps")
+        self.steps.setValue(d.steps)
+        self.particles = ranged(named(QSpinBox(), "particlesSpin",
+                                      f"Number of particles (density view above {DENSITY_AUTO_PARTICLES})"), "particles")
+        self.particles.setSingleStep(500)
+        self.particles.setValue(d.particles)
+        self.seed = ranged(named(QSpinBox(), "seedSpin",
+                                 "Seed of the initial noise (same seed: same start for every sampler)"), "seed")
+        self.seed.setValue(d.seed)
+        self.speed = ranged(named(QSpinBox(), "speedSpin", "Animation speed in frames per second"), "speed")
+        self.speed.setValue(d.speed)
+        self.speed.setSuffix(" fps")
+        self.density = named(QCheckBox("Density view"), "densityCheck",
+                              "Show a 2D histogram instead of points (automatic for many particles)")
+        form.addRow("Sampler", self.sampler)
+        form.addRow(self.sampler_options)
+        form.addRow("Steps", self.steps)
+        form.addRow("Particles", self.particles)
+        form.addRow("Seed", self.seed)
+        form.addRow("Speed", self.speed)
+        form.addRow(self.density)
+        self.sample = named(QPushButton("Sample"), "sampleButton", "Run the sampler on a snapshot of the model (S)")
+        form.addRow(self.sample)
+        outer.addWidget(box)
+
+        # --- score field toggles (laid out by the window under the field view)
+        self.exact = named(QCheckBox("Exact score"), "exactCheck", "Overlay the exact score of the noised target (grey)")
+        self.error = named(QCheckBox("Error heatmap"), "errorCheck",
+                            "|learned − exact| / |exact|, weighted by the noised density")
+        self.velocity = named(QCheckBox("Velocity"), "velocityCheck",
+                               "Show the probability-flow velocity of the current schedule instead of the score "
+                               "(arrows point the way particles move while sampling, −dx/dt); learned and exact "
+                               "as for the score, with the same error heatmap. On VE and EDM schedules (α = 1) it "
+                               "points along the score; on VP and flow schedules the shrinking α bends it")
+        self.field_info = QLabel("")
+        self.field_info.setObjectName("fieldInfo")
+        # Its text changes every frame: it must never push the plots around, so it gets what is left.
+        self.field_info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        outer.addStretch(1)
+        self._outer = outer
+        self.update_sampler_tooltip()
+        self.sampler.currentIndexChanged.connect(self.update_sampler_tooltip)
+        self.update_objective_tooltip()
+        self.objective.currentIndexChanged.connect(self.update_objective_tooltip)
+
+    def add_section(self, widget) -> None:
+        """Append a feature's group box (editing, guidance, ...) above the trailing stretch."""
+        self._outer.insertWidget(self._outer.count() - 1, widget)
+
+    def update_objective_tooltip(self) -> None:
+        concept = CONCEPTS[OBJECTIVE_CONCEPTS.get(self.objective.currentData(), "score-matching")]
+        self.objective.setToolTip(f"{concept.label}: {concept.tooltip}\n{concept.rule}\n"
+                                  "Switching objective resets the model.")
+
+    def update_sampler_tooltip(self) -> None:
+        """The sampler's tooltip, and its own options (γ, μ) shown and enabled only for it."""
+        name = self.sampler.currentData()
+        if name in SAMPLERS:
+            self.sampler.setToolTip(sampler_tooltip(name))
+        takes = SAMPLERS[name].options if name in SAMPLERS else {}
+        for key in ("gamma", "mu"):
+            getattr(self, key).setEnabled(key in takes)
+        self.sampler_options.setVisible(any(k in takes for k in ("gamma", "mu")))
