@@ -16,7 +16,7 @@ import math
 import numpy as np
 import torch
 
-from playground.maths.samplers import SAMPLERS, NoiseStream, Run
+from playground.maths.samplers import SAMPLERS, NoiseStream, RunContext
 from playground.maths.schedules import get_schedule
 
 MESH_RES = 24
@@ -91,7 +91,7 @@ def _keep(frame_steps):
 
 def _same_run(sampler, source, eps, sched, steps, frame_steps, options) -> list:
     levels = sched.levels(int(steps))
-    run = Run(source, levels, sched, NoiseStream(len(eps), 0, source.device))
+    run = RunContext(source, levels, sched, NoiseStream(len(eps), 0, source.device))
     y = float(levels.level[0]) * eps
     wanted = _keep(frame_steps)
     out = [None] * len(wanted)

@@ -18,13 +18,13 @@ import torch
 from playground.maths.samplers.denoising import check_gradient_estimation, ddim, ddpm, gradient_estimation
 from playground.maths.samplers.noise import BrownianPath, NoiseStream, initial_noise
 from playground.maths.samplers.ode import dpm_solver_pp_2m, ode_euler, ode_heun, ode_rk45
-from playground.maths.samplers.run import Run, Step, ode_derivative
+from playground.maths.samplers.run import RunContext, Step, ode_derivative
 from playground.maths.samplers.stochastic import annealed_langevin, langevin, sde_euler
 from playground.maths.schedules import DEFAULT_SCHEDULE, Schedule, get_schedule
 from playground.maths.sources import Source
 
 __all__ = ["SAMPLERS", "SamplerInfo", "DEFAULT_STEPS", "check_options", "sample", "sample_steps", "initial_noise", "NoiseStream",
-           "BrownianPath", "Step", "Run", "ode_derivative"]
+           "BrownianPath", "Step", "RunContext", "ode_derivative"]
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ def sample_steps(sampler: str, source: Source, n: int, seed: int = 0, steps: int
     sched = get_schedule(schedule) if isinstance(schedule, str) else schedule
     levels = sched.levels(int(steps))
     noise = (BrownianPath if brownian_path else NoiseStream)(n, seed, source.device)
-    run = Run(source, levels, sched, noise)
+    run = RunContext(source, levels, sched, noise)
     if start is not None and tuple(start.shape) != (n, 2):
         raise ValueError(f"start noise must have shape ({n}, 2), got {tuple(start.shape)}")
     eps = (initial_noise(n, seed) if start is None else start).to(source.device)

@@ -12,10 +12,10 @@ import torch
 
 from playground.maths.parametrization import eps_from_x0
 
-from playground.maths.samplers.run import Run, Step
+from playground.maths.samplers.run import RunContext, Step
 
 
-def ddim(run: Run, y: torch.Tensor, eta: float = 0.0) -> Iterator[Step]:
+def ddim(run: RunContext, y: torch.Tensor, eta: float = 0.0) -> Iterator[Step]:
     """DDIM with stochasticity eta; eta = 1 is DDPM's ancestral sampler on the same levels.
 
     y' = D + sqrt(s'^2 - c^2) * eps_hat + c z,  c = eta * s' * sqrt(1 - s'^2/s^2).
@@ -35,7 +35,7 @@ def ddim(run: Run, y: torch.Tensor, eta: float = 0.0) -> Iterator[Step]:
         yield run.step(i + 1, y, denoised)
 
 
-def ddpm(run: Run, y: torch.Tensor) -> Iterator[Step]:
+def ddpm(run: RunContext, y: torch.Tensor) -> Iterator[Step]:
     """Ancestral sampling: draw x_{s'} from the Gaussian posterior q(x_{s'} | x_s, x0 = D)."""
     yield from ddim(run, y, eta=1.0)
 
@@ -50,7 +50,7 @@ def check_gradient_estimation(gamma: float = GAMMA, mu: float = MU) -> None:
         raise ValueError(f"mu must be in [0, 1), got {mu}")
 
 
-def gradient_estimation(run: Run, y: torch.Tensor, gamma: float = GAMMA, mu: float = MU) -> Iterator[Step]:
+def gradient_estimation(run: RunContext, y: torch.Tensor, gamma: float = GAMMA, mu: float = MU) -> Iterator[Step]:
     """Permenter & Yuan (2024), smalldiffusion's samples(gam, mu): DDIM with averaged noise estimates.
 
     eps_bar = gamma eps_i + (1 - gamma) eps_{i-1};  y' = y - (s - s_p) eps_bar + sqrt(s'^2 - s_p^2) z,

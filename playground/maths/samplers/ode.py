@@ -7,10 +7,10 @@ from typing import Iterator
 
 import torch
 
-from playground.maths.samplers.run import Run, Step, ode_derivative
+from playground.maths.samplers.run import RunContext, Step, ode_derivative
 
 
-def ode_euler(run: Run, y: torch.Tensor) -> Iterator[Step]:
+def ode_euler(run: RunContext, y: torch.Tensor) -> Iterator[Step]:
     """Euler on dy/ds = (y - D)/s. In this frame it coincides with DDIM (eta = 0)."""
     level = run.levels.level
     for i in range(len(level) - 1):
@@ -19,7 +19,7 @@ def ode_euler(run: Run, y: torch.Tensor) -> Iterator[Step]:
         yield run.step(i + 1, y, denoised)
 
 
-def ode_heun(run: Run, y: torch.Tensor) -> Iterator[Step]:
+def ode_heun(run: RunContext, y: torch.Tensor) -> Iterator[Step]:
     """Heun's 2nd-order method (EDM Algorithm 1); the last step to s = 0 is plain Euler."""
     level = run.levels.level
     for i in range(len(level) - 1):
@@ -35,7 +35,7 @@ def ode_heun(run: Run, y: torch.Tensor) -> Iterator[Step]:
         yield run.step(i + 1, y, denoised)
 
 
-def dpm_solver_pp_2m(run: Run, y: torch.Tensor) -> Iterator[Step]:
+def dpm_solver_pp_2m(run: RunContext, y: torch.Tensor) -> Iterator[Step]:
     """DPM-Solver++(2M): exact in the linear part, 2nd-order multistep on the denoised estimate."""
     level = run.levels.level
     old = None
@@ -55,7 +55,7 @@ def dpm_solver_pp_2m(run: Run, y: torch.Tensor) -> Iterator[Step]:
         yield run.step(i + 1, y, denoised)
 
 
-def ode_rk45(run: Run, y: torch.Tensor, rtol: float = 1e-4, atol: float = 1e-4) -> Iterator[Step]:
+def ode_rk45(run: RunContext, y: torch.Tensor, rtol: float = 1e-4, atol: float = 1e-4) -> Iterator[Step]:
     """Adaptive Dormand–Prince (scipy's RK45) on dy/du = y - D(y, e^u), u = log s; then y = D."""
     from scipy.integrate import RK45
 

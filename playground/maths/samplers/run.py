@@ -1,4 +1,4 @@
-"""What every sampler step shares: the yielded Step and the Run that holds source, levels and noise.
+"""What every sampler step shares: the yielded Step and the RunContext that holds source, levels and noise.
 
 All samplers work in the scale-free frame y = x/alpha = x0 + s*eps with noise level
 s = sigma/alpha (Karras et al.): there the probability-flow ODE is dy/ds = (y - D(y, s))/s, and
@@ -36,7 +36,7 @@ class Step:
 
 
 @dataclass
-class Run:
+class RunContext:
     """Everything a sampler step function needs besides its own options."""
     source: Source
     levels: Levels

@@ -9,10 +9,10 @@ import torch
 
 from playground.maths.parametrization import score_from_x0
 
-from playground.maths.samplers.run import Run, Step
+from playground.maths.samplers.run import RunContext, Step
 
 
-def sde_euler(run: Run, y: torch.Tensor) -> Iterator[Step]:
+def sde_euler(run: RunContext, y: torch.Tensor) -> Iterator[Step]:
     """Euler–Maruyama on the reverse SDE dy = -d(s^2) score + sqrt(d(s^2)) dW; last step to D."""
     level = run.levels.level
     for i in range(len(level) - 1):
@@ -26,7 +26,7 @@ def sde_euler(run: Run, y: torch.Tensor) -> Iterator[Step]:
         yield run.step(i + 1, y, denoised)
 
 
-def annealed_langevin(run: Run, y: torch.Tensor, inner: int = 2, ratio: float = 0.1) -> Iterator[Step]:
+def annealed_langevin(run: RunContext, y: torch.Tensor, inner: int = 2, ratio: float = 0.1) -> Iterator[Step]:
     """Annealed Langevin over the schedule's K levels: `inner` Langevin steps at each level s,
     y <- y + eta * score + sqrt(2 eta) z with score = (D - y)/s^2 and eta = ratio * s^2.
 
@@ -51,7 +51,7 @@ def annealed_langevin(run: Run, y: torch.Tensor, inner: int = 2, ratio: float = 
         yield run.step(k_level + 1, y, denoised)
 
 
-def langevin(run: Run, y: torch.Tensor, level: float = 0.1, step_size: float | None = None) -> Iterator[Step]:
+def langevin(run: RunContext, y: torch.Tensor, level: float = 0.1, step_size: float | None = None) -> Iterator[Step]:
     """Unadjusted Langevin on the score at one small fixed level, started from eps.
 
     With one level there is no annealing: a particle falls into the mode nearest its start and
