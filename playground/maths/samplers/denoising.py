@@ -12,7 +12,7 @@ import torch
 
 from playground.maths.parametrization import eps_from_x0
 
-from playground.maths.samplers.run import RunContext, Step
+from playground.maths.samplers.run import RunContext, Step, level_steps
 
 
 def ddim(run: RunContext, y: torch.Tensor, eta: float = 0.0) -> Iterator[Step]:
@@ -20,19 +20,12 @@ def ddim(run: RunContext, y: torch.Tensor, eta: float = 0.0) -> Iterator[Step]:
 
     y' = D + sqrt(s'^2 - c^2) * eps_hat + c z,  c = eta * s' * sqrt(1 - s'^2/s^2).
     """
-    level = run.levels.level
-    for i in range(len(level) - 1):
-        s, s_next = level[i], level[i + 1]
-        denoised = run.source.denoise(y, s)
-        if s_next == 0:
-            y = denoised
-        else:
-            eps = eps_from_x0(y, denoised, 1.0, s)
-            c = eta * s_next * math.sqrt(max(0.0, 1 - (s_next / s) ** 2))
-            y = denoised + math.sqrt(max(0.0, s_next**2 - c**2)) * eps
-            if c > 0:
-                y = y + c * run.noise.between(i, s, s_next)
-        yield run.step(i + 1, y, denoised)
+    def update(y, denoised, s, s_next, i):
+        eps = eps_from_x0(y, denoised, 1.0, s)
+        c = eta * s_next * math.sqrt(max(0.0, 1 - (s_next / s) ** 2))
+        y = denoised + math.sqrt(max(0.0, s_next**2 - c**2)) * eps
+        return y + c * run.noise.between(i, s, s_next) if c > 0 else y
+    yield from level_steps(run, y, update)
 
 
 def ddpm(run: RunContext, y: torch.Tensor) -> Iterator[Step]:
@@ -59,16 +52,14 @@ def gradient_estimation(run: RunContext, y: torch.Tensor, gamma: float = GAMMA, 
     D + s (gamma - 1)(eps_{i-1} - eps_i) rather than on D: the correction also refines the end point.
     """
     check_gradient_estimation(gamma, mu)
-    level = run.levels.level
     eps_prev = None
-    for i in range(len(level) - 1):
-        s, s_next = level[i], level[i + 1]
-        denoised = run.source.denoise(y, s)
+
+    def update(y, denoised, s, s_next, i):
+        nonlocal eps_prev
         eps = eps_from_x0(y, denoised, 1.0, s)
         eps_bar = eps if eps_prev is None else gamma * eps + (1 - gamma) * eps_prev
+        eps_prev = eps
         s_p = (s_next / s**mu) ** (1 / (1 - mu)) if s_next > 0 else 0.0
         y = y - (s - s_p) * eps_bar
-        if s_next > s_p:
-            y = y + math.sqrt(s_next**2 - s_p**2) * run.noise.between(i, s, s_next)
-        eps_prev = eps
-        yield run.step(i + 1, y, denoised)
+        return y + math.sqrt(s_next**2 - s_p**2) * run.noise.between(i, s, s_next) if s_next > s_p else y
+    yield from level_steps(run, y, update, jump_to_denoised=False)

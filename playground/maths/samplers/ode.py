@@ -7,52 +7,49 @@ from typing import Iterator
 
 import torch
 
-from playground.maths.samplers.run import RunContext, Step, ode_derivative
+from playground.maths.samplers.run import RunContext, Step, level_steps, ode_derivative
 
 
 def ode_euler(run: RunContext, y: torch.Tensor) -> Iterator[Step]:
-    """Euler on dy/ds = (y - D)/s. In this frame it coincides with DDIM (eta = 0)."""
-    level = run.levels.level
-    for i in range(len(level) - 1):
-        denoised = run.source.denoise(y, level[i])
-        y = y + (level[i + 1] - level[i]) * ode_derivative(y, denoised, level[i])
-        yield run.step(i + 1, y, denoised)
+    """Euler on dy/ds = (y - D)/s: y' = y + (s' - s)(y - D)/s. In this frame it is DDIM (eta = 0)."""
+    def update(y, denoised, s, s_next, i):
+        return y + (s_next - s) * ode_derivative(y, denoised, s)
+    yield from level_steps(run, y, update, jump_to_denoised=False)
 
 
 def ode_heun(run: RunContext, y: torch.Tensor) -> Iterator[Step]:
-    """Heun's 2nd-order method (EDM Algorithm 1); the last step to s = 0 is plain Euler."""
-    level = run.levels.level
-    for i in range(len(level) - 1):
-        s, s_next = level[i], level[i + 1]
-        denoised = run.source.denoise(y, s)
+    """Heun's 2nd-order method (EDM Algorithm 1); the last step to s = 0 is plain Euler.
+
+    y' = y + (s' - s)(d(y, s) + d(y_euler, s'))/2,  y_euler = y + (s' - s) d(y, s),  d = (y - D)/s.
+    """
+    def update(y, denoised, s, s_next, i):
         slope = ode_derivative(y, denoised, s)
         y_euler = y + (s_next - s) * slope
         if s_next == 0:
-            y = y_euler
-        else:
-            slope2 = ode_derivative(y_euler, run.source.denoise(y_euler, s_next), s_next)
-            y = y + (s_next - s) * 0.5 * (slope + slope2)
-        yield run.step(i + 1, y, denoised)
+            return y_euler
+        slope2 = ode_derivative(y_euler, run.source.denoise(y_euler, s_next), s_next)
+        return y + (s_next - s) * 0.5 * (slope + slope2)
+    yield from level_steps(run, y, update, jump_to_denoised=False)
 
 
 def dpm_solver_pp_2m(run: RunContext, y: torch.Tensor) -> Iterator[Step]:
-    """DPM-Solver++(2M): exact in the linear part, 2nd-order multistep on the denoised estimate."""
+    """DPM-Solver++(2M): exact in the linear part, 2nd-order multistep on the denoised estimate.
+
+    y' = (s'/s) y - expm1(-h) D_bar,  h = log(s/s'),  D_bar = D + (D - D_prev)/2r,  r = log(s_prev/s)/h.
+    """
     level = run.levels.level
     old = None
-    for i in range(len(level) - 1):
-        s, s_next = level[i], level[i + 1]
-        denoised = run.source.denoise(y, s)
-        if s_next == 0:
-            y = denoised
-        else:
-            h = math.log(s / s_next)
-            extrapolated = denoised
-            if old is not None:
-                r = math.log(level[i - 1] / s) / h
-                extrapolated = (1 + 1 / (2 * r)) * denoised - (1 / (2 * r)) * old
-            y = (s_next / s) * y - math.expm1(-h) * extrapolated
+
+    def update(y, denoised, s, s_next, i):
+        nonlocal old
+        h = math.log(s / s_next)
+        extrapolated = denoised
+        if old is not None:
+            r = math.log(level[i - 1] / s) / h
+            extrapolated = (1 + 1 / (2 * r)) * denoised - (1 / (2 * r)) * old
         old = denoised
-        yield run.step(i + 1, y, denoised)
+        return (s_next / s) * y - math.expm1(-h) * extrapolated
+    yield from level_steps(run, y, update)
 
 
 def ode_rk45(run: RunContext, y: torch.Tensor, rtol: float = 1e-4, atol: float = 1e-4) -> Iterator[Step]:

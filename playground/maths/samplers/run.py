@@ -1,4 +1,5 @@
-"""What every sampler step shares: the yielded Step and the RunContext that holds source, levels and noise.
+"""What every sampler step shares: the yielded Step, the RunContext that holds source, levels and
+noise, and level_steps, the loop over the levels that each level-stepping sampler feeds its update rule.
 
 All samplers work in the scale-free frame y = x/alpha = x0 + s*eps with noise level
 s = sigma/alpha (Karras et al.): there the probability-flow ODE is dy/ds = (y - D(y, s))/s, and
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Callable, Iterator
 
 import torch
 
@@ -56,3 +58,20 @@ class RunContext:
 def ode_derivative(y, denoised, s):
     """dy/ds of the probability-flow ODE (k-diffusion's to_d)."""
     return eps_from_x0(y, denoised, 1.0, s)
+
+
+Update = Callable[[torch.Tensor, torch.Tensor, float, float, int], torch.Tensor]
+
+
+def level_steps(run: RunContext, y: torch.Tensor, update: Update, jump_to_denoised: bool = True) -> Iterator[Step]:
+    """Walk the level pairs (s, s') = (s_i, s_{i+1}) (smalldiffusion's pairwise(sigmas)), so a sampler
+    is only its rule: y <- update(y, denoised, s, s', i) with denoised = D(y, s), then yield step i+1.
+
+    jump_to_denoised: the step to s' = 0 lands on denoised itself instead of calling update.
+    """
+    level = run.levels.level
+    for i in range(len(level) - 1):
+        s, s_next = level[i], level[i + 1]
+        denoised = run.source.denoise(y, s)
+        y = denoised if jump_to_denoised and s_next == 0 else update(y, denoised, s, s_next, i)
+        yield run.step(i + 1, y, denoised)

@@ -9,21 +9,18 @@ import torch
 
 from playground.maths.parametrization import score_from_x0
 
-from playground.maths.samplers.run import RunContext, Step
+from playground.maths.samplers.run import RunContext, Step, level_steps
 
 
 def sde_euler(run: RunContext, y: torch.Tensor) -> Iterator[Step]:
-    """Euler–Maruyama on the reverse SDE dy = -d(s^2) score + sqrt(d(s^2)) dW; last step to D."""
-    level = run.levels.level
-    for i in range(len(level) - 1):
-        s, s_next = level[i], level[i + 1]
-        denoised = run.source.denoise(y, s)
-        if s_next == 0:
-            y = denoised
-        else:
-            dvar = s**2 - s_next**2
-            y = y + dvar * score_from_x0(y, denoised, 1.0, s) + math.sqrt(dvar) * run.noise.between(i, s, s_next)
-        yield run.step(i + 1, y, denoised)
+    """Euler–Maruyama on the reverse SDE dy = -d(s^2) score + sqrt(d(s^2)) dW; last step to D.
+
+    y' = y + (s^2 - s'^2) score + sqrt(s^2 - s'^2) z,  score = (D - y)/s^2.
+    """
+    def update(y, denoised, s, s_next, i):
+        dvar = s**2 - s_next**2
+        return y + dvar * score_from_x0(y, denoised, 1.0, s) + math.sqrt(dvar) * run.noise.between(i, s, s_next)
+    yield from level_steps(run, y, update)
 
 
 def annealed_langevin(run: RunContext, y: torch.Tensor, inner: int = 2, ratio: float = 0.1) -> Iterator[Step]:
