@@ -1,8 +1,11 @@
 """train_for: the one budgeted training loop (steps or seconds, cosine tail, chunks, progress records)."""
+import json
+
 import pytest
 
 from playground import load_preset
 from playground.learning.trainer import TrainConfig, Trainer, cosine_tail
+from test_cli import run
 
 
 class FakeTrainer:
@@ -92,3 +95,24 @@ def test_the_classifier_trainer_runs_in_the_same_loop():
     assert [r.step for r in records] == [20, 30] and trainer.lr_scale == cosine_tail(20 / 30) < 1
     assert len(records[0].losses) == 20 and records[0].loss > 0
 
+
+def test_reflow_cli_survives_a_chunk_whose_steps_were_all_skipped(tmp_path, monkeypatch):
+    """`reflow --seconds 90` once ended in "unexpected TypeError": a loss-spike chunk had no loss to print."""
+    assert run("train", "two_moons", "--steps", 10, "--out", tmp_path / "base.pt").returncode == 0
+    real, calls = Trainer.train, []
+
+    def spiky(self, k=1):
+        calls.append(k)
+        return [] if len(calls) in (1, 3) else real(self, k)      # every step of those chunks skipped
+
+    from playground.tools.cli.common import ProgressLine
+    shown = []
+    monkeypatch.setattr(Trainer, "train", spiky)
+    monkeypatch.setattr(ProgressLine, "show", lambda self, line: shown.append(line))
+    r = run("reflow", "two_moons", "--model", tmp_path / "base.pt", "--out", tmp_path / "r.pt", "--steps", 30,
+            "--pairs", 200, "--ode-steps", 3)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout.strip().splitlines()[-1])["steps"] == 30 and len(calls) == 4
+    train_lines = [line for line in shown if line.startswith("reflow step")]
+    assert train_lines[0] == "reflow step 0/30  all steps skipped (loss spike)", train_lines
+    assert train_lines[1].startswith("reflow step 25/30  fm loss ") and len(train_lines) == 4
