@@ -96,19 +96,32 @@ def test_the_classifier_trainer_runs_in_the_same_loop():
     assert len(records[0].losses) == 20 and records[0].loss > 0
 
 
-def test_reflow_cli_survives_a_chunk_whose_steps_were_all_skipped(tmp_path, monkeypatch):
-    """`reflow --seconds 90` once ended in "unexpected TypeError": a loss-spike chunk had no loss to print."""
-    assert run("train", "two_moons", "--steps", 10, "--out", tmp_path / "base.pt").returncode == 0
-    real, calls = Trainer.train, []
+def spiky_cli(monkeypatch, skipped_calls):
+    """Trainer.train skips every step on the given calls (1-based); returns the calls and the progress lines."""
+    from playground.tools.cli.common import ProgressLine
+    real, calls, shown = Trainer.train, [], []
 
     def spiky(self, k=1):
         calls.append(k)
-        return [] if len(calls) in (1, 3) else real(self, k)      # every step of those chunks skipped
+        return [] if len(calls) in skipped_calls else real(self, k)
 
-    from playground.tools.cli.common import ProgressLine
-    shown = []
     monkeypatch.setattr(Trainer, "train", spiky)
     monkeypatch.setattr(ProgressLine, "show", lambda self, line: shown.append(line))
+    return calls, shown
+
+
+def test_train_cli_says_when_a_chunk_was_skipped(tmp_path, monkeypatch):
+    calls, shown = spiky_cli(monkeypatch, {2})
+    r = run("train", "two_moons", "--steps", 50, "--device", "cpu", "--out", tmp_path / "m.pt")
+    assert r.returncode == 0, r.stderr
+    assert len(calls) == 3 and shown[0].startswith("step 25/50  dsm loss ") and shown[2].startswith("step 50/50  dsm")
+    assert shown[1].startswith("step 25/50  all steps skipped (loss spike)  ") and shown[1].endswith(" steps/s  cpu")
+
+
+def test_reflow_cli_survives_a_chunk_whose_steps_were_all_skipped(tmp_path, monkeypatch):
+    """`reflow --seconds 90` once ended in "unexpected TypeError": a loss-spike chunk had no loss to print."""
+    assert run("train", "two_moons", "--steps", 10, "--out", tmp_path / "base.pt").returncode == 0
+    calls, shown = spiky_cli(monkeypatch, {1, 3})
     r = run("reflow", "two_moons", "--model", tmp_path / "base.pt", "--out", tmp_path / "r.pt", "--steps", 30,
             "--pairs", 200, "--ode-steps", 3)
     assert r.returncode == 0, r.stderr
