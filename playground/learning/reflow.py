@@ -25,7 +25,8 @@ from typing import Iterator
 import torch
 
 from playground.learning.model import Denoiser, ModelConfig
-from playground.learning.trainer import TrainConfig, Trainer, cosine_tail
+from playground.learning.train_loop import train_for
+from playground.learning.trainer import TrainConfig, Trainer
 from playground.maths.metrics import sliced_w2
 from playground.maths.paths import path_summary
 from playground.maths.samplers import initial_noise, sample_steps
@@ -41,7 +42,8 @@ class ReflowProgress:
     phase: str                  # "couple": integrating the base ODE; "train": fitting the new model
     done: int                   # ODE steps (couple) or training steps (train) so far
     total: int | None           # None while training to a time budget
-    loss: float | None = None   # mean loss of the last chunk (train)
+    loss: float | None = None   # mean loss of the last chunk (train); None when it was skipped
+    skipped: bool = False       # train: the trainer skipped every step of the chunk (loss spikes)
 
 
 def unconditional_weights(model: Denoiser) -> dict:
@@ -113,21 +115,8 @@ class Reflow:
             raise ValueError("give exactly one of steps or seconds")
         t0 = time.perf_counter()
         yield from self.couple()
-        trainer = self.make_trainer()
-        t_train = time.perf_counter()
-        while True:
-            if steps is not None:
-                if trainer.step >= steps:
-                    return
-                done, k = trainer.step / steps, min(chunk, steps - trainer.step)
-            else:
-                if trainer.step > 0 and time.perf_counter() - t0 >= seconds:
-                    return          # (at least one chunk, even when the couplings used up the budget)
-                left = max(seconds - (t_train - t0), 1e-9)
-                done, k = (time.perf_counter() - t_train) / left, chunk
-            trainer.lr_scale = cosine_tail(done)
-            losses = trainer.train(k)
-            yield ReflowProgress("train", trainer.step, steps, sum(losses) / len(losses) if losses else None)
+        for p in train_for(self.make_trainer(), steps, seconds, chunk, clock_start=t0):
+            yield ReflowProgress("train", p.step, steps, p.loss, p.skipped)
 
     def checkpoint_extra(self) -> dict:
         return {"reflowed": self.reflowed, "base": self.base_name, "pairs": int(len(self.x0)),

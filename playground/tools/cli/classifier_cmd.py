@@ -6,12 +6,12 @@ import time
 
 from .common import (PRESET_HELP, UsageError, check_out, example, limit_threads, load, positive_float, positive_int,
                      whole)
-from playground.learning.trainer import cosine_tail
 
 
 def cmd_train_classifier(args) -> int:
     from playground.formats.checkpoint import save_classifier
     from playground.learning.classifier import ClassifierConfig, ClassifierTrainer
+    from playground.learning.train_loop import loss_text, train_for
     if (args.steps is None) == (args.seconds is None):
         raise UsageError("give exactly one of --steps N or --seconds S")
     preset, target = load(args.preset)
@@ -23,17 +23,11 @@ def cmd_train_classifier(args) -> int:
     for e in trainer.events:
         print(e, file=sys.stderr)
     t0, last_print, tty = time.perf_counter(), 0.0, sys.stderr.isatty()
-    while True:
-        elapsed = time.perf_counter() - t0
-        if (args.steps is not None and trainer.step >= args.steps) or (args.seconds is not None and elapsed >= args.seconds):
-            break
-        k = 25 if args.steps is None else min(25, args.steps - trainer.step)
-        trainer.lr_scale = cosine_tail(elapsed / args.seconds if args.steps is None else trainer.step / args.steps)
-        losses = trainer.train(k)
-        if losses and time.perf_counter() - last_print > (0.5 if tty else 5.0):
+    for p in train_for(trainer, steps=args.steps, seconds=args.seconds, clock_start=t0):
+        if time.perf_counter() - last_print > (0.5 if tty else 5.0):
             last_print = time.perf_counter()
-            goal = f"/{args.steps}" if args.steps else f" ({elapsed:.0f}/{args.seconds:g} s)"
-            line = f"step {trainer.step}{goal}  cross-entropy {sum(losses) / len(losses):.4f}"
+            goal = f"/{args.steps}" if args.steps else f" ({p.elapsed:.0f}/{args.seconds:g} s)"
+            line = f"step {p.step}{goal}  {loss_text('cross-entropy', p.loss)}"
             print(("\r" + line) if tty else line, end="" if tty else "\n", file=sys.stderr, flush=True)
     elapsed = time.perf_counter() - t0
     if tty:

@@ -13,6 +13,7 @@ from .common import (PRESET_HELP, ProgressLine, UsageError, check_out, count, ex
 def cmd_reflow(args) -> int:
     from playground.formats.checkpoint import model_from_state, model_info, read_checkpoint, save_checkpoint
     from playground.learning.reflow import Reflow, flow_report
+    from playground.learning.train_loop import loss_text
     from playground.learning.trainer import resolve_device
     if (args.steps is None) == (args.seconds is None):
         raise UsageError("give exactly one of --steps N or --seconds S")
@@ -36,7 +37,7 @@ def cmd_reflow(args) -> int:
         if p.phase == "couple":
             progress.show(f"couplings: ODE step {p.done}{goal} for {args.pairs} pairs")
         else:
-            progress.show(f"reflow step {p.done}{goal}  fm loss {p.loss:.5f}")
+            progress.show(f"reflow step {p.done}{goal}  {loss_text('fm loss', p.loss, '.5f')}")
     seconds = time.perf_counter() - t0
     progress.close()
     trainer = reflow.trainer

@@ -16,7 +16,8 @@ dataset_size = _bounded(positive_int, 1, MAX_N, "the training-set size")
 def cmd_train(args) -> int:
     from playground.formats.checkpoint import save_checkpoint
     from playground.learning.model import ModelConfig
-    from playground.learning.trainer import TrainConfig, Trainer, cosine_tail
+    from playground.learning.train_loop import loss_text, train_for
+    from playground.learning.trainer import TrainConfig, Trainer
     if (args.steps is None) == (args.seconds is None):
         raise UsageError("give exactly one of --steps N or --seconds S")
     preset, target = load(args.preset)
@@ -29,27 +30,13 @@ def cmd_train(args) -> int:
     trainer = Trainer(target, cfg)
     for e in trainer.events:
         print(e, file=sys.stderr)
-    seen_events = len(trainer.events)
-    t0, progress, chunk = time.perf_counter(), ProgressLine(), 25
-    while True:
-        elapsed = time.perf_counter() - t0
-        if args.steps is not None and trainer.step >= args.steps:
-            break
-        if args.seconds is not None and elapsed >= args.seconds:
-            break
-        k = chunk if args.steps is None else min(chunk, args.steps - trainer.step)
-        done = elapsed / args.seconds if args.steps is None else trainer.step / args.steps
-        trainer.lr_scale = cosine_tail(done)
-        losses = trainer.train(k)
-        for e in trainer.events[seen_events:]:
+    t0, progress = time.perf_counter(), ProgressLine()
+    for p in train_for(trainer, steps=args.steps, seconds=args.seconds, clock_start=t0):
+        for e in p.events:           # a stall ends the loop; its event says why (the last good weights are kept)
             progress.interject(e)
-        seen_events = len(trainer.events)
-        if trainer.stalled:          # the event said why; keep the last good weights and stop
-            break
-        if losses:
-            goal = f"/{args.steps}" if args.steps else f" ({elapsed:.0f}/{args.seconds:g} s)"
-            progress.show(f"step {trainer.step}{goal}  {cfg.model.objective} loss {sum(losses) / len(losses):.4f}  "
-                          f"{trainer.step / max(elapsed, 1e-9):.0f} steps/s  {trainer.device}")
+        goal = f"/{args.steps}" if args.steps else f" ({p.elapsed:.0f}/{args.seconds:g} s)"
+        progress.show(f"step {p.step}{goal}  {loss_text(f'{cfg.model.objective} loss', p.loss)}  "
+                      f"{p.step / max(p.elapsed, 1e-9):.0f} steps/s  {trainer.device}")
     elapsed = time.perf_counter() - t0
     progress.close()
     save_checkpoint(trainer, out, extra={"preset": preset.name, "train_seconds": elapsed})

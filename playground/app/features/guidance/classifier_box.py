@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
 from playground.learning.classifier import ClassifierConfig, ClassifierTrainer
+from playground.learning.train_loop import train_for
 from playground.maths.progress import Cancelled
 from playground.app.widgets.controls import named
 
@@ -22,13 +23,12 @@ CHUNK = 20                      # steps between progress reports (and loss-curve
 
 
 def train_classifier(target, steps: int, seed: int, losses: list, progress, stop) -> dict:
-    """The TaskRunner job: `steps` cross-entropy steps, then the accuracy on fresh noisy points."""
+    """The TaskRunner job: `steps` cross-entropy steps (the learning rate on the CLI's cosine tail),
+    then the accuracy on fresh noisy points."""
     trainer = ClassifierTrainer(target, ClassifierConfig(seed=int(seed), device="cpu"))
-    while trainer.step < steps:
-        if stop.is_set():
-            raise Cancelled()
-        losses.extend(trainer.train(min(CHUNK, steps - trainer.step)))
-        if progress(0.95 * trainer.step / steps) is False:
+    for p in train_for(trainer, steps=int(steps), chunk=CHUNK):
+        losses.extend(p.losses)
+        if stop.is_set() or progress(0.95 * p.step / steps) is False:
             raise Cancelled()
     return {"target": target, "classifier": trainer.classifier(), "steps": trainer.step,
             **trainer.accuracy(n=4000, seed=int(seed))}

@@ -1,0 +1,72 @@
+"""The one budgeted training loop: N steps or S seconds, in chunks, the learning rate on a cosine tail.
+
+The CLI's train and train-classifier, reflow and the window's finite jobs all train this way; one
+loop means one place that decides when to stop and one progress record, which says outright when a
+chunk had no loss (the trainer skipped every step of it as a spike) instead of leaving a None for a
+caller to format. A generator, as the samplers' steps: the caller watches what it wants and stops
+iterating to cancel. Any trainer with .step, .train(k) -> losses, .lr_scale and .events will do
+(Trainer, ClassifierTrainer); one with a true .stalled ends the loop.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Iterator
+
+from playground.learning.trainer import cosine_tail
+
+SKIPPED_TEXT = "all steps skipped (loss spike)"
+
+
+@dataclass
+class TrainProgress:
+    step: int                   # the trainer's step after the chunk
+    total: int | None           # the step budget; None for a time budget
+    elapsed: float              # seconds since the clock started (the budget's start)
+    losses: list[float]         # the losses of the chunk's steps that were not skipped
+    events: list[str] = field(default_factory=list)     # trainer events new since the last chunk
+
+    @property
+    def skipped(self) -> bool:
+        """Every step of the chunk was skipped: there is no loss to show."""
+        return not self.losses
+
+    @property
+    def loss(self) -> float | None:
+        """Mean loss of the chunk, None when it was skipped."""
+        return sum(self.losses) / len(self.losses) if self.losses else None
+
+
+def loss_text(label: str, loss: float | None, spec: str = ".4f") -> str:
+    """`label loss` for a progress line, or why there is none."""
+    return SKIPPED_TEXT if loss is None else f"{label} {loss:{spec}}"
+
+
+def train_for(trainer, steps: int | None = None, seconds: float | None = None, chunk: int = 25,
+              clock_start: float | None = None, clock=time.perf_counter) -> Iterator[TrainProgress]:
+    """Train until trainer.step reaches `steps`, or until `seconds` have passed since `clock_start`
+    (default: now; at least one chunk even when they already have), or the trainer stalls.
+    Before each chunk lr_scale = cosine_tail(fraction of the budget done); yields one record per
+    chunk. Arguments are checked here, before the first chunk is asked for."""
+    if (steps is None) == (seconds is None):
+        raise ValueError("give exactly one of steps or seconds")
+    if chunk < 1 or (seconds is not None and not seconds > 0):
+        raise ValueError("chunk must be at least 1 and seconds positive")
+    return _chunks(trainer, steps, seconds, int(chunk), clock, clock() if clock_start is None else clock_start)
+
+
+def _chunks(trainer, steps, seconds, chunk, clock, start) -> Iterator[TrainProgress]:
+    t_train, seen, first = clock(), len(trainer.events), True
+    while not getattr(trainer, "stalled", False):
+        if steps is not None:
+            if trainer.step >= steps:
+                return
+            done, k = trainer.step / steps, min(chunk, steps - trainer.step)
+        else:
+            if not first and clock() - start >= seconds:
+                return
+            done, k = (clock() - t_train) / max(seconds - (t_train - start), 1e-9), chunk
+        trainer.lr_scale = cosine_tail(done)
+        losses = list(trainer.train(k))
+        events, seen, first = list(trainer.events[seen:]), len(trainer.events), False
+        yield TrainProgress(trainer.step, steps, clock() - start, losses, events)
