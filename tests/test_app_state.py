@@ -102,12 +102,12 @@ class Recorder:
 
 def test_setting_a_preset_clears_the_run_then_announces_the_target():
     state = AppState()
-    rec = Recorder(state, "framesChanged", "presetChanged", "targetChanged")
-    state.frames = object()
+    rec = Recorder(state, "runChanged", "presetChanged", "targetChanged")
+    state.run = object()
     preset = load_preset("two_moons")
     state.set_preset(preset, "two_moons")
-    assert rec.names() == ["framesChanged", "presetChanged", "targetChanged"]
-    assert state.frames is None and state.preset is preset
+    assert rec.names() == ["runChanged", "presetChanged", "targetChanged"]
+    assert state.run is None and state.preset is preset
     assert state.view == {"xlim": [float(v) for v in preset.view["xlim"]],
                           "ylim": [float(v) for v in preset.view["ylim"]]}
 
@@ -140,23 +140,27 @@ def test_new_generation_starts_losses_and_step_over():
     assert len(state.training.losses) == 0 and state.training.step == 0 and rec.seen
 
 
-def test_frames_and_frame_index_are_clamped():
-    from playground.app.core.sampling_worker import Frames
+def test_a_run_is_announced_before_its_first_frame_and_the_frame_index_is_clamped():
+    from playground.maths.samplers.record import Run
     state = AppState()
-    f = Frames("ddim", "edm", x=[np.zeros((3, 2))] * 4, step=[0, 1, 2, 3], alpha=[1] * 4, sigma=[1] * 4,
-               level=[1] * 4, nfe=[0, 1, 2, 3])
-    rec = Recorder(state, "framesChanged", "runFinished", "frameShown")
-    state.set_frames(f)
+    source = object()
+    f = Run("ddim", "edm", x=[np.zeros((3, 2))] * 4, step=[0, 1, 2, 3], alpha=[1] * 4, sigma=[1] * 4,
+            level=[1] * 4, nfe=[0, 1, 2, 3], source=source)
+    rec = Recorder(state, "runChanged", "frameShown")
+    state.set_run(f, shown=2)
+    assert rec.seen == [("runChanged", (f,)), ("frameShown", (2,))]
+    assert state.run_source is source                        # the source comes with the run, never apart
     assert state.show_frame(99) == 3 and state.frame_index == 3
-    assert rec.names() == ["framesChanged", "runFinished", "frameShown"]
-    state.set_frames(None)
-    assert state.show_frame(0) == -1
+    state.set_run(None)
+    assert state.show_frame(0) == -1 and state.run_source is None
 
 
-def test_flags_and_published_results():
+def test_flags_and_typed_results():
     state = AppState()
-    rec = Recorder(state, "flagsChanged", "resultPublished")
+    rec = Recorder(state, "flagsChanged", "qualityChanged", "reflowChanged")
     state.set_flags(conditional=True)
     state.set_flags(conditional=True)
-    state.publish("quality", {"floor": 0.1})
-    assert state.flags.conditional and state.results["quality"]["floor"] == 0.1 and len(rec.seen) == 2
+    state.set_quality({"floor": 0.1})
+    state.set_reflow(None)
+    assert state.flags.conditional and state.quality["floor"] == 0.1
+    assert rec.names() == ["flagsChanged", "qualityChanged", "reflowChanged"]

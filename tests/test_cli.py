@@ -45,7 +45,10 @@ def test_target_writes_npy_and_csv(tmp_path):
     assert np.allclose(a, b, atol=1e-5)
 
 
-def test_train_sample_nll_and_compare_end_to_end(tmp_path):
+def test_train_sample_nll_and_compare_end_to_end(tmp_path, monkeypatch):
+    from playground.tools.cli import common
+    # Progress stays quiet for its first 2 s; a quick machine finishes nll sooner, so show it at once.
+    monkeypatch.setattr(common.Progress.__init__, "__defaults__", (0.0,))
     ckpt = tmp_path / "m.pt"
     r = run("train", "two_moons", "--steps", 60, "--out", ckpt)
     assert r.returncode == 0, r.stderr

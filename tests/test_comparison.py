@@ -16,7 +16,7 @@ from PySide6.QtGui import QColor  # noqa: E402
 from PySide6.QtWidgets import QComboBox, QDockWidget, QLabel, QPushButton, QSlider, QSpinBox  # noqa: E402
 
 from helpers import child, pick, shown_window  # noqa: E402
-from playground.app.core.sampling_worker import SamplingJob, SamplingWorker  # noqa: E402
+from playground.maths.samplers.record import record_run  # noqa: E402
 from playground.maths.sources import ExactSource  # noqa: E402
 
 
@@ -169,14 +169,14 @@ def test_an_empty_preset_is_refused_with_a_message(qtbot, window):
 # ----- the metrics dock ----------------------------------------------------------------------------
 
 def exact_frames(target, sampler, steps, n=2000, seed=0):
-    return SamplingWorker()._record(SamplingJob(1, sampler, ExactSource(target), n, steps, "edm", seed))
+    return record_run(sampler, ExactSource(target), n, seed, steps, "edm")
 
 
 def play(qtbot, w, frames):
-    """What the window does for a finished run: announce it, then show its frames one by one."""
-    w.framesChanged.emit(frames)
+    """What the window does for a finished run: put it on screen, then show its frames one by one."""
+    w.services.sampling.show(frames, play=False)
     for k in range(len(frames)):
-        w.frameShown.emit(k)
+        w.show_frame(k)
         qtbot.wait(1)
     qtbot.waitUntil(lambda: w.metrics.last_index == len(frames) - 1, timeout=30_000)
 

@@ -125,7 +125,7 @@ def test_metrics_table_and_missing_inputs(qtbot, window, tmp_path):
     assert e.export_gif(tmp_path / "none.gif") is None and "press Sample" in window.banner.text()
     assert e.export_samples(tmp_path / "none.csv") is None
     assert e.export_metrics(tmp_path / "q.csv") is None and "no quality result" in window.banner.text()
-    window.state.publish("quality", {"steps": [1, 5], "floor": 0.01, "results": [
+    window.state.set_quality({"steps": [1, 5], "floor": 0.01, "results": [
         {"sampler": "ode-euler", "score": "exact", "sw2": [0.5, 0.1]},
         {"sampler": "ddpm", "score": "model", "sw2": [0.9, 0.2]}]})
     assert e.export_metrics(tmp_path / "q.csv")

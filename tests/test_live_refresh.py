@@ -39,18 +39,20 @@ def test_live_samples_show_several_new_pictures_while_training_without_a_sample_
     qtbot.waitUntil(lambda: len(pictures) >= 7, timeout=90000)
     changed = sum(not np.array_equal(a, b) for a, b in zip(pictures, pictures[1:]))
     assert changed >= 5                                        # each refresh drew a newer model's samples
-    assert w.state.last_sampling_source is None                # Sample was never pressed
+    run = w.state.run                                          # Sample was never pressed: a live picture,
+    assert len(run) == 1 and run.provenance.score == "learned"  # which carries the snapshot it came from
+    assert run.source is not None and run.provenance.generation == w.state.generation and run.provenance.step > 0
     click(qtbot, child(w, QPushButton, "trainButton"))
 
 
 def test_dear_denoised_frames_come_from_a_thread_with_the_same_values(qtbot, monkeypatch):
-    from playground.app import denoised_frames
+    from playground.app.features.overlays import denoised_frames
     monkeypatch.setattr(denoised_frames, "SYNC_MS", 0.0)       # every frame counts as dear
     w = shown_window(qtbot)
     w.set_preset("loaded_dice")
     w.state.update_settings(particles=300, steps=6, sampler="ode-euler")
     click(qtbot, child(w, QPushButton, "sampleButton"))
-    qtbot.waitUntil(lambda: w.state.frames is not None and len(w.state.frames) == 7, timeout=30000)
+    qtbot.waitUntil(lambda: w.state.run is not None and len(w.state.run) == 7, timeout=30000)
     w.set_playing(False)
     w.show_frame(3)
     overlays = w.features["frame_overlays"]
@@ -59,7 +61,7 @@ def test_dear_denoised_frames_come_from_a_thread_with_the_same_values(qtbot, mon
     qtbot.waitUntil(lambda: overlays.denoised_item.isVisible(), timeout=30000)
     assert overlays.denoised_item.segment_count() == 300
     assert np.count_nonzero(pixels(w.particle_view) != before) > 200
-    f, source = w.state.frames, w.state.last_sampling_source
+    f, source = w.state.run, w.state.run_source
     for k in range(len(f)):                                    # the job went on from frame 3: all cached
         got = overlays.denoised.get(f, k, source, "learned")
         if got is not None:
@@ -87,29 +89,33 @@ def test_the_sampling_process_gives_the_same_samples_as_a_run_in_this_process():
     for the next job, and the process ends on close."""
     import threading
 
-    from playground.app.features.live.live_samples import live_frames
     from playground.learning.sample_process import SampleProcess
+    from playground.maths.samplers.record import KEEP_LAST, RunRequest
     trainer = Trainer(load_preset("two_moons").target, TrainConfig(seed=0))
     trainer.train(30)
     source = trainer.source()
-    here = live_frames("ode-heun", source, 400, 3, 12, "edm")
+
+    def request(sampler, n, seed, steps, **options):
+        return RunRequest(sampler, n, steps, "edm", seed, options, keep=KEEP_LAST)
+    ge = request("gradient-estimation", 400, 3, 12, gamma=3.0)
+    here = ge.record(source)
     process = SampleProcess()
     try:
         cancelled = threading.Event()
         cancelled.set()
-        assert process.run(source.model, "ode-heun", 400, 9, 12, "edm", cancelled) is None
-        out = process.run(source.model, "ode-heun", 400, 3, 12, "edm", threading.Event())
-        assert np.allclose(out["x"], here.x[0], atol=1e-5)
-        assert out["nfe"] == here.nfe[0] and out["step"] == here.step[0]
+        assert process.run(source.model, request("ode-heun", 400, 9, 12), cancelled) is None
+        out = process.run(source.model, ge, threading.Event())
+        assert np.allclose(out.samples, here.samples, atol=1e-5) and out.options == {"gamma": 3.0}
+        assert out.nfe == here.nfe and out.step == here.step and out.total == 13 and len(out) == 1
         with pytest.raises(RuntimeError, match="warp"):
-            process.run(source.model, "warp-drive", 10, 0, 3, "edm", threading.Event())
+            process.run(source.model, request("warp-drive", 10, 0, 3), threading.Event())
         # A cancelled job whose answer (9000 particles) overflows the pipe, then a job too big for
         # one pipe buffer (a 256-wide network): the answer is drained first, so neither side blocks.
         wide = Trainer(load_preset("two_moons").target,
                        TrainConfig(seed=0, model=ModelConfig(hidden=256))).source().model
-        assert process.run(wide, "ode-euler", 9000, 0, 3, "edm", cancelled) is None
-        out = process.run(wide, "ode-euler", 9000, 1, 3, "edm", threading.Event())
-        assert out["x"].shape == (9000, 2)
+        assert process.run(wide, request("ode-euler", 9000, 0, 3), cancelled) is None
+        out = process.run(wide, request("ode-euler", 9000, 1, 3), threading.Event())
+        assert out.samples.shape == (9000, 2)
     finally:
         proc = process._proc
         process.close()
@@ -120,9 +126,10 @@ def test_a_sampling_process_that_cannot_start_says_so_in_one_error():
     import threading
 
     from playground.learning.sample_process import SampleProcess
+    from playground.maths.samplers.record import RunRequest
     trainer = Trainer(load_preset("two_moons").target, TrainConfig(seed=0))
     process = SampleProcess()
     process.MAX_STARTS = 0
     with pytest.raises(RuntimeError, match="sampling here instead"):
-        process.run(trainer.source().model, "ode-euler", 10, 0, 2, "edm", threading.Event())
+        process.run(trainer.source().model, RunRequest("ode-euler", 10, 2, "edm"), threading.Event())
     process.close()

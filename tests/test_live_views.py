@@ -27,10 +27,10 @@ def small_run(qtbot, w, preset="loaded_dice"):
     w.set_preset(preset)
     w.state.update_settings(particles=400, steps=12, sampler="ode-euler")
     click(qtbot, child(w, QPushButton, "sampleButton"))
-    qtbot.waitUntil(lambda: w.state.frames is not None and len(w.state.frames) == 13, timeout=30000)
+    qtbot.waitUntil(lambda: w.state.run is not None and len(w.state.run) == 13, timeout=30000)
     w.set_playing(False)
     w.show_frame(6)
-    return w.state.frames
+    return w.state.run
 
 
 def test_live_samples_refresh_while_training_without_a_sample_press(qtbot):
@@ -40,14 +40,14 @@ def test_live_samples_refresh_while_training_without_a_sample_press(qtbot):
     live = w.features["live_samples"]
     view = w.particle_view
     click(qtbot, child(w, QCheckBox, "liveSamplesCheck"))
-    assert live.count == 0 and w.state.frames is None          # nothing until training runs
+    assert live.count == 0 and w.state.run is None          # nothing until training runs
     click(qtbot, child(w, QPushButton, "trainButton"))
     qtbot.waitUntil(lambda: live.count >= 1, timeout=30000)
     first = pixels(view)
-    assert w.state.frames is not None and len(w.state.frames.x[0]) == 300
+    assert w.state.run is not None and len(w.state.run.x[0]) == 300
     qtbot.waitUntil(lambda: live.count >= 3, timeout=40000)
     assert not np.array_equal(first, pixels(view))            # the newer model drew other samples
-    assert w.state.last_sampling_source is None                # Sample was never pressed
+    assert len(w.state.run) == 1 and w.state.run.provenance.score == "learned"   # a live picture, no press
     click(qtbot, child(w, QPushButton, "trainButton"))         # training stops: so do the refreshes
     qtbot.waitUntil(lambda: not live.in_flight, timeout=20000)
     count = live.count

@@ -38,7 +38,7 @@ def test_far_away_samples_warn_in_the_banner(qtbot):
     real = w.current_frames()
     x = np.zeros((200, 2), np.float32)
     x[:6] = 1e6                                                    # 3% far beyond the target's range
-    w.state.set_frames(replace(real, x=[*real.x[:-1], x]))
+    w.state.set_run(replace(real, x=[*real.x[:-1], x]))
     qtbot.waitUntil(banner.isVisible, timeout=2_000)
     assert "3% of the samples lie beyond 10x the target's range" in banner.text()
     assert "lie beyond" in w.statusBar().currentMessage()

@@ -24,7 +24,8 @@ from playground.formats import session_checks
 from playground.formats.io_utils import atomic_path
 from playground.formats.presets import Preset, PresetError, preset_from_json
 from playground.formats.session_checks import SessionCheckError
-from playground.formats.session_run import MAX_RUN_BYTES, SavedRun, parse_run
+from playground.formats.session_run import MAX_RUN_BYTES, parse_run, run_json, run_tensors
+from playground.maths.samplers.record import Run
 from playground.formats.settings import SettingsError, known
 from playground.formats.validate import parse_json
 
@@ -56,7 +57,7 @@ class Session:
     weights: dict = field(default_factory=dict)         # model / ema / optimizer / losses tensors
     parts: dict = field(default_factory=dict)           # feature panels' JSON states
     path: str | None = None                             # the file it was read from
-    run: SavedRun | None = None                         # the last sampler run (None: nothing sampled)
+    run: Run | None = None                         # the last sampler run (None: nothing sampled)
 
     def trainer_state(self) -> dict | None:
         """The dict Trainer.load_state_dict takes (None when the session had no model); older
@@ -101,14 +102,14 @@ def weights_bytes(weights: dict) -> bytes:
     return buf.getvalue()
 
 
-def write_session(path, meta: dict, weights: dict, run: SavedRun | None = None) -> None:
+def write_session(path, meta: dict, weights: dict, run: Run | None = None) -> None:
     """One zip with session.json, weights.pt and (given a run) run.pt, written beside `path` and
     renamed over it. The frames are stored, not deflated: noise-like floats do not compress."""
     if run is not None:
-        meta = {**meta, "run": run.to_json()}
+        meta = {**meta, "run": run_json(run)}
     text = json.dumps(meta, indent=1)
     blob = weights_bytes(weights)
-    frames = weights_bytes({"x": run.x.contiguous()}) if run is not None else None
+    frames = weights_bytes(run_tensors(run)) if run is not None else None
     with atomic_path(path) as tmp:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as z:
             z.writestr(JSON_MEMBER, text)
@@ -189,7 +190,7 @@ def read_session(path) -> Session:
     return Session(preset, key, settings, trainer, weights, parts, str(path), run)
 
 
-def _parse_run(meta, blob: bytes | None, name: str) -> SavedRun | None:
+def _parse_run(meta, blob: bytes | None, name: str) -> Run | None:
     """The saved run, or None when the session has none; its JSON block and run.pt come together."""
     if meta is None and blob is None:
         return None

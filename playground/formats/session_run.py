@@ -10,67 +10,39 @@ frame) before anything is shown; a bad run raises SessionCheckError naming the f
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 
-import numpy as np
 import torch
 
 from playground.formats.session_checks import SessionCheckError, _is_int, _is_num
 from playground.formats.settings import FIELDS
+from playground.maths.samplers.record import Provenance, Run
 
 MAX_RUN_BYTES = 32 * 1024 * 1024     # frame data kept in a session (float32 positions)
 MAX_RUN_FRAMES = 100_000
-RUN_KEYS = ("step", "alpha", "sigma", "level", "nfe")
 
 
-@dataclass
-class SavedRun:
-    sampler: str
-    schedule: str
-    x: torch.Tensor                                   # (F, N, 2) float32
-    step: list = field(default_factory=list)
-    alpha: list = field(default_factory=list)
-    sigma: list = field(default_factory=list)
-    level: list = field(default_factory=list)        # math.inf where alpha = 0
-    nfe: list = field(default_factory=list)
-    total: int = 0                                    # frames the run had before thinning
-
-    def __len__(self) -> int:
-        return int(self.x.shape[0])
-
-    def to_json(self) -> dict:
-        """session.json's `run` block (an infinite level is written as null: JSON has no infinity)."""
-        return {"sampler": self.sampler, "schedule": self.schedule, "frames_total": self.total,
-                "step": list(self.step), "alpha": list(self.alpha), "sigma": list(self.sigma),
-                "level": [v if math.isfinite(v) else None for v in self.level], "nfe": list(self.nfe)}
-
-
-def kept_frames(total: int, particles: int, max_bytes: int = MAX_RUN_BYTES) -> list[int]:
-    """Indices of the frames to keep: all when they fit, else evenly spaced ones with the first and the last."""
-    fits = max(1, max_bytes // max(1, particles * 2 * 4))
-    if total <= fits:
-        return list(range(total))
-    if fits == 1:
-        return [total - 1]                           # a single frame is over the bound: keep the samples
-    return sorted({int(round(v)) for v in np.linspace(0, total - 1, fits)})
-
-
-def pack_run(frames, max_bytes: int | None = None) -> SavedRun | None:
-    """A SavedRun of a recorded run (anything with Frames' fields), at most max_bytes (default
-    MAX_RUN_BYTES) of frames; None for an empty one."""
-    if frames is None or not len(frames.x):
+def pack_run(run: Run | None, max_bytes: int | None = None) -> Run | None:
+    """The run as a session keeps it: at most max_bytes (default MAX_RUN_BYTES) of frames; None for none."""
+    if run is None or not len(run):
         return None
-    keep = kept_frames(len(frames.x), len(frames.x[0]), MAX_RUN_BYTES if max_bytes is None else max_bytes)
-    x = torch.from_numpy(np.stack([np.asarray(frames.x[i], dtype=np.float32) for i in keep]))
-    pick = {key: [getattr(frames, key)[i] for i in keep] for key in RUN_KEYS}
-    return SavedRun(frames.sampler, frames.schedule, x,
-                    step=[int(v) for v in pick["step"]], alpha=[float(v) for v in pick["alpha"]],
-                    sigma=[float(v) for v in pick["sigma"]], level=[float(v) for v in pick["level"]],
-                    nfe=[int(v) for v in pick["nfe"]], total=len(frames.x))
+    return run.thinned(MAX_RUN_BYTES if max_bytes is None else max_bytes)
 
 
-def parse_run(meta, tensors) -> SavedRun:
-    """session.json's run block and run.pt's dict, both checked, as a SavedRun."""
+def run_json(run: Run) -> dict:
+    """session.json's `run` block (an infinite level is written as null: JSON has no infinity)."""
+    return {"sampler": run.sampler, "schedule": run.schedule, "frames_total": run.total or len(run),
+            "options": dict(run.options), "seed": run.seed, "provenance": run.provenance.to_json(),
+            "step": list(run.step), "alpha": list(run.alpha), "sigma": list(run.sigma),
+            "level": [v if math.isfinite(v) else None for v in run.level], "nfe": list(run.nfe)}
+
+
+def run_tensors(run: Run) -> dict:
+    """run.pt's dict: the kept frames as one (F, N, 2) float32 tensor."""
+    return {"x": torch.from_numpy(run.frames())}
+
+
+def parse_run(meta, tensors) -> Run:
+    """session.json's run block and run.pt's dict, both checked, as a Run (no live source)."""
     from playground.maths.samplers import SAMPLERS
     from playground.maths.schedules import SCHEDULES
     if not isinstance(meta, dict):
@@ -102,10 +74,16 @@ def parse_run(meta, tensors) -> SavedRun:
         if not (isinstance(values, list) and len(values) == n_frames and all(ok(v) for v in values)):
             raise SessionCheckError(f"run.{key} must hold one {'integer' if key in ('step', 'nfe') else 'number'} "
                                     f"≥ 0 per frame ({n_frames})")
-    return SavedRun(meta["sampler"], meta["schedule"], x.contiguous(), step=list(meta["step"]),
-                    alpha=[float(v) for v in meta["alpha"]], sigma=[float(v) for v in meta["sigma"]],
-                    level=[math.inf if v is None else float(v) for v in meta["level"]],
-                    nfe=list(meta["nfe"]), total=total)
+    options = meta.get("options", {})
+    if not (isinstance(options, dict) and all(isinstance(k, str) and _is_num(v) for k, v in options.items())):
+        raise SessionCheckError("run.options must map option names to numbers")
+    seed = meta.get("seed", 0)
+    if not _count(seed):
+        raise SessionCheckError("run.seed must be a whole number ≥ 0")
+    return Run(meta["sampler"], meta["schedule"], dict(options), int(seed), x=list(x.contiguous().numpy()),
+               step=list(meta["step"]), alpha=[float(v) for v in meta["alpha"]], sigma=[float(v) for v in meta["sigma"]],
+               level=[math.inf if v is None else float(v) for v in meta["level"]], nfe=list(meta["nfe"]),
+               total=total, provenance=Provenance.from_json(meta.get("provenance")))
 
 
 def _count(v) -> bool:

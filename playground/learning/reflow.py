@@ -30,6 +30,7 @@ from playground.learning.trainer import TrainConfig, Trainer
 from playground.maths.metrics import sliced_w2
 from playground.maths.paths import path_summary
 from playground.maths.samplers import initial_noise, sample_steps
+from playground.maths.samplers.record import final_sample, record_run
 from playground.maths.sources import ModelSource
 
 DEFAULT_PAIRS = 20_000
@@ -126,25 +127,18 @@ class Reflow:
 def flow_report(model: Denoiser, target, n: int = 2000, seed: int = 0, path_steps: int = 50) -> dict:
     """On the flow schedule: mean straightness of ode-euler paths (path_steps steps) and the
     one-step sample's SW2 to fresh exact samples, the two numbers reflow should improve."""
-    source = ModelSource(model, copy_weights=False)
-    frames = [s.x.float().cpu() for s in sample_steps("ode-euler", source, n, seed=seed, steps=path_steps,
-                                                      schedule="flow")]
-    one = list(sample_steps("ode-euler", source, n, seed=seed, steps=1, schedule="flow"))[-1].x.float().cpu()
-    ref = target.sample(n, seed=seed + 50_000)
-    report = {"straightness": path_summary(torch.stack(frames).numpy())["straightness"], "sw2_1step": sliced_w2(one, ref)}
+    r = few_step_report(model, target, (1,), n, seed, path_steps)
+    report = {"straightness": r["straightness"], "sw2_1step": r["sw2"][1]}
     return {k: (v if math.isfinite(v) else None) for k, v in report.items()}     # None: diverged
 
 
 def few_step_report(model: Denoiser, target, steps=(1, 2, 4), n: int = 2000, seed: int = 0,
                     path_steps: int = 50) -> dict:
-    """flow_report's straightness plus the SW2 of the k-step ode-euler sample for each k in `steps`
-    (flow schedule, the same noise for every k): what the window shows base against reflowed."""
+    """Straightness of the path_steps-step ode-euler paths and the SW2 of the k-step ode-euler sample
+    for each k in `steps` (flow schedule, the same noise for every k): base against reflowed."""
     source = ModelSource(model, copy_weights=False)
-    frames = [s.x.float().cpu() for s in sample_steps("ode-euler", source, n, seed=seed, steps=path_steps,
-                                                      schedule="flow")]
+    paths = record_run("ode-euler", source, n, seed, path_steps, "flow")
     ref = target.sample(n, seed=seed + 50_000)
-    sw2 = {}
-    for k in steps:
-        x = list(sample_steps("ode-euler", source, n, seed=seed, steps=int(k), schedule="flow"))[-1].x.float().cpu()
-        sw2[int(k)] = sliced_w2(x, ref)
-    return {"straightness": path_summary(torch.stack(frames).numpy())["straightness"], "sw2": sw2}
+    sw2 = {int(k): sliced_w2(final_sample("ode-euler", source, n, seed, steps=int(k), schedule="flow"), ref)
+           for k in steps}
+    return {"straightness": path_summary(paths.frames())["straightness"], "sw2": sw2}

@@ -4,9 +4,9 @@ A small network's sampler run is mostly Python overhead between short torch call
 overhead holds the GIL: in a thread of the window's process it takes turns with the training
 thread and the GUI (measured: the whole app used about one core of two, and training fell to 57%
 of its solo speed with live samples on). A child process has its own interpreter and core. Jobs go
-in as plain data (the network's config and weights, the sampler's settings) and the last step's
-state comes back as arrays. The child is a fresh `python -m playground.learning.sample_process`
-talking pickles over its stdin and stdout (not multiprocessing, whose "spawn" re-imports the
+in as plain data (the network's config and weights, a RunRequest) and the run comes back as the
+same Run record every run is (maths/samplers/record.py). The child is a fresh
+`python -m playground.learning.sample_process` talking pickles over its stdin and stdout (not multiprocessing, whose "spawn" re-imports the
 parent's __main__: under `python -m playground gui` that would start a second window).
 """
 from __future__ import annotations
@@ -60,7 +60,6 @@ def _serve(inp, out) -> None:
     import torch
     torch.set_num_threads(1)
     from playground.learning.model import build_model
-    from playground.maths.samplers import sample_steps
     from playground.maths.sources import ModelSource
     while True:
         try:
@@ -72,15 +71,9 @@ def _serve(inp, out) -> None:
         try:
             model = build_model(job["config"])
             model.load_state_dict(job["weights"])
-            source = ModelSource(model, copy_weights=False)
-            last = None
-            with torch.no_grad():
-                for last in sample_steps(job["sampler"], source, job["n"], job["seed"], steps=job["steps"],
-                                         schedule=job["schedule"]):
-                    pass
-            answer = {"x": last.x.detach().float().cpu().numpy(), "step": int(last.i), "alpha": float(last.alpha),
-                      "sigma": float(last.sigma), "level": float(last.level), "nfe": int(last.nfe)}
-            _write(out, (job["id"], "ok", answer))
+            run = job["request"].record(ModelSource(model, copy_weights=False))
+            run.source = None                  # the parent attaches its own snapshot
+            _write(out, (job["id"], "ok", run))
         except Exception as exc:  # noqa: BLE001 - the parent shows it as one line
             _write(out, (job["id"], "error", f"{type(exc).__name__}: {exc}"))
 
@@ -137,9 +130,9 @@ class SampleProcess:
                 self.close()
                 raise RuntimeError(f"the sampling process gave no answer in {self.timeout_s:.0f} s")
 
-    def run(self, model, sampler: str, n: int, seed: int, steps: int, schedule: str, stop: threading.Event):
-        """The last step of the sampler from the seed's noise, as a dict (x, step, alpha, sigma,
-        level, nfe); None once `stop` is set or the process was closed."""
+    def run(self, model, request, stop: threading.Event):
+        """The Run that `request` (a RunRequest) records with `model` in the child, without a source;
+        None once `stop` is set or the process was closed."""
         proc = self.start()
         if proc is None:
             return None
@@ -147,7 +140,7 @@ class SampleProcess:
         job_id = self._ids
         job = {"id": job_id, "config": model.config.to_dict(),
                "weights": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-               "sampler": sampler, "n": int(n), "seed": int(seed), "steps": int(steps), "schedule": schedule}
+               "request": request}
         deadline = time.monotonic() + self.timeout_s
         try:
             while self._unread > 0:          # cancelled jobs' answers first: then the child reads ours

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from typing import Callable
 
+import torch
+
 from playground.maths.metrics import FLOOR_DRAWS, noise_floor_band, sliced_w2
-from playground.maths.samplers import SAMPLERS, sample_steps
+from playground.maths.samplers import SAMPLERS
+from playground.maths.samplers.record import KEEP_LAST, record_run
 from playground.maths.progress import Cancelled
 from playground.maths.sources import Source
 
@@ -36,11 +39,13 @@ def quality_vs_steps(target, samplers: list[str], steps: list[int], sources: dic
         for score, make in sources.items():
             row = []
             for k in steps:
-                for last in sample_steps(name, make(), n, seed=seed, steps=k, **(options or {}).get(name, {})):
-                    if last.i > 0 and progress is not None and progress(min(1.0, (done + last.i) / total)) is False:
+                def watch(st, base=done):
+                    if st.i > 0 and progress is not None and progress(min(1.0, (base + st.i) / total)) is False:
                         raise Cancelled()
+                run = record_run(name, make(), n, seed, k, options=(options or {}).get(name, {}), keep=KEEP_LAST,
+                                 on_step=watch)
                 done += k
-                row.append(sliced_w2(last.x.float().cpu(), ref))
+                row.append(sliced_w2(torch.from_numpy(run.samples), ref))
             results.append({"sampler": name, "score": score, "sw2": row, **(row_fields or {}).get(score, {})})
     floor, floor_p90 = noise_floor_band(target, n, seed=seed)
     return {"steps": list(steps), "floor": floor, "floor_p90": floor_p90, "floor_draws": FLOOR_DRAWS, "n": n,

@@ -17,12 +17,12 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 def _frames(n: int, n_frames: int = 100):
     from playground.formats.presets import load_preset
     from playground.maths.schedules import get_schedule
-    from playground.app.core.sampling_worker import Frames
+    from playground.maths.samplers.record import Run
     target = load_preset("swiss_roll").target
     x0 = target.sample(n, seed=0).numpy()
     eps = np.random.default_rng(0).standard_normal((n, 2)).astype(np.float32)
     lv = get_schedule("edm").levels(n_frames - 1)
-    f = Frames("ode-euler", "edm")
+    f = Run("ode-euler", "edm")
     for i in range(n_frames):
         a, s = float(lv.alpha[i]), float(lv.sigma[i])
         f.x.append((a * x0 + min(s, 4.0) * eps).astype(np.float32))   # keep particles in view
@@ -52,7 +52,7 @@ def _fps(n: int, density: bool, seconds: float = 4.0, overlay: str = "") -> floa
             app.processEvents()
             time.sleep(0.01)
         frames = _frames(n)
-        w.services.sampling.show_frames(frames)
+        w.services.sampling.show(frames)
         w.set_playing(False)
         k, t0 = 0, time.perf_counter()
         while time.perf_counter() - t0 < seconds:

@@ -1,16 +1,19 @@
 """ModelService: the one way the GUI talks to the training worker.
 
 The worker (training_worker.py) owns the Trainer in its own thread; this service, on the GUI
-thread, sends it requests by queued signals and turns its answers into AppState changes. A frozen
-copy of the model is asked for in one way only, `request_snapshot(purpose, callback)`: the callback
-runs on the GUI thread with a ModelSource (or None when there is no model yet).
+thread, sends it requests by queued signals and turns its answers into AppState changes.
+Model snapshots (frozen copies of the EMA weights that know their generation and step) come one
+way: the worker publishes a CPU copy after a reset or load and every half second of training
+(`snapshotPublished`, kept as `latest`), and a caller that needs the newest weights on a device
+asks with `snapshot(callback, device)`; the callback runs on the GUI thread with a ModelSource, or
+None when there is no model yet.
 """
 from __future__ import annotations
 
-import time
+import threading
 from itertools import count
 
-from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, QThread, QTimer, Signal
+from PySide6.QtCore import QObject, QThread, QTimer, Signal
 
 from playground.formats.settings import FIELDS
 from playground.learning.model import OBJECTIVES, ModelConfig
@@ -33,10 +36,10 @@ class ModelService(QObject):
     _sigBatch = Signal(int)
     _sigDataset = Signal(int)
     _sigSnapshot = Signal(str, int)
-    _sigLoad = Signal(object, object, object, int)
+    _sigLoad = Signal(object, object, object, int, object)
     _sigShutdown = Signal()
     # service -> features
-    fieldSnapshot = Signal(object)           # a fresh CPU model copy pushed after a reset or load
+    snapshotPublished = Signal(object)       # the newest CPU model copy, published unasked
     datasetReady = Signal(object, object)    # target, class weights of the fixed training set (None: fresh)
     message = Signal(str, bool)              # text, is_error
 
@@ -45,6 +48,7 @@ class ModelService(QObject):
         self.state = state
         self.closed = False
         self._callbacks: dict[int, tuple[str, object]] = {}
+        self.latest = None                       # the last published snapshot of the current model
         self._tickets = count(1)
         self._stop_echoes = 0
         self.worker_thread = QThread()
@@ -95,6 +99,7 @@ class ModelService(QObject):
         if not self.state.has_target():
             raise ValueError("pick a non-empty preset first")
         generation = self.state.new_generation()
+        self.latest = None
         self._sigReset.emit(self.state.preset.target, self.config(), generation)
 
     def warm_start(self, target) -> None:
@@ -120,43 +125,40 @@ class ModelService(QObject):
         if not self.closed:
             self._sigDataset.emit(int(n or 0))
 
-    def request_snapshot(self, purpose: str, callback) -> None:
-        """callback(source) on the GUI thread: a frozen copy of the EMA weights of the current model
-        (a CPU copy for purpose "field", else on the training device), or None without a model."""
+    def snapshot(self, callback, device: str | None = None) -> None:
+        """callback(source) on the GUI thread: a frozen copy of the current model's EMA weights, taken
+        now, on `device` (None: the training device), or None without a model."""
         if self.closed:
             return
         ticket = next(self._tickets)
-        self._callbacks[ticket] = (purpose, callback)
-        self._sigSnapshot.emit(purpose, ticket)
+        self._callbacks[ticket] = (device or "", callback)
+        self._sigSnapshot.emit(device or "", ticket)
 
     def read_state(self) -> dict | None:
-        """A CPU copy of the whole trainer state, taken under the worker's lock between chunks."""
+        """A CPU copy of the whole trainer state (sessions), taken under the worker's lock between chunks."""
         return self.worker.read_state()
 
     def load_state(self, target, config: TrainConfig, trainer_state: dict) -> bool:
-        """Rebuild the trainer from a saved state (after a reset) and wait until it is in place."""
-        worker = self.worker
-        wanted = worker.loads_done + 1
-        self._sigLoad.emit(target, config, trainer_state, self.state.generation)
-        deadline = time.monotonic() + LOAD_WAIT_S
-        while worker.loads_done < wanted and time.monotonic() < deadline and not self.closed:
-            QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
-            time.sleep(0.002)
-        return worker.loads_done >= wanted
+        """Rebuild the trainer from a saved state (after a reset) and wait until it is in place. The
+        worker does it in its own thread and sets an Event; nothing here runs the GUI's events."""
+        done = threading.Event()
+        self._sigLoad.emit(target, config, trainer_state, self.state.generation, done)
+        return done.wait(LOAD_WAIT_S) and not self.closed
 
     # ----- answers -----------------------------------------------------------------------------------
-    def _on_snapshot(self, source, purpose: str, generation: int, ticket: int) -> None:
+    def _on_snapshot(self, source, generation: int, ticket: int) -> None:
         if self.closed:
             return
         if ticket == PUSHED:
-            if generation == self.state.generation:
-                self.fieldSnapshot.emit(source)
+            if generation == self.state.generation and source is not None:
+                self.latest = source
+                self.snapshotPublished.emit(source)
             return
         entry = self._callbacks.get(ticket)
         if entry is None:
             return
         if generation != self.state.generation and source is not None:
-            self._sigSnapshot.emit(purpose, ticket)      # taken from a replaced model: ask the new one
+            self._sigSnapshot.emit(entry[0], ticket)     # taken from a replaced model: ask the new one
             return
         del self._callbacks[ticket]
         entry[1](source)

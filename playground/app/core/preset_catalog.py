@@ -11,6 +11,7 @@ from PySide6.QtCore import QObject, Signal
 
 from playground.formats.presets import Preset, builtin_names, load_preset
 from playground.app.core.state import AppState
+from playground.app.core.errors import reported
 
 
 class PresetCatalog(QObject):
@@ -69,10 +70,8 @@ def bind_combo(combo, catalog: PresetCatalog, on_error) -> None:
         key = combo.currentData()
         if key is None:
             return
-        try:
+        with reported("load preset", on_error):     # a file that vanished since it was listed
             catalog.select(key)
-        except Exception as exc:  # noqa: BLE001 - a file that vanished since it was listed
-            on_error(f"load preset: {exc}")
 
     catalog.listed.connect(on_listed)
     catalog.state.presetChanged.connect(on_current)

@@ -44,10 +44,10 @@ class AppState(QObject):
     settingsChanged = Signal(object, object, str)   # Settings, set of changed keys, origin
     flagsChanged = Signal(object)           # Flags
     generationChanged = Signal(int)         # a fresh model (reset) was requested
-    framesChanged = Signal(object)          # a finished sampler run (Frames), or None when cleared
-    runFinished = Signal(object)            # a finished sampler run (never None)
-    resultPublished = Signal(str, object)   # name, value: an analysis result other parts may use
-    frameShown = Signal(int)                # index of the stored frame now on screen
+    runChanged = Signal(object)             # the Run on screen (maths/samplers/record.py), or None
+    frameShown = Signal(int)                # index of the run's frame now on screen (after runChanged)
+    qualityChanged = Signal(object)         # the quality sweep's table (quality_vs_steps), or None
+    reflowChanged = Signal(object)          # the last finished reflow (features/reflow), or None
     trainingChanged = Signal(object)        # TrainingStatus (step, rate, losses, device, lr ...)
     trainingStep = Signal(int)              # the trainer's step after each chunk of training
 
@@ -59,12 +59,12 @@ class AppState(QObject):
         self.view = {k: list(v) for k, v in DEFAULT_VIEW.items()}
         self.flags = Flags()
         self.generation = 0
-        self.frames = None
+        self.run = None                     # the Run on screen; it carries the source that made it
         self.frame_index = 0
         self.autoplay = True                # play a new run from frame_index once it is shown
-        self.last_sampling_source = None    # the source of the latest sampler run
         self.training = TrainingStatus()
-        self.results: dict[str, object] = {}  # published analysis results ("quality": the sweep table)
+        self.quality = None                 # the last quality sweep (exports read it)
+        self.reflow = None                  # the last reflow's models and report (Compare, explanations)
 
     # ----- target ------------------------------------------------------------------------------
     def set_preset(self, preset: Preset, key: str) -> None:
@@ -72,7 +72,7 @@ class AppState(QObject):
         self.preset, self.preset_key = preset, str(key)
         self.view = {"xlim": [float(v) for v in preset.view["xlim"]],
                      "ylim": [float(v) for v in preset.view["ylim"]]}
-        self.set_frames(None)
+        self.set_run(None)
         self.presetChanged.emit(preset, self.preset_key)
         if not preset.is_empty:
             self.targetChanged.emit(preset)
@@ -126,25 +126,34 @@ class AppState(QObject):
             setattr(self.training, key, value)
         self.trainingChanged.emit(self.training)
 
-    def publish(self, name: str, value) -> None:
-        """Share an analysis result (the quality table, ...) with the rest of the app (exports)."""
-        self.results[name] = value
-        self.resultPublished.emit(name, value)
+    def set_quality(self, table) -> None:
+        self.quality = table
+        self.qualityChanged.emit(table)
+
+    def set_reflow(self, result) -> None:
+        self.reflow = result
+        self.reflowChanged.emit(result)
 
     # ----- the current sampler run ------------------------------------------------------------------
-    def set_frames(self, frames, shown: int = 0, play: bool = True) -> None:
-        """A new run (or None); `shown` is the frame to put on screen first and `play` whether the
-        window then plays it (a reopened session shows its last frame, paused)."""
-        self.frames = frames
-        self.frame_index = 0 if frames is None or not len(frames) else int(min(max(int(shown), 0), len(frames) - 1))
+    @property
+    def run_source(self):
+        """The source of the run on screen (None: no run, or a run reopened from a session)."""
+        return None if self.run is None else self.run.source
+
+    def set_run(self, run, shown: int = 0, play: bool = True) -> None:
+        """A new run on screen (or None); `shown` is the frame to put on screen first and `play`
+        whether the window then plays it (a reopened session shows its last frame, paused). Every
+        runChanged observer has seen the run before its first frameShown."""
+        self.run = run
+        self.frame_index = 0 if run is None or not len(run) else int(min(max(int(shown), 0), len(run) - 1))
         self.autoplay = bool(play)
-        self.framesChanged.emit(frames)
-        if frames is not None:
-            self.runFinished.emit(frames)
+        self.runChanged.emit(run)
+        if run is not None and len(run):
+            self.frameShown.emit(self.frame_index)
 
     def show_frame(self, i: int) -> int:
         """Clamp and record the frame on screen; returns the index used (-1 without frames)."""
-        f = self.frames
+        f = self.run
         if f is None or not len(f):
             return -1
         self.frame_index = int(min(max(int(i), 0), len(f) - 1))

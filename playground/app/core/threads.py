@@ -1,7 +1,7 @@
 """Worker threads of the window: one way to start, hand back and stop them.
 
-Every background worker (training, sampling, comparison, metrics, quality, likelihood) is a
-QObject moved to its own QThread. On shutdown its slot runs in that thread, hands the object back
+Every background worker (training, metrics, and the TaskRunners behind sampling, comparison,
+quality, likelihood and the rest) is a QObject moved to its own QThread. On shutdown its slot runs in that thread, hands the object back
 to the GUI thread (so it is not destroyed with a dead thread) and ends the thread's loop; the GUI
 then waits for the thread, briefly, and never hangs a closing window on it.
 """
@@ -14,6 +14,7 @@ import torch
 from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, QThread, Signal, Slot
 
 from playground.maths.progress import Cancelled
+from playground.app.core.errors import report
 
 
 def release_worker(worker: QObject) -> None:
@@ -70,44 +71,6 @@ def stop_thread(thread: QThread, wait_ms: int = 1500) -> None:
             thread.wait(LINGER_MS)
 
 
-class JobWorker(QObject):
-    """Runs one job at a time in its own thread; cancel() is thread-safe and stops the running
-    job at its next step (subclasses poll self._cancel). A job has a job_id; _work(job) returns the
-    result, or None when cancelled; failures become one banner line: "<_what(job)> failed: ..."."""
-    progress = Signal(int, int, int)      # job id, steps done, steps planned
-    finished = Signal(int, object)        # job id, result
-    failed = Signal(int, str)
-
-    def __init__(self):
-        super().__init__()
-        self._cancel = threading.Event()
-
-    def cancel(self) -> None:
-        self._cancel.set()
-
-    @Slot(object)
-    def run(self, job) -> None:
-        self._cancel.clear()
-        torch.set_num_threads(1)
-        try:
-            result = self._work(job)
-        except Exception as exc:  # noqa: BLE001 - shown in the banner
-            self.failed.emit(job.job_id, f"{self._what(job)} failed: {exc}")
-            return
-        if result is not None:
-            self.finished.emit(job.job_id, result)
-
-    def _work(self, job):
-        raise NotImplementedError
-
-    def _what(self, job) -> str:
-        raise NotImplementedError
-
-    @Slot()
-    def shutdown(self) -> None:
-        release_worker(self)
-
-
 class _TaskWorker(QObject):
     progress = Signal(int, float)
     finished = Signal(int, object)
@@ -129,8 +92,8 @@ class _TaskWorker(QObject):
         except Cancelled:
             self.cancelled.emit(job)
             return
-        except Exception as exc:  # noqa: BLE001 - shown in the banner
-            self.failed.emit(job, str(exc) or type(exc).__name__)
+        except Exception as exc:  # noqa: BLE001 - the thread's boundary: one line, the traceback to the log
+            self.failed.emit(job, report("", exc))
             return
         if stop.is_set():
             self.cancelled.emit(job)
@@ -167,6 +130,11 @@ class TaskRunner(QObject):
         self._worker.cancelled.connect(self._on_cancelled)
         self._job, self._stop, self.busy, self.closed = 0, None, False, False
         self._thread.start()
+
+    @property
+    def worker_thread(self) -> QThread:
+        """The QThread its jobs run in."""
+        return self._thread
 
     def start(self, fn) -> None:
         if self.closed:

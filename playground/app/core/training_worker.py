@@ -18,9 +18,11 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from playground.learning.trainer import Trainer
 from playground.app.core.threads import release_worker
+from playground.app.core.errors import reported
 
-PUSHED = 0              # snapshot ticket of copies the worker sends unasked (after a reset or a load)
+PUSHED = 0              # snapshot ticket of copies the worker publishes unasked (reset, load, while training)
 CHUNK_SECONDS = 0.03     # short enough that pause/snapshot requests are answered within ~30 ms
+PUBLISH_SECONDS = 0.5    # while training, a CPU copy of the EMA weights is published this often
 TORCH_THREADS = 1        # leave the other core(s) to the GUI thread and the painter
 
 
@@ -41,7 +43,7 @@ class TrainingWorker(QObject):
 
     lossesReady = Signal(object, int, float, int)   # losses (np.float32), trainer step, steps/s, generation
     eventRaised = Signal(object)                    # TrainerEvent (divergence recovery, device notes)
-    snapshotReady = Signal(object, str, int, int)   # ModelSource copy, purpose, trainer generation, ticket
+    snapshotReady = Signal(object, int, int)        # ModelSource copy (with generation, step), generation, ticket
     trainerReady = Signal(dict)                     # generation, device, lr, step, n_classes
     failed = Signal(str)                            # an exception, as one line for the banner
     buildFailed = Signal(int)                       # generation whose trainer could not be built
@@ -61,7 +63,7 @@ class TrainingWorker(QObject):
         self._rate = 0.0
         self._threads_set = False
         self.lock = threading.Lock()      # held around each training chunk: read_state sees whole steps
-        self.loads_done = 0               # load_state calls answered (success or failure), for waiters
+        self._published = 0.0
 
     # ----- requests from the GUI ----------------------------------------------------------
     @Slot(object, object, int)
@@ -70,21 +72,20 @@ class TrainingWorker(QObject):
         self._set_threads()
         running = self._timer.isActive()
         self._timer.stop()
-        try:
+        with reported("could not build the trainer", self.failed.emit) as outcome:
             self.trainer = Trainer(target, config)
             self.generation = generation
             self._events_seen = 0
             self._lr_seen = self.trainer.lr
             self._emit_events()
             self.trainerReady.emit(self._info())
-            self.snapshotReady.emit(self._source("field"), "field", generation, PUSHED)
+            self._publish()
             self._emit_dataset()
             if running:
                 self._timer.start()
-        except Exception as exc:  # noqa: BLE001 - reported in the banner, never into the event loop
+        if not outcome:
             self.trainer = None
             self.buildFailed.emit(generation)
-            self.failed.emit(f"could not build the trainer: {exc}")
             self.runningChanged.emit(False)
 
     @Slot(bool)
@@ -103,10 +104,8 @@ class TrainingWorker(QObject):
     @Slot(object)
     def set_target(self, target) -> None:
         if self.trainer is not None:
-            try:
+            with reported("could not switch target", self.failed.emit):
                 self.trainer.set_target(target)
-            except Exception as exc:  # noqa: BLE001
-                self.failed.emit(f"could not switch target: {exc}")
             self._emit_dataset()
 
     @Slot(int)
@@ -114,10 +113,8 @@ class TrainingWorker(QObject):
         """"Roll the dice N times": train on N fixed samples of the target (0: fresh samples every step)."""
         if self.trainer is None:
             return
-        try:
+        with reported("could not set the training-set size", self.failed.emit):
             self.trainer.set_target(self.trainer.target, dataset_size=int(n) if n > 0 else None)
-        except Exception as exc:  # noqa: BLE001
-            self.failed.emit(f"could not set the training-set size: {exc}")
         self._emit_dataset()
 
     def _emit_dataset(self) -> None:
@@ -127,20 +124,16 @@ class TrainingWorker(QObject):
             return
         weights = None
         if tr.dataset is not None:
-            try:
+            with reported("could not classify the training set", self.failed.emit):
                 weights = tr.target.empirical_weights(tr.dataset.detach().cpu())
-            except Exception as exc:  # noqa: BLE001
-                self.failed.emit(f"could not classify the training set: {exc}")
         self.datasetReady.emit(tr.target, weights, self.generation)
 
     @Slot(float)
     def set_lr(self, lr: float) -> None:
         if self.trainer is not None:
-            try:
+            with reported("", self.failed.emit):
                 self.trainer.set_lr(lr)
                 self._lr_seen = self.trainer.lr
-            except Exception as exc:  # noqa: BLE001
-                self.failed.emit(str(exc))
 
     @Slot(int)
     def set_batch(self, batch: int) -> None:
@@ -148,25 +141,31 @@ class TrainingWorker(QObject):
             self.trainer.config.batch = int(batch)
 
     @Slot(str, int)
-    def request_snapshot(self, purpose: str, ticket: int) -> None:
-        """Answer with a frozen copy of the EMA weights (taken between optimiser steps), or None."""
+    def request_snapshot(self, device: str, ticket: int) -> None:
+        """Answer with a frozen copy of the EMA weights (taken between optimiser steps) on `device`
+        ("" = the training device), or None without a trainer."""
         source = None
         if self.trainer is not None:
-            try:
-                source = self._source(purpose)
-            except Exception as exc:  # noqa: BLE001
-                self.failed.emit(f"could not copy the model: {exc}")
-        self.snapshotReady.emit(source, purpose, self.generation, ticket)
+            with reported("could not copy the model", self.failed.emit):
+                source = self._source(device or None)
+        self.snapshotReady.emit(source, self.generation, ticket)
+
+    def _publish(self) -> None:
+        """Publish a CPU copy unasked (after a reset or load, and every PUBLISH_SECONDS of training):
+        views that follow the model observe these instead of polling for them."""
+        self._published = time.perf_counter()
+        self.snapshotReady.emit(self._source("cpu"), self.generation, PUSHED)
 
     def _info(self) -> dict:
         tr = self.trainer
         return {"generation": self.generation, "device": str(tr.device), "lr": tr.lr, "step": tr.step,
                 "n_classes": int(tr.model.config.n_classes)}
 
-    def _source(self, purpose: str):
-        """The field is evaluated on the GUI thread with CPU tensors, so its copy lives on the CPU;
-        samplers run on the training device (their frames are copied to the CPU as they come)."""
-        return self.trainer.source(device="cpu" if purpose == "field" else None)
+    def _source(self, device: str | None):
+        """A frozen EMA copy that knows which model and step it is (a run's provenance reads them)."""
+        source = self.trainer.source(device=device)
+        source.generation, source.step = self.generation, int(self.trainer.step)
+        return source
 
     def read_state(self) -> dict | None:
         """Thread-safe: a CPU copy of the trainer's full state (config, weights, EMA, optimiser,
@@ -179,12 +178,13 @@ class TrainingWorker(QObject):
             state["losses"] = torch.tensor(tr.losses, dtype=torch.float32)
         return state
 
-    @Slot(object, object, object, int)
-    def load_state(self, target, config, state, generation: int) -> None:
-        """Rebuild the trainer from a saved state (sessions); training stays paused."""
+    @Slot(object, object, object, int, object)
+    def load_state(self, target, config, state, generation: int, done: threading.Event) -> None:
+        """Rebuild the trainer from a saved state (sessions); training stays paused. `done` is set
+        once the new trainer is in place (or the load failed)."""
         self._set_threads()
         self._timer.stop()
-        try:
+        with reported("could not restore the trainer", self.failed.emit):
             trainer = Trainer(target, config)
             trainer.load_state_dict(state)
             if state.get("losses") is not None:
@@ -196,12 +196,10 @@ class TrainingWorker(QObject):
             self._lr_seen = trainer.lr
             self.trainerReady.emit(self._info())
             self.lossesReady.emit(np.asarray(trainer.losses, dtype=np.float32), trainer.step, 0.0, generation)
-            self.snapshotReady.emit(self._source("field"), "field", generation, PUSHED)
+            self._publish()
             self._emit_dataset()
-        except Exception as exc:  # noqa: BLE001 - reported in the banner, never into the event loop
-            self.failed.emit(f"could not restore the trainer: {exc}")
         self.runningChanged.emit(False)
-        self.loads_done += 1
+        done.set()
 
     @Slot()
     def shutdown(self) -> None:
@@ -226,16 +224,14 @@ class TrainingWorker(QObject):
             return
         t0 = time.perf_counter()
         losses: list[float] = []
-        try:
-            with self.lock:
-                while time.perf_counter() - t0 < CHUNK_SECONDS and not self._stop.is_set():
-                    before = len(tr.events)
-                    losses += tr.train(2)
-                    if len(tr.events) != before:
-                        break
-        except Exception as exc:  # noqa: BLE001
+        with reported("training stopped", self.failed.emit) as outcome, self.lock:
+            while time.perf_counter() - t0 < CHUNK_SECONDS and not self._stop.is_set():
+                before = len(tr.events)
+                losses += tr.train(2)
+                if len(tr.events) != before:
+                    break
+        if not outcome:
             self._timer.stop()
-            self.failed.emit(f"training stopped: {exc}")
             self.runningChanged.emit(False)
             return
         dt = time.perf_counter() - t0
@@ -245,6 +241,8 @@ class TrainingWorker(QObject):
         self._emit_events()
         if losses:
             self.lossesReady.emit(np.asarray(losses, dtype=np.float32), tr.step, self._rate, self.generation)
+        if time.perf_counter() - self._published >= PUBLISH_SECONDS:
+            self._publish()
 
     def _emit_events(self) -> None:
         if self.trainer is None:

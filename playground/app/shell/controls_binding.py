@@ -11,6 +11,7 @@ from PySide6.QtCore import QObject
 from playground.formats.settings import Settings
 from playground.app.widgets.controls import ControlsPanel, show_toggle
 from playground.app.core.state import AppState
+from playground.app.core.errors import reported
 
 # key -> (read the widget, show a value on it, the widget's change signal name)
 WIDGETS = {
@@ -86,8 +87,6 @@ class ControlsBinding(QObject):
 
     def guarded(self, what: str, fn):
         """Run fn(); a refusal (ValueError etc.) becomes one banner line, never a traceback in Qt."""
-        try:
+        with reported(what, self.on_error):
             return fn()
-        except Exception as exc:  # noqa: BLE001
-            self.on_error(f"{what}: {exc}")
-            return None
+        return None

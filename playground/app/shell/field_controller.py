@@ -1,8 +1,9 @@
 """The score field under the particles: which model copy it shows, at which noise level, how often.
 
-While training, a CPU copy of the model is requested every FIELD_REFRESH_MS; during playback the
-field follows the frame on screen at most every FIELD_FRAME_MS, with a trailing refresh so it
-always lands on the frame left on screen.
+It draws the model copy the training worker last published (services.model.snapshotPublished: after
+a reset or load and every half second of training); during playback the field follows the frame on
+screen at most every FIELD_FRAME_MS, with a trailing refresh so it always lands on the frame left
+on screen.
 """
 from __future__ import annotations
 
@@ -14,9 +15,9 @@ from PySide6.QtCore import QObject, QTimer
 from playground.maths.schedules import get_schedule
 from playground.app.widgets.field_view import FieldLayer
 from playground.app.core.state import AppState
+from playground.app.core.errors import reported
 
 FIELD_LEVEL_BEFORE_SAMPLING = 0.3     # sigma (alpha = 1) shown before any sampler run
-FIELD_REFRESH_MS = 500                # learned field follows training at most this often
 FIELD_FRAME_MS = 66                   # during playback the field follows frames at most at 15 Hz: the
                                       # particles carry the motion; arrows every frame halved 10k fps
 
@@ -42,21 +43,13 @@ class FieldController(QObject):
         self.source = None                  # the CPU model copy drawn (None: exact field only)
         self._refreshed_at = 0.0
         self._last_key = None
-        self.poll = QTimer(self)
-        self.poll.setInterval(FIELD_REFRESH_MS)
-        self.poll.timeout.connect(self._poll)
-        self.poll.start()
         self.follow = QTimer(self)
         self.follow.setSingleShot(True)
         self.follow.timeout.connect(self.refresh)
-        model.fieldSnapshot.connect(self._on_source)
+        model.snapshotPublished.connect(self._on_source)
         state.generationChanged.connect(lambda *_: setattr(self, "source", None))
         state.frameShown.connect(lambda *_: self.refresh_soon())
         state.settingsChanged.connect(self._on_settings)
-
-    def _poll(self) -> None:
-        if self.state.training.running:
-            self.model.request_snapshot("field", self._on_source)
 
     def _on_source(self, source) -> None:
         self.source = source
@@ -69,7 +62,7 @@ class FieldController(QObject):
 
     def _drawn_key(self) -> tuple:
         """What the drawn field depends on that a shown frame can change: model copy and noise level."""
-        return (id(self.source), id(self.state.preset), field_level(self.state.frames, self.state.frame_index))
+        return (id(self.source), id(self.state.preset), field_level(self.state.run, self.state.frame_index))
 
     def refresh_soon(self) -> None:
         if self._drawn_key() == self._last_key:
@@ -84,15 +77,13 @@ class FieldController(QObject):
     def refresh(self) -> None:
         if not self.state.has_target():
             return
-        try:
+        with reported("refresh field", self.on_error):    # a bad evaluation is a banner line
             self._refresh()
-        except Exception as exc:  # noqa: BLE001 - a bad evaluation is a banner line, not a traceback
-            self.on_error(f"refresh field: {exc}")
 
     def _refresh(self) -> None:
         self._refreshed_at = time.perf_counter()
         self._last_key = self._drawn_key()
-        a, s = field_level(self.state.frames, self.state.frame_index)
+        a, s = field_level(self.state.run, self.state.frame_index)
         layer, settings = self.layer, self.state.settings
         schedule = get_schedule(settings.schedule) if settings.velocity else None
         what = "score"
@@ -111,5 +102,4 @@ class FieldController(QObject):
         self.layer.clear()
 
     def stop(self) -> None:
-        self.poll.stop()
         self.follow.stop()

@@ -30,6 +30,7 @@ from playground.app.shell.status_view import StatusView
 from playground.app.shell.ui_host import UiHost
 from playground.app.shell.views import Banner, PlaybackBar, loss_plot, plot_views
 from playground.app.shell.window_support import AfterFirstPaint, alias, column, quiet_shutdown, warm_optimiser_imports
+from playground.app.core.errors import reported
 
 GUI_TORCH_THREADS = 1
 
@@ -68,7 +69,8 @@ class MainWindow(QMainWindow):
         self._build_playback()
         self._build_shortcuts()
         self.state.presetChanged.connect(self._on_preset)
-        self.state.runFinished.connect(self._on_frames)   # after every framesChanged observer
+        self.state.runChanged.connect(self._on_run)
+        self.state.frameShown.connect(self._draw_frame)
         self.state.settingsChanged.connect(self._on_settings)
         app = QCoreApplication.instance()
         if app is not None:        # a running QThread destroyed at exit would abort the process
@@ -105,10 +107,8 @@ class MainWindow(QMainWindow):
             return
         self.services.model.start()         # deferred with the features: the first model builds now
         name = self._pending_features.pop(0)
-        try:
+        with reported(f"the {name.replace('_', ' ')} panel could not start", self._error):   # the others still do
             self.features[name] = install_feature(name, self.state, self.services, self.ui)
-        except Exception as exc:  # noqa: BLE001 - one broken panel must not keep the others away
-            self.show_message(f"the {name.replace('_', ' ')} panel could not start: {exc}", error=True)
         self._fit_controls()            # the panel widens with the sections as they arrive
         if self._pending_features:
             QTimer.singleShot(0, self._install_next_feature)
@@ -188,7 +188,7 @@ class MainWindow(QMainWindow):
         return self.state.preset
 
     def current_frames(self):
-        return self.state.frames
+        return self.state.run
 
     def current_frame_index(self) -> int:
         return self.state.frame_index
@@ -263,26 +263,27 @@ class MainWindow(QMainWindow):
         if "speed" in changed:
             self._apply_speed()
         if "density" in changed:
-            self.show_frame(self.state.frame_index)
+            self._draw_frame(self.state.frame_index)
 
     # ===================================================================== playback
-    def _on_frames(self, frames) -> None:
-        if frames is None or self._closed:
+    def _on_run(self, run) -> None:
+        """A new run: colours by start position, the slider's range, playing or not (the state then
+        shows its first frame, which _draw_frame draws)."""
+        if run is None or self._closed:
             return
         self.set_playing(False)
-        bins, colours = start_colour_bins(frames.x[0])
+        bins, colours = start_colour_bins(run.x[0])
         self.particles.set_colours(bins, colours)
-        if len(frames.x[0]) > DENSITY_AUTO_PARTICLES and not self.controls.density.isChecked():
+        if run.n > DENSITY_AUTO_PARTICLES and not self.controls.density.isChecked():
             self.controls.density.setChecked(True)
-        self.playback.set_range(len(frames) - 1)
-        self.show_frame(self.state.frame_index)
+        self.playback.set_range(len(run) - 1)
         self.set_playing(self.state.autoplay)
 
     def _apply_speed(self) -> None:
         self.play_timer.setInterval(max(1, int(1000 / max(1, self.state.settings.speed))))
 
     def set_playing(self, on: bool) -> None:
-        f = self.state.frames
+        f = self.state.run
         on = bool(on) and f is not None and len(f) > 1
         if on and self.state.frame_index >= len(f) - 1:
             self.show_frame(0)
@@ -296,27 +297,28 @@ class MainWindow(QMainWindow):
         return self.play_timer.isActive()
 
     def _advance(self) -> None:
-        f = self.state.frames
+        f = self.state.run
         if f is None or self.state.frame_index >= len(f) - 1:
             self.set_playing(False)
             return
         self.show_frame(self.state.frame_index + 1)
 
     def step_frame(self, delta: int) -> None:
-        if self.state.frames is None:
+        if self.state.run is None:
             return
         self.set_playing(False)
         self.show_frame(self.state.frame_index + delta)
 
     def show_frame(self, i: int) -> None:
-        """Show stored frame i in the particle view (the field follows it through frameShown)."""
-        try:
-            self._show_frame(i)
-        except Exception as exc:  # noqa: BLE001
-            self._error(f"show frame: {exc}")
+        """Put stored frame i on screen: the state says so, and every view follows through frameShown."""
+        self.state.show_frame(i)
 
-    def _show_frame(self, i: int) -> None:
-        f = self.state.frames
+    def _draw_frame(self, i: int) -> None:
+        with reported("show frame", self._error):
+            self._draw_particles(i)
+
+    def _draw_particles(self, i: int) -> None:
+        f = self.state.run
         if f is None or not len(f):
             return
         i = int(min(max(i, 0), len(f) - 1))
@@ -336,7 +338,6 @@ class MainWindow(QMainWindow):
         level = f.level[i]
         lvl = "∞" if not math.isfinite(level) else f"{level:.3g}"
         self.frame_label.setText(f"step {f.step[i]}/{f.step[-1]}   σ/α = {lvl}   NFE {f.nfe[i]}")
-        self.state.show_frame(i)
 
     # ===================================================================== shutdown
     def shutdown(self) -> None:
@@ -373,13 +374,13 @@ class MainWindow(QMainWindow):
     # ===================================================================== read-only views for scripts and tests
     train_worker = alias("services.model.worker")
     train_thread = alias("services.model.worker_thread")
-    sample_thread = alias("services.sampling.worker_thread")
+    sample_thread = alias("services.sampling.main.worker_thread")
     field = alias("field_controller.layer")
     _generation = alias("state.generation")
     last_event = alias("state.training.last_event")
-    last_sampling_source = alias("state.last_sampling_source")
+    last_sampling_source = alias("state.run_source")
     targetChanged = alias("state.targetChanged")
-    framesChanged = alias("state.framesChanged")
+    runChanged = alias("state.runChanged")
     frameShown = alias("state.frameShown")
 
     def register_session_part(self, name: str, get_state, set_state) -> None:

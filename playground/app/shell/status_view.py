@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QLabel
 
 from playground.learning.loss_history import positive
 from playground.app.core.state import AppState
+from playground.app.core.errors import reported
 
 UI_REFRESH_MS = 100
 LOSS_REFRESH_TICKS = 3
@@ -39,7 +40,7 @@ class StatusView(QObject):
         self.timer.start()
         state.trainingChanged.connect(self._on_training)
         state.settingsChanged.connect(lambda s, changed, _o: "sampler" in changed and self.show_sampler())
-        state.framesChanged.connect(lambda *_: self.show_sampler())
+        state.runChanged.connect(lambda *_: self.show_sampler())
         state.frameShown.connect(self._on_frame)
         sampling.progress.connect(lambda done, planned: self.labels["nfe"].setText(f"sampling {done}/{planned}"))
         sampling.failed.connect(lambda *_: self.show_sampler())
@@ -50,19 +51,17 @@ class StatusView(QObject):
             self.labels["device"].setText(f"device {status.device}")
 
     def _on_frame(self, i: int) -> None:
-        if self.state.frames is not None:
-            self.labels["nfe"].setText(f"NFE {self.state.frames.nfe[i]}")
+        if self.state.run is not None:
+            self.labels["nfe"].setText(f"NFE {self.state.run.nfe[i]}")
 
     def show_sampler(self, running: bool = False) -> None:
-        f = self.state.frames
+        f = self.state.run
         name = f.sampler if f is not None else self.state.settings.sampler
         self.labels["sampler"].setText(f"sampler {name}" + (" …" if running else ""))
 
     def refresh(self) -> None:
-        try:
+        with reported("refresh ui", self.on_error):
             self._refresh()
-        except Exception as exc:  # noqa: BLE001
-            self.on_error(f"refresh ui: {exc}")
 
     def _refresh(self) -> None:
         self._ticks += 1

@@ -62,6 +62,10 @@ class UiHost:
         self._banner.show_text(text, error)
         self._window.statusBar().showMessage(text, 15000)
 
+    def error(self, text: str) -> None:
+        """One error line in the banner (what errors.reported calls)."""
+        self.show_message(text, True)
+
     def hide_message(self) -> None:
         self._banner.setVisible(False)
 

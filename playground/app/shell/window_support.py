@@ -6,16 +6,15 @@ import functools
 
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QVBoxLayout, QWidget
+from playground.app.core.errors import reported
 
 
 def warm_optimiser_imports() -> None:
     """torch.optim imports torch._dynamo (~1.3 s, holding the GIL) on the first optimiser step.
     Paid once right after the first paint, so the window appears first and a later press of
     Train does not freeze the animation."""
-    try:
+    with reported("warm the optimiser's imports"):        # an optional speed-up only
         import torch._dynamo  # noqa: F401
-    except Exception:  # noqa: BLE001 - an optional speed-up only
-        pass
 
 
 def alias(path: str) -> property:

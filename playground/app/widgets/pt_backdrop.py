@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, QRectF, Signal
 
 from playground.maths.noised_grids import LEARNED_RES, PtGridCache, grid_image, learned_pt_grid
 from playground.maths.progress import Cancelled
+from playground.app.core.errors import report
 
 MODES = {                         # key -> densityModeCombo text
     "off": "off",
@@ -105,7 +106,7 @@ class PtBackdrop(QObject):
                     self.learnedReady.emit()
                 continue
             except Exception as exc:  # noqa: BLE001 - shown as the reason it is absent
-                self._failed[key] = f"failed: {exc}"
+                self._failed[key] = report("failed", exc)
                 self.learnedReady.emit()
                 continue
             self.cache.store_learned(source, alpha, sigma, view, np.asarray(grid), self.learned_res, version)

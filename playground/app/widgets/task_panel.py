@@ -1,7 +1,7 @@
 """A dock panel that runs one long computation at a time in a TaskRunner thread.
 
 Quality-vs-steps and the likelihood view share the same life cycle: Run asks the model service
-(services.model.request_snapshot) for a frozen copy of the EMA weights when the job needs the model (state "waiting"), starts the
+(services.model.snapshot) for a frozen copy of the EMA weights when the job needs the model (state "waiting"), starts the
 job in the background ("running") with a progress bar and a Cancel button, and draws the result
 or reports a failure in the banner ("idle" again). Subclasses build their widgets, call
 `_attach` with the four they share, and implement run(), _launch(job, source) and _show(result).
@@ -11,6 +11,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QWidget
 
 from playground.maths.sources import ModelSource
+from playground.app.core.errors import reported
 
 
 def cpu_copy(source) -> ModelSource:
@@ -55,7 +56,7 @@ class TaskPanel(QWidget):
         """Run `job` on a snapshot of the model once the training worker hands one over."""
         self._pending = job
         self._set_state("waiting")
-        self.services.model.request_snapshot(self.purpose, self._on_snapshot)
+        self.services.model.snapshot(self._on_snapshot)
 
     def _launch(self, job, source) -> None:
         raise NotImplementedError
@@ -68,10 +69,8 @@ class TaskPanel(QWidget):
 
     # ----- internals --------------------------------------------------------------------------------
     def _guard(self, fn) -> None:
-        try:
+        with reported(self.title, self.ui.error):      # bad input goes to the banner
             fn()
-        except Exception as exc:  # noqa: BLE001 - bad input goes to the banner
-            self.ui.show_message(f"{self.title}: {exc}", error=True)
 
     def _set_state(self, state: str) -> None:
         self.state = state

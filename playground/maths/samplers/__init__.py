@@ -109,8 +109,6 @@ def sample_steps(sampler: str, source: Source, n: int, seed: int = 0, steps: int
 
 
 def sample(sampler: str, source: Source, n: int, seed: int = 0, **kw) -> torch.Tensor:
-    """The final sample of a run (float32 (n, 2) on CPU)."""
-    last = None
-    for last in sample_steps(sampler, source, n, seed, **kw):
-        pass
-    return last.x.float().cpu()
+    """The final sample of a run (float32 (n, 2) on CPU): record_run keeping the last frame only."""
+    from playground.maths.samplers.record import final_sample
+    return final_sample(sampler, source, n, seed, **kw)

@@ -16,7 +16,8 @@ MAX_GIF_FRAMES = 1000         # one 256x256 frame per step is held in memory unt
 
 
 def cmd_sample(args) -> int:
-    from playground.maths.samplers import DEFAULT_STEPS, SAMPLERS, sample_steps
+    from playground.maths.samplers import DEFAULT_STEPS, SAMPLERS
+    from playground.maths.samplers.record import KEEP_ALL, KEEP_LAST, record_run
     if args.sampler not in SAMPLERS:
         raise UsageError(f"unknown sampler {args.sampler!r} (one of {', '.join(SAMPLERS)})")
     out = check_out(args.out, (".npy", ".csv"))
@@ -33,29 +34,29 @@ def cmd_sample(args) -> int:
                2 if args.sampler in TWO_EVALS else 1)
     limit_threads()
     source = guided(args, target, source_for(args, target))
-    frames, states, last = [], [], None
+    frames = []
     progress = Progress(args.sampler)
     options = sampler_options(args)
     if gif:
         from playground.formats.render import density_background, frame
         bg = density_background(target, preset.view["xlim"], preset.view["ylim"])
-    for last in sample_steps(args.sampler, source, args.n, seed=args.seed, steps=steps,
-                             schedule=args.schedule, eta=args.eta, **options):
-        progress(last.i / steps, f"  step {last.i}")
-        if paths_out:
-            states.append(last.x.float().cpu().numpy())
-        if gif:
-            frames.append(frame(last.x.float().cpu().numpy(), preset.view["xlim"], preset.view["ylim"], background=bg,
-                                progress=min(1.0, last.i / steps)))
+
+    def watch(st) -> None:
+        progress(st.i / steps, f"  step {st.i}")
+        if gif:                     # drawn as the run goes: a GIF frame is far smaller than a big state
+            frames.append(frame(st.x.float().cpu().numpy(), preset.view["xlim"], preset.view["ylim"], background=bg,
+                                progress=min(1.0, st.i / steps)))
+    run = record_run(args.sampler, source, args.n, args.seed, steps, args.schedule, options,
+                     keep=KEEP_ALL if paths_out else KEEP_LAST, on_step=watch, eta=args.eta)
     progress.done()
-    x = last.x.float().cpu().numpy()
+    x = run.samples
     import numpy as np
     if not np.all(np.isfinite(x)):
         raise UsageError("the sampler diverged (non-finite samples); nothing was written")
     warn_far(x, preset)
     write_points(out, x)
     if paths_out:
-        write_array(paths_out, np.stack(states))
+        write_array(paths_out, run.frames())
     if gif:
         from playground.formats.render import write_gif
         write_gif(gif, frames)

@@ -1,9 +1,9 @@
-"""One panel of the Compare dock and the worker that runs all panels: what each panel samples
-(PanelSpec), the job (CompareJob), its recorded run (PanelResult) and how a panel draws itself."""
+"""One panel of the Compare dock: what it samples (PanelSpec), its recorded run with its path summary
+(PanelResult) and how it draws itself. The runs themselves are the sampling service's (compare lane)."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
@@ -12,12 +12,11 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLay
 
 from playground.maths.paths import path_summary
 from playground.maths.samplers import SAMPLERS
+from playground.maths.samplers.record import Run
 from playground.maths.sources import ExactSource
 from playground.maths.samplers.explanations import tooltip as sampler_tooltip
 from playground.app.widgets.controls import named
 from playground.app.widgets.particle_item import ParticleItem, start_colour_bins
-from playground.app.core.sampling_worker import Frames, record_frames
-from playground.app.core.threads import JobWorker
 
 MAX_PANELS = 4
 CLOCK_TICKS = 1000
@@ -42,61 +41,31 @@ class PanelSpec:
 
 
 @dataclass
-class CompareJob:
-    job_id: int
-    panels: list
-    target: object
-    learned: object     # a frozen ModelSource, or None when every panel is exact
-    n: int
-    seed: int
-    schedule: str
-    options: dict = field(default_factory=dict)    # sampler -> its own options (the window's γ, μ)
-    models: dict | None = None     # REFLOW_SCORES name -> frozen ModelSource (after a reflow)
-
-
-@dataclass
 class PanelResult:
     spec: PanelSpec
-    frames: Frames
+    run: Run
     length: float        # mean path length of the particles over the run
     straightness: float  # mean |x_end - x_start| / length
 
-
-class ComparisonWorker(JobWorker):
-    """Runs every panel of a CompareJob in turn (in its own thread), recording all frames;
-    progress counts steps over all panels, finished carries a list of PanelResult."""
-
-    def _what(self, job: CompareJob) -> str:
-        return "comparison"
-
-    def _work(self, job: CompareJob):
-        planned = sum(max(1, p.steps) for p in job.panels)
-        done, results = 0, []
-        for spec in job.panels:
-            source = panel_source(job, spec.score)
-            source.nfe = 0
-            frames = record_frames(
-                spec.sampler, source, job.n, job.seed, spec.steps, job.schedule, PANEL_FRAME_BYTES, self._cancel,
-                lambda i: self.progress.emit(job.job_id, done + min(i, spec.steps), planned), brownian_path=True,
-                **job.options.get(spec.sampler, {}))
-            if frames is None:
-                return None
-            done += max(1, spec.steps)
-            self.progress.emit(job.job_id, done, planned)
-            summary = path_summary(frames.x)
-            results.append(PanelResult(spec, frames, summary["length"], summary["straightness"]))
-        return results
+    @property
+    def frames(self) -> Run:
+        return self.run
 
 
-def panel_source(job: CompareJob, score: str):
+def panel_result(spec: PanelSpec, run: Run) -> PanelResult:
+    summary = path_summary(run.x)
+    return PanelResult(spec, run, summary["length"], summary["straightness"])
+
+
+def panel_source(score: str, target, learned, models: dict):
     """The source a panel samples: the live model's snapshot, the exact score, or a reflow's model."""
     if score == "exact":
-        return ExactSource(job.target)
+        return ExactSource(target)
     if score == "learned":
-        if job.learned is None:
+        if learned is None:
             raise ValueError("no learned model yet: train one or use the exact score")
-        return job.learned
-    source = (job.models or {}).get(score)
+        return learned
+    source = models.get(score)
     if source is None:
         raise ValueError(f"no {score} yet: run Tools > Reflow first")
     return source
@@ -180,13 +149,13 @@ class ComparePanel:
 
     def set_result(self, result: PanelResult | None) -> None:
         self.result, self.shown = result, -1
-        if result is None or not len(result.frames):
+        if result is None or not len(result.run):
             self.particles.set_positions(None)
             self.tails.setData([], [])
             self.plot.setTitle("")
             self.label.setText("not run yet")
             return
-        f = result.frames
+        f = result.run
         bins, colours = start_colour_bins(f.x[0])
         self.particles.set_colours(bins, colours)
         n = len(f.x[0])
@@ -198,7 +167,7 @@ class ComparePanel:
                            f"straightness {result.straightness:.3f}{note}")
 
     def show_frame(self, k: int) -> None:
-        f = self.result.frames if self.result is not None else None
+        f = self.result.run if self.result is not None else None
         if f is None or not len(f):
             return
         k = int(min(max(k, 0), len(f) - 1))

@@ -3,7 +3,7 @@
 Every panel starts from samplers.initial_noise(seed), and stochastic panels take their noise
 from one BrownianPath keyed by noise level, so panels with different samplers, step counts or
 scores (learned vs exact) differ only by what they are, never by luck. All panels run as one
-job in a worker thread; one clock then shows in each panel the frame nearest in noise level (or
+job in the sampling service's compare lane; one clock then shows in each panel the frame nearest in noise level (or
 in fraction of its run), on linked axes, with short trajectory tails for a few particles.
 """
 from __future__ import annotations
@@ -11,29 +11,27 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from playground.formats.settings import sampler_options
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QComboBox, QGridLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton,
                                QSlider, QSpinBox, QVBoxLayout, QWidget)
 
-from playground.app.features.comparison.compare_panel import (CLOCK_FPS, CLOCK_MODES, CLOCK_PLAY_SECONDS, CLOCK_TICKS, MAX_PANELS, NO_EXACT,
-                            CompareJob, ComparePanel, ComparisonWorker, PanelResult)
+from playground.app.features.comparison.compare_panel import (
+    CLOCK_FPS, CLOCK_MODES, CLOCK_PLAY_SECONDS, CLOCK_TICKS, MAX_PANELS, NO_EXACT, PANEL_FRAME_BYTES, ComparePanel,
+    PanelResult, panel_result, panel_source)
 from playground.app.widgets.controls import named, show_toggle
 from playground.app.widgets.particle_item import density_image
-from playground.app.core.sampling_worker import Frames
-from playground.app.core.threads import start_worker, stop_worker
+from playground.maths.samplers.record import Run
+from playground.app.core.errors import reported
 
 
 class ComparisonView(QObject):
     """Controller of the Compare dock (window.comparison): panels, the worker, the shared clock."""
     runFinished = Signal()
-    _sigRun = Signal(object)
-    _sigShutdown = Signal()
 
     def __init__(self, state, services, ui):
         super().__init__(services)          # lives and dies with the window
         self.state, self.services, self.ui = state, services, ui
-        self._job_id = 0
+        self._specs: list = []
         self._awaiting_snapshot = False
         self._running = False
         self._closed = False
@@ -45,10 +43,13 @@ class ComparisonView(QObject):
             p.plot.setYLink(self.panels[0].plot)
         self.panels[0].plot.setAspectLocked(True)     # only one: linked aspect-locked views fight
         self._build_widgets()
-        self._build_worker()
+        sampling = services.sampling
+        sampling.compared.connect(self._on_finished)
+        sampling.compareProgress.connect(self._on_progress)
+        sampling.compareFailed.connect(self._on_failed)
         self._on_target(state.preset)
         state.targetChanged.connect(self._on_target)
-        state.resultPublished.connect(self._on_result)
+        state.reflowChanged.connect(self._on_reflow)
         services.on_shutdown(self.shutdown)
 
     # ----------------------------------------------------------------------------- building
@@ -140,12 +141,6 @@ class ComparisonView(QObject):
         root.setMinimumHeight(root.minimumSizeHint().height())
         self.apply_count()
 
-    def _build_worker(self) -> None:
-        self.worker = w = ComparisonWorker()
-        self.thread = start_worker(w, "comparisonThread", (
-            (self._sigRun, w.run), (self._sigShutdown, w.shutdown), (w.progress, self._on_progress),
-            (w.finished, self._on_finished), (w.failed, self._on_failed)))
-
     # ----------------------------------------------------------------------------- public API
     def panel_count(self) -> int:
         return int(self.count_spin.value())
@@ -153,7 +148,7 @@ class ComparisonView(QObject):
     def panel_frames(self, i: int) -> list:
         """Stored frames ((N, 2) float32 arrays) of panel i's last run; [] before a run."""
         r = self.panels[i].result
-        return list(r.frames.x) if r is not None else []
+        return list(r.run.x) if r is not None else []
 
     def panel_result(self, i: int) -> PanelResult | None:
         return self.panels[i].result
@@ -192,27 +187,23 @@ class ComparisonView(QObject):
 
     def run(self) -> None:
         """Start a comparison of the visible panels (asynchronous; runFinished when done)."""
-        try:
+        with reported("compare", self.ui.error):      # bad input goes to the banner
             if self._closed:
                 return
             preset = self.state.preset
             if preset is None or preset.is_empty:
                 raise ValueError("the current preset is empty: nothing to compare")
             specs = [p.spec() for p in self.panels[:self.panel_count()]]
-            self.worker.cancel()
-            self._job_id += 1
+            self.services.sampling.cancel_compare()
             if any(s.score == "learned" for s in specs):
                 self._awaiting_snapshot = True
                 self._set_busy(True)
-                self.services.model.request_snapshot("compare", self._on_snapshot)
+                self.services.model.snapshot(self._on_snapshot)
             else:
                 self._launch(None)
-        except Exception as exc:  # noqa: BLE001 - bad input goes to the banner
-            self.ui.show_message(f"compare: {exc}", error=True)
 
     def cancel(self) -> None:
-        self.worker.cancel()
-        self._job_id += 1                    # whatever still arrives is stale
+        self.services.sampling.cancel_compare()       # whatever still arrives is dropped
         self._awaiting_snapshot = False
         self._set_busy(False)
 
@@ -244,36 +235,43 @@ class ComparisonView(QObject):
         self._launch(source)
 
     def _launch(self, learned) -> None:
+        """One request per visible panel (its sampler and steps, the window's options, the panel
+        particle count, shared Brownian noise) on its source, recorded in the compare lane."""
         preset = self.state.preset
         if preset is None or preset.is_empty:
             self._set_busy(False)
             return
-        s = self.state.settings
-        specs = [p.spec() for p in self.panels[:self.panel_count()]]
-        job = CompareJob(self._job_id, specs, preset.target, learned, int(self.particles_spin.value()), s.seed,
-                         s.schedule, options={p.sampler: sampler_options(s, p.sampler) for p in specs},
-                         models=dict(self.models))
+        self._specs = [p.spec() for p in self.panels[:self.panel_count()]]
+        n, sampling = int(self.particles_spin.value()), self.services.sampling
+        try:
+            jobs = [(sampling.request(sampler=s.sampler, steps=s.steps, n=n, brownian_path=True,
+                                      max_bytes=PANEL_FRAME_BYTES),
+                     panel_source(s.score, preset.target, learned, self.models)) for s in self._specs]
+        except ValueError as exc:
+            self._set_busy(False)
+            self.ui.show_message(f"comparison failed: {exc}", error=True)
+            return
         self._set_busy(True)
-        self._sigRun.emit(job)
+        sampling.compare(jobs)
 
-    def _on_progress(self, job_id: int, done: int, planned: int) -> None:
-        if job_id == self._job_id:
+    def _on_progress(self, done: int, planned: int) -> None:
+        if self._running:
             self.progress.setRange(0, max(planned, 1))
             self.progress.setValue(min(done, planned))
 
-    def _on_failed(self, job_id: int, msg: str) -> None:
-        if job_id == self._job_id:
-            self._set_busy(False)
-            self.progress.setRange(0, 1)
-            self.progress.setValue(0)
-            self.ui.show_message(msg, error=True)
+    def _on_failed(self, msg: str) -> None:
+        self._set_busy(False)
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.ui.show_message(msg, error=True)
 
-    def _on_finished(self, job_id: int, results: list) -> None:
-        if job_id != self._job_id or self._closed:
+    def _on_finished(self, runs: list) -> None:
+        if self._closed or not self._running:
             return
         self._set_busy(False)
         self.progress.setRange(0, 1)
         self.progress.setValue(1)
+        results = [panel_result(spec, run) for spec, run in zip(self._specs, runs)]
         for i, p in enumerate(self.panels):
             p.set_result(results[i] if i < len(results) else None)
         self.set_clock(CLOCK_TICKS)
@@ -285,13 +283,13 @@ class ComparisonView(QObject):
         """(floor, top) of the clock in noise level: below the smallest positive level of any panel
         (frames at level 0 map to the floor) up to the largest finite one."""
         levels = [lv for p in self.panels[:self.panel_count()] if p.result is not None
-                  for lv in p.result.frames.level if math.isfinite(lv) and lv > 0]
+                  for lv in p.result.run.level if math.isfinite(lv) and lv > 0]
         if not levels:
             return 1e-3, 80.0
         lo, hi = min(levels) / 2.0, max(levels)
         return lo, max(hi, lo * 4)
 
-    def _nearest_frame(self, frames: Frames) -> int:
+    def _nearest_frame(self, frames: Run) -> int:
         if self.clock_mode.currentText() == "fraction of run":
             return int(round(self.clock.value() / CLOCK_TICKS * (len(frames) - 1)))
         lo, hi = self._level_range()
@@ -300,8 +298,8 @@ class ComparisonView(QObject):
 
     def update_clock(self) -> None:
         for p in self.panels[:self.panel_count()]:
-            if p.result is not None and len(p.result.frames):
-                p.show_frame(self._nearest_frame(p.result.frames))
+            if p.result is not None and len(p.result.run):
+                p.show_frame(self._nearest_frame(p.result.run))
         if self.clock_mode.currentText() == "fraction of run":
             self.clock_label.setText(f"{100 * self.clock.value() / CLOCK_TICKS:.0f}% of each run")
         else:
@@ -325,10 +323,8 @@ class ComparisonView(QObject):
         if value >= CLOCK_TICKS:
             self.set_playing(False)
 
-    def _on_result(self, name: str, value) -> None:
+    def _on_reflow(self, value) -> None:
         """A finished reflow (or None: it is gone) brings or takes away the base and reflowed models."""
-        if name != "reflow":
-            return
         self.models = {} if value is None else {"base model": value.base, "reflowed model": value.reflowed}
         for p in self.panels:
             p.set_choices(bool(self.models))
@@ -378,8 +374,7 @@ class ComparisonView(QObject):
             return
         self._closed = True
         self.play_timer.stop()
-        self.worker.cancel()
-        stop_worker(self._sigShutdown, self.thread)
+        self.services.sampling.cancel_compare()
 
 
 def install(state, services, ui) -> ComparisonView:

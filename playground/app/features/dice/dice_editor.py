@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QGridLayout, QHBoxLayout, QLabel, QPushButton, QS
 from playground.formats.presets import load_preset, preset_from_json
 from playground.app.widgets.controls import named
 from playground.app.widgets.weights_chart import WeightsChart
+from playground.app.core.errors import reported
 
 DEBOUNCE_MS = 150            # a slider drag applies at most this often (and always at its final value)
 DEFAULT_RADIUS, DEFAULT_STD = 2.2, 0.3
@@ -110,7 +111,7 @@ class DiceEditor(QObject):
 
         services.model.datasetReady.connect(self._on_dataset)
         state.targetChanged.connect(self._on_target)
-        state.framesChanged.connect(self._on_frames)
+        state.runChanged.connect(self._on_frames)
         self._update_labels()
         current = state.preset
         if current is not None and not current.is_empty:
@@ -149,10 +150,8 @@ class DiceEditor(QObject):
         return self.apply_weights()
 
     def _load_loaded(self) -> None:
-        try:
+        with reported("loaded dice", self.ui.error):   # a broken built-in preset is reported, not raised
             self.set_weights(load_preset("loaded_dice").spec["weights"])
-        except Exception as exc:  # noqa: BLE001 - a broken built-in preset is reported, not raised
-            self.ui.show_message(f"loaded dice: {exc}", error=True)
 
     def build_preset(self):
         """The dice preset for the current sliders, keeping the radius and std of the current die."""
@@ -172,10 +171,9 @@ class DiceEditor(QObject):
         self._timer.stop()
         if self.services.closed:
             return False
-        try:
+        with reported("dice", self.ui.error) as outcome:
             preset = self.build_preset()
-        except Exception as exc:  # noqa: BLE001
-            self.ui.show_message(f"dice: {exc}", error=True)
+        if not outcome:
             return False
         if preset is None:
             self.ui.show_message("dice: all six faces have weight 0; raise at least one slider", error=True)

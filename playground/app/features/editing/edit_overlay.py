@@ -22,12 +22,10 @@ POINT_RGBA = QColor(255, 170, 60, 200)
 
 def view_px(vb) -> float:
     """Data units per screen pixel of a ViewBox (the particle view's aspect is locked: one number)."""
-    try:
-        px = float(max(vb.viewPixelSize()))
-    except Exception:  # noqa: BLE001 - not laid out yet
-        px = 0.0
+    (x0, x1), _ = vb.viewRange()
+    width = vb.width()                    # 0 before the view is laid out: assume 500 pixels
+    px = (x1 - x0) / (width if width > 0 else 500)
     if not (px > 0 and math.isfinite(px)):
-        (x0, x1), _ = vb.viewRange()
         px = (x1 - x0) / 500
     return px
 

@@ -25,6 +25,7 @@ from playground.app.features.editing.edit_section import EditSection, set_quietl
 from playground.app.features.editing.edit_geometry import (Drag, Handle, circle, drag_gaussian, gaussian_under, handles, hit_test, press_gaussian,
                             with_handles)
 from playground.app.features.editing.edit_overlay import EditOverlay, view_px
+from playground.app.core.errors import reported
 
 WHEEL_STEP = 1.15           # weight factor per wheel notch
 PRESET_KEY = "sketch"
@@ -38,11 +39,9 @@ def _reported(fn):
     """Run an editor slot; show any exception in the window's banner instead of raising."""
     @functools.wraps(fn)
     def wrapper(self, *args, **kwargs):
-        try:
+        with reported("edit", self.ui.error):     # user input must never crash the event loop
             return fn(self, *args, **kwargs)
-        except Exception as exc:  # noqa: BLE001 - user input must never crash the event loop
-            self.ui.show_message(f"edit: {exc}", error=True)
-            return None
+        return None
     return wrapper
 
 
@@ -158,10 +157,9 @@ class TargetEditor(QObject):
             self.applier.cancel()                 # a drawing still compiling must not replace it
         if self.edit_mode and current is not self.applied and current is not None:
             self._finish_drag()
-            try:
+            with reported("edit: cannot edit this target", self.ui.error) as outcome:
                 self._load(current)
-            except Exception as exc:  # noqa: BLE001
-                self.ui.show_message(f"edit: cannot edit this target: {exc}", error=True)
+            if not outcome:
                 return
             self.refresh_overlay()
             self._sync_widgets()
@@ -241,7 +239,7 @@ class TargetEditor(QObject):
         et = event.type()
         if not self.edit_mode or (obj is not self.view and obj is not self.view.viewport()):
             return False
-        try:
+        with reported("edit", self.ui.error) as outcome:     # a bad event must not escape into Qt
             if et in _MOUSE:
                 self._mouse(obj, event)
                 return True
@@ -250,9 +248,8 @@ class TargetEditor(QObject):
                 return True
             if et == QEvent.Type.Leave:
                 self.brush_item.setVisible(False)
-        except Exception as exc:  # noqa: BLE001 - a bad event must not escape into Qt
+        if not outcome:
             self.drag = None
-            self.ui.show_message(f"edit: {exc}", error=True)
             return True
         return False
 

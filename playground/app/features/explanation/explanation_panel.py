@@ -30,14 +30,14 @@ class ExplanationPanel(QScrollArea):
         self.setWidgetResizable(True)
         self.sampler = None
         state.settingsChanged.connect(lambda s, changed, _o: changed & {"sampler", "objective"} and self.update_text())
-        state.resultPublished.connect(lambda name, _v: name == "reflow" and self.update_text())
+        state.reflowChanged.connect(lambda *_: self.update_text())
         self.update_text()
 
     def concepts(self) -> list[str]:
         """The concepts shown below the sampler: the objective's, and reflow's once one has run."""
         objective = self.state.settings.objective
         names = [OBJECTIVE_CONCEPTS[objective]]
-        if self.state.results.get("reflow") is not None:
+        if self.state.reflow is not None:
             names += list(REFLOW_CONCEPTS)
         elif objective == "fm":
             names.append("straight-paths")

@@ -18,6 +18,7 @@ from playground.maths.progress import Cancelled
 from playground.app.core.threads import wait_events
 from playground.app.features.export.export_files import (GIF_SIZE, MP4_HINT, ExportError, mp4_available, write_animation, write_quality_table,
                            write_samples, write_trajectories, write_view)
+from playground.app.core.errors import reported
 
 BUILTIN_VIEWS = ("particles", "field", "loss")
 EXPORT_WAIT_S = 600          # a scripted export (wait=True) gives up after this long
@@ -131,7 +132,7 @@ class Exporter(QObject):
 
     def export_metrics(self, path) -> Path | None:
         """The quality-vs-steps table (published by the quality panel) as CSV."""
-        return self._guard("export metrics", lambda: write_quality_table(self.state.results.get("quality"), Path(path)))
+        return self._guard("export metrics", lambda: write_quality_table(self.state.quality, Path(path)))
 
     # ----- background jobs ------------------------------------------------------------------------------
     def busy(self) -> bool:
@@ -192,18 +193,18 @@ class Exporter(QObject):
 
     # ----- helpers ----------------------------------------------------------------------------------------
     def _frames(self):
-        frames = self.state.frames
+        frames = self.state.run
         if frames is None or not len(frames):
             raise ExportError("no sampler run to export yet: press Sample first")
         return frames
 
     def _guard(self, what: str, fn, *args) -> Path | None:
-        try:
+        path = None
+        with reported(what) as outcome:          # bad input: a banner line, never a traceback
             path = fn(*args)
-        except Exception as exc:  # noqa: BLE001 - bad input ends up in the banner, never a traceback
-            msg = str(exc) if isinstance(exc, ExportError) else f"{what}: {exc}"
-            self.ui.show_message(msg, error=True)
-            self.exportFailed.emit(msg)
+        if not outcome:
+            self.ui.error(outcome.failed)
+            self.exportFailed.emit(outcome.failed)
             return None
         if path is not None and self._done:
             self.ui.show_message(f"exported {path}")
@@ -258,7 +259,7 @@ def install(state, services, ui) -> Exporter:
                  lambda p: exporter.export_mp4(p, fps=state.settings.speed, wait=False))()
 
     def metrics():
-        if state.results.get("quality") is None:
+        if state.quality is None:
             ui.show_message("no quality result yet: run a quality-vs-steps comparison first", error=True)
             return
         ask_then("Export quality table", "quality.csv", "CSV (*.csv)", exporter.export_metrics)()

@@ -13,13 +13,14 @@ import pyqtgraph as pg
 
 from playground.formats import render
 from playground.formats.io_utils import atomic_path, atomic_write_bytes, atomic_write_text
+from playground.app.core.errors import Refusal
 
 GIF_SIZE = 256
 MP4_HINT = "MP4 export needs the imageio-ffmpeg package: pip install imageio-ffmpeg (GIF works without it)"
 
 
-class ExportError(ValueError):
-    """An export that cannot be made; the message is meant for the user."""
+class ExportError(Refusal, ValueError):
+    """An export that cannot be made; the message is meant for the user, whole."""
 
 
 def mp4_available() -> bool:

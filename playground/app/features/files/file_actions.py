@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog
 from playground.formats.presets import (DEFAULT_VIEW, IMAGE_SUFFIXES, POINT_SUFFIXES, PresetError, default_bandwidth,
                        image_preset, points_preset, read_image_file, read_points_file, read_preset_file,
                        save_preset)
+from playground.app.core.errors import reported
 
 SUPPORTED = {".json"} | IMAGE_SUFFIXES | POINT_SUFFIXES
 KINDS_TEXT = "a preset .json, an image .png/.jpg or points .csv/.npy"
@@ -81,14 +82,15 @@ class FileActions(QObject):
     def open_file(self, path, bandwidth: float | None = None) -> bool:
         """Open a preset, image or points file as the current target; False (and a message) if refused."""
         path = Path(path)
-        try:
-            if bandwidth is not None and not (np.isfinite(bandwidth) and bandwidth > 0):
-                raise PresetError(f"bandwidth must be a number > 0, got {bandwidth}")
-            preset = self.load(path, bandwidth)
-        except PresetError as exc:
-            return self._refuse(path, _reason(exc, path))
-        except Exception as exc:  # noqa: BLE001 - an unexpected reader failure is still just a refusal
-            return self._refuse(path, f"{type(exc).__name__}: {exc}")
+        with reported("") as outcome:            # an unexpected reader failure is still just a refusal
+            try:
+                if bandwidth is not None and not (np.isfinite(bandwidth) and bandwidth > 0):
+                    raise PresetError(f"bandwidth must be a number > 0, got {bandwidth}")
+                preset = self.load(path, bandwidth)
+            except PresetError as exc:
+                return self._refuse(path, _reason(exc, path))
+        if not outcome:
+            return self._refuse(path, outcome.failed)
         return self._apply(preset, path)
 
     def export_preset(self, path) -> bool:
@@ -100,10 +102,9 @@ class FileActions(QObject):
         if preset is None or preset.is_empty:
             self.ui.show_message("Export: the current target is empty; nothing to save", error=True)
             return False
-        try:
+        with reported(f"Could not save {path.name}", self.ui.error) as outcome:
             save_preset(preset, path)
-        except Exception as exc:  # noqa: BLE001
-            self.ui.show_message(f"Could not save {path.name}: {exc}", error=True)
+        if not outcome:
             return False
         self._dir = str(path.parent)
         self.ui.status(f"Saved the target to {path}", 8000)

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout
 from playground.maths.forward import check, forward_frames, schedule_curves
 from playground.maths.schedules import SCHEDULES, SIGMA_MAX, get_schedule
 from playground.app.widgets.controls import show_toggle
+from playground.app.core.errors import reported
 
 N_POINTS = 2000
 WARNING_STYLE = "background:#5a3a1e; color:#ffe2b8; padding:3px; border-radius:3px;"
@@ -214,10 +215,8 @@ class ForwardPanel(QWidget):
             self._stale = True
             return
         self._stale = False
-        try:
+        with reported("forward process", self.ui.error):
             self.refresh()
-        except Exception as exc:  # noqa: BLE001
-            self.ui.show_message(f"forward process: {exc}", error=True)
 
     def _advance(self) -> None:
         if self.frames is None or self.frame >= len(self.frames) - 1:

@@ -2,10 +2,10 @@
 D = D_uncond + w (D_cond - D_uncond) (see playground.guidance), or with classifier guidance,
 score + w ∇log p(class | x_t), the classifier exact or learned (classifier_box.py trains it).
 
-The guided run goes through the sampling service: a model snapshot (services.model.request_snapshot)
-is wrapped in a GuidedSource and handed to services.sampling.run,
-so it plays, scrubs and reports NFE like any other run. With "exact guided score" no snapshot
-is needed. After the run, the fraction of particles in the chosen class is shown next to what
+The guided run goes through the sampling service like a Sample press: the service wraps its
+model snapshot with this panel's guide (a GuidedSource or ClassifierGuidedSource), so it plays,
+scrubs and reports NFE like any other run, and live samples follow the same guide until the next
+press. With "exact guided score" no snapshot is needed. After the run, the fraction of particles in the chosen class is shown next to what
 the exact conditional law gives (1.0), added to the purity chart (per kind, against w), and the
 class's exact density can be overlaid.
 """
@@ -48,8 +48,7 @@ class GuidancePanel(QObject):
     def __init__(self, state, services, ui):
         super().__init__(services)          # lives and dies with the window
         self.state, self.services, self.ui = state, services, ui
-        self._request = None           # (label, scale, exact, kind) of the guided run being prepared
-        self._guided_source = None     # the source handed to the sampling worker, to recognise its frames
+        self._request = None           # (label, scale, exact, kind) of the last guided press
         self.last_result: dict | None = None
 
         self.box = QGroupBox("Guidance")
@@ -124,7 +123,7 @@ class GuidancePanel(QObject):
         self.overlay_check.toggled.connect(lambda *_: self._refresh_overlay())
         self.sample_button.clicked.connect(lambda *_: self.guided_sample())
         state.targetChanged.connect(self._on_target)
-        state.framesChanged.connect(self._on_frames)
+        state.runChanged.connect(self._on_frames)
         self._update_scale_label()
         current = state.preset
         if current is not None and not current.is_empty:
@@ -204,64 +203,62 @@ class GuidancePanel(QObject):
             self.ui.show_message(NO_CLASSIFIER_MESSAGE, error=True)
             return
         self._request = (label, scale, exact, kind)
+        self.result_label.setText("sampling …")
         if exact:
             base = ExactSource(preset.target)
-            self._launch(ExactGuidedSource(preset.target, label, scale) if kind == "cfg" else self._classified(base))
+            self.services.sampling.sample(
+                source=ExactGuidedSource(preset.target, label, scale) if kind == "cfg" else self._classified(base))
             return
         if kind == "cfg" and self.state.training.n_classes == 0:
             self.ui.show_message(UNCONDITIONAL_MESSAGE, error=True)
             return
-        self.services.model.request_snapshot("guided", self._on_snapshot)
+        request = self._request
+        self.services.sampling.sample(guide=lambda snapshot: self._guide(snapshot, request))
 
-    def _classified(self, base) -> ClassifierGuidedSource:
+    def _classified(self, base, request=None) -> ClassifierGuidedSource:
         """The base score (exact or a model snapshot) steered by the chosen classifier."""
-        label, scale, _, kind = self._request
+        label, scale, _, kind = request or self._request
         target = self.state.preset.target
         classifier = ExactClassifier(target) if kind == "classifier-exact" else self.classifier_box.classifier
         return ClassifierGuidedSource(base, classifier, label, scale)
 
-    def _on_snapshot(self, source) -> None:
-        if self._request is None:
-            return
-        label, scale, _, kind = self._request
-        if source is None:
-            self.ui.show_message("no model yet: wait for the model to be built, or use the exact guided score",
-                                 error=True)
-            return
+    def _guide(self, snapshot, request):
+        """A model snapshot steered as `request` asks: the sampling service calls it for the press and
+        for live pictures after it. None (with a message) when the model cannot be guided."""
+        label, scale, _, kind = request
         try:
-            guided = GuidedSource(source, label, scale) if kind == "cfg" else self._classified(source)
+            return GuidedSource(snapshot, label, scale) if kind == "cfg" else self._classified(snapshot, request)
         except UnconditionalModelError:
             self.ui.show_message(UNCONDITIONAL_MESSAGE, error=True)
-            return
         except ValueError as exc:
             self.ui.show_message(f"guided sample: {exc}", error=True)
-            return
-        self._launch(guided)
+        return None
 
-    def _launch(self, source) -> None:
-        self._guided_source = source
-        self.result_label.setText("sampling …")
-        self.services.sampling.run(source)
-
-    def _on_frames(self, frames) -> None:
-        """Score a finished guided run: its fraction in the class against the exact conditional's 1.0."""
-        if frames is None or self._guided_source is None or self._request is None:
-            return
-        if self.state.last_sampling_source is not self._guided_source:
-            self.result_label.setText("")
+    def _on_frames(self, run) -> None:
+        """Score a guided run on screen (its source says so): its fraction in the class against the
+        exact conditional's 1.0. A whole run (a press) also goes on the purity chart; a live
+        picture only updates the line."""
+        prov = None if run is None else run.provenance
+        if prov is None or prov.guidance is None or self._request is None or not self.state.has_target():
+            if run is not None and len(run) > 1:
+                self.result_label.setText("")
             return
         preset = self.state.preset
-        label, scale, exact, kind = self._request
-        frac = class_fraction(preset.target, np.asarray(frames.x[-1]), label)
+        _, _, exact, kind = self._request
+        label, scale = prov.label, prov.weight
+        if (kind == "cfg") != (prov.guidance == "cfg"):
+            return                        # a run of an earlier press of the other kind
+        frac = class_fraction(preset.target, np.asarray(run.samples), label)
         name = preset.target.group_names[label]
-        score = "exact" if exact else "learned"
-        self.last_result = {"class": label, "scale": scale, "exact": exact, "kind": kind, "fraction": frac,
-                            "nfe": int(frames.nfe[-1])}
-        self.purity_chart.add(kind, scale, frac)
-        text = (f"{name}, w = {scale:.1f} ({KINDS[kind][0]}, {score} score): {100 * frac:.1f}% in class "
-                f"(exact conditional: 100%), NFE {frames.nfe[-1]}")
+        score = "exact" if prov.score == "exact" else "learned"
+        text = (f"{name}, w = {scale:.1f} ({KINDS.get(kind, (kind,))[0]}, {score} score): {100 * frac:.1f}% in class "
+                f"(exact conditional: 100%), NFE {run.nfe[-1]}")
         self.result_label.setText(text)
-        self.ui.show_message(f"guided sample: {text}")
+        if len(run) > 1:
+            self.last_result = {"class": label, "scale": scale, "exact": score == "exact", "kind": kind,
+                                "fraction": frac, "nfe": int(run.nfe[-1])}
+            self.purity_chart.add(kind, scale, frac)
+            self.ui.show_message(f"guided sample: {text}")
 
     # ----- sessions ------------------------------------------------------------------------------
     def get_state(self) -> dict:

@@ -1,45 +1,22 @@
 """Live samples: while training runs, the particle view shows the sampler's output from one fixed
 noise draw, re-drawn from the newest model snapshot several times a second.
 
-The same noise every time, so what changes on screen is the model alone. A refresh is a sampler
-run in a TaskRunner thread on a model snapshot. The next snapshot is asked for as soon as a run
-starts, so the training worker's answer (it comes between training chunks) arrives while the
-sampler computes instead of before it: at most one run and one snapshot request are in flight, a
-newer snapshot replaces an unused one (the newest wins, nothing queues up).
-The output becomes a one-frame run (SamplingService.show_frames), so every view that follows
-the current run (metrics, class weights) follows training too.
+The same noise every time, so what changes on screen is the model alone. This feature decides
+when: the next snapshot is asked for as soon as a run starts, so the training worker's answer
+(it comes between training chunks) arrives while the sampler computes; at most one run and one
+snapshot request are in flight, and a newer snapshot replaces an unused one. The sampling service
+decides how: a live picture is the run a Sample press would make (same options, same guide), in
+its live lane, and it is shown as a one-frame run that carries its source, so every view that
+follows the run on screen (metrics, class weights, overlays) follows training too.
 """
 from __future__ import annotations
 
-import os
 import time
 
-import torch
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QCheckBox, QGroupBox, QLabel, QVBoxLayout
 
-from playground.learning.sample_process import SampleProcess
-from playground.maths.samplers import sample_steps
-from playground.maths.progress import Cancelled
-from playground.app.core.sampling_worker import Frames, append_step
-
-USE_PROCESS = os.name == "posix"   # live runs of a CPU model in their own process (sample_process.py);
-                                   # select() on pipes, which the process's reader needs, is POSIX only
 MIN_INTERVAL_MS = 150          # at most ~6 refreshes a second: the rest of the time is training's
-
-
-def live_frames(sampler: str, source, n: int, seed: int, steps: int, schedule: str, stop=None) -> Frames:
-    """One frame: the sampler's output from the seed's noise (the same draw for every snapshot)."""
-    frames = Frames(sampler, schedule)
-    last = None
-    source.nfe = 0
-    with torch.no_grad():
-        for st in sample_steps(sampler, source, n, seed, steps=steps, schedule=schedule):
-            if stop is not None and stop.is_set():
-                raise Cancelled()
-            last = st
-    append_step(frames, last)
-    return frames
 
 
 class LiveSamples(QObject):
@@ -48,11 +25,9 @@ class LiveSamples(QObject):
     def __init__(self, state, services, ui):
         super().__init__(services)
         self.state, self.services, self.ui = state, services, ui
-        self.runner = services.tasks("liveSamplesThread", self)
+        self.lane = services.sampling.live
         self.running, self.asking, self.count = False, False, 0
         self.source = None                # a snapshot in hand, not yet sampled from
-        self.process: SampleProcess | None = None    # the live runs' own process, while the box is ticked
-        services.on_shutdown(self._close_process)
         self._last_start = 0.0
         self._generation = self._run_generation = state.generation
         self.timer = QTimer(self)
@@ -73,9 +48,10 @@ class LiveSamples(QObject):
         state.trainingChanged.connect(lambda *_: self.refresh())
         state.presetChanged.connect(lambda *_: self._drop())
         state.generationChanged.connect(lambda *_: self._drop())
-        self.runner.finished.connect(self._on_finished)
-        self.runner.failed.connect(self._on_failed)
-        self.runner.cancelled.connect(self._on_done)
+        services.sampling.liveFinished.connect(self._on_finished)
+        services.sampling.liveFailed.connect(self._on_failed)
+        self.lane.failed.connect(self._on_failed)
+        self.lane.cancelled.connect(self._on_done)
         services.parts.register("live_samples", lambda: {"on": self.check.isChecked()},
                                 lambda d: self.check.setChecked(bool(d.get("on", False))))
 
@@ -99,7 +75,7 @@ class LiveSamples(QObject):
 
     def _ask(self) -> None:
         self.asking = True
-        self.services.model.request_snapshot("live", self._on_snapshot)
+        self.services.model.snapshot(self._on_snapshot)
 
     def _on_snapshot(self, source) -> None:
         self.asking = False
@@ -117,49 +93,21 @@ class LiveSamples(QObject):
                 self.timer.start(int(wait_ms) + 1)
             return
         source, self.source = self.source, None
-        self.running, self._last_start, self._run_generation = True, time.monotonic(), self._generation
-        s = self.state.settings
-        sampler, n, seed, steps, schedule = s.sampler, s.particles, s.seed, s.steps, s.schedule
-        self.runner.start(lambda progress, stop: self._frames(sampler, source, n, seed, steps, schedule, stop))
-        if not self.asking:
+        self._last_start, self._run_generation = time.monotonic(), self._generation
+        self.running = self.services.sampling.live_run(source)
+        if self.running and not self.asking:
             self._ask()                   # the next snapshot is taken while this run computes
 
-    def _frames(self, sampler, source, n, seed, steps, schedule, stop) -> Frames:
-        """In the task runner's thread: the CPU model's run goes to the sampling process (its own
-        core and GIL); a GPU model samples here, where its kernels do not hold the GIL."""
-        process = self.process
-        if process is None or source.device.type != "cpu" or source.label is not None:
-            return live_frames(sampler, source, n, seed, steps, schedule, stop)
-        try:
-            out = process.run(source.model, sampler, n, seed, steps, schedule, stop)
-        except (RuntimeError, OSError):   # the process cannot run (or the job failed there): sample here
-            if self.process is process:
-                self.process = None
-                process.close()
-            return live_frames(sampler, source, n, seed, steps, schedule, stop)
-        if out is None:
-            raise Cancelled()
-        frames = Frames(sampler, schedule)
-        for key in ("x", "step", "alpha", "sigma", "level", "nfe"):
-            getattr(frames, key).append(out[key])
-        return frames
-
-    def _close_process(self) -> None:
-        process, self.process = self.process, None
-        if process is not None:
-            process.close()
-
-    def _on_finished(self, frames) -> None:
-        if self.active() and self._run_generation == self.state.generation:
-            self.services.sampling.show_frames(frames)
+    def _on_finished(self, run, shown: bool) -> None:
+        if shown and self.active() and self._run_generation == self.state.generation:
             self.count += 1
-            self.note.setText(f"step {self.state.training.step}: {len(frames.x[0])} samples from the newest model "
-                              f"({self.state.settings.sampler}, NFE {frames.nfe[0]})")
+            self.note.setText(f"step {self.state.training.step}: {run.n} samples from the newest model "
+                              f"({run.sampler}, NFE {run.nfe[-1]}; {run.provenance.describe()})")
             self.refreshed.emit(self.count)
         self._on_done()
 
     def _on_failed(self, msg: str) -> None:
-        self.note.setText(f"live samples failed: {msg}")
+        self.note.setText(msg)
         self._on_done()
 
     def _on_done(self) -> None:
@@ -167,24 +115,19 @@ class LiveSamples(QObject):
         self.refresh()
 
     def _drop(self) -> None:
-        self.runner.cancel()
+        self.lane.cancel()
         self.source = None
 
     def _on_toggled(self, on: bool) -> None:
         if on:
-            if self.process is None and USE_PROCESS:
-                self.process = SampleProcess()
-                try:
-                    self.process.start()          # its imports run while training warms up
-                except (OSError, RuntimeError):
-                    self.process = None           # no process: the live runs sample in the thread
+            self.lane.open()
             self.services.sampling.cancel()       # a running Sample would be replaced anyway
             if not self.state.training.running:
                 self.note.setText("starts when training runs")
             self.refresh()
         else:
             self._drop()
-            self._close_process()
+            self.lane.close()
             self.note.setText("")
 
 

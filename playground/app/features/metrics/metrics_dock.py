@@ -25,6 +25,7 @@ from playground.maths.metrics import energy_distance, noise_floor, off_support_f
 from playground.app.widgets.controls import named
 from playground.app.core.threads import release_worker, start_worker, stop_worker
 from playground.app.widgets.weights_chart import WeightsChart
+from playground.app.core.errors import reported
 
 SW2_POINTS = 2000          # particles compared (a fixed subsample above this)
 SW2_DIRECTIONS = 64
@@ -65,15 +66,14 @@ class MetricsWorker(QObject):
     @Slot(object, int)
     def prepare(self, target, n: int) -> None:
         torch.set_num_threads(1)
-        try:
+        with reported("metrics", self.failed.emit):
             self._reference(target, n)
-        except Exception as exc:  # noqa: BLE001
-            self.failed.emit(f"metrics: {exc}")
 
     @Slot(int, int, object, object)
     def compute(self, run_id: int, index: int, x, target) -> None:
         torch.set_num_threads(1)
-        try:
+        out = None
+        with reported("metrics", self.failed.emit):
             x = np.asarray(x, dtype=np.float64)
             pick = np.linspace(0, len(x) - 1, min(SW2_POINTS, len(x))).astype(np.int64)
             xs = x[pick]
@@ -87,9 +87,6 @@ class MetricsWorker(QObject):
                     if finite.any() else None
             out = {"sw2": _sw2(xs, ref), "energy": energy_distance(xs, ref, max_points=ENERGY_POINTS),
                    "floor": floor, "off_support": off, "sampled": weights}
-        except Exception as exc:  # noqa: BLE001
-            self.failed.emit(f"metrics: {exc}")
-            out = None
         self.computed.emit(run_id, index, out)
 
     @Slot()
@@ -98,7 +95,7 @@ class MetricsWorker(QObject):
 
 
 class MetricsDock(QObject):
-    """Controller of the dock (window.metrics): listens to framesChanged / frameShown."""
+    """Controller of the dock (window.metrics): listens to runChanged / frameShown."""
     updated = Signal(int)                  # frame index whose metrics are now shown
     _sigCompute = Signal(int, int, object, object)
     _sigPrepare = Signal(object, int)
@@ -122,7 +119,7 @@ class MetricsDock(QObject):
         self.throttle.setSingleShot(True)
         self.throttle.setInterval(THROTTLE_MS)
         self.throttle.timeout.connect(self._send)
-        state.framesChanged.connect(self._on_frames)
+        state.runChanged.connect(self._on_frames)
         state.frameShown.connect(self._on_shown)
         state.targetChanged.connect(self._on_target)
         services.model.datasetReady.connect(self._on_dataset)

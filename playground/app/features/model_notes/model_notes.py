@@ -26,7 +26,7 @@ class ModelNotes(QObject):
         state.trainingStep.connect(lambda *_: self.show_trained())
         state.trainingChanged.connect(lambda *_: self.show_trained())
         state.generationChanged.connect(lambda *_: self.show_trained())
-        state.runFinished.connect(self._on_run)
+        state.runChanged.connect(self._on_run)
         self.show_trained()
 
     def show_trained(self) -> None:

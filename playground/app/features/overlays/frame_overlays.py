@@ -3,7 +3,7 @@
 Everything drawn is computed before paint: x̂₀ once per frame of a run (cached; dear frames in a
 TaskRunner thread, see denoised_frames), the mesh once per run in a TaskRunner thread, the
 backdrop by PtBackdrop (exact grids cached per level, the learned one in its own thread, absent
-until it exists). Observes frameShown / framesChanged / targetChanged; draws through
+until it exists). Observes frameShown / runChanged / targetChanged; draws through
 ui.add_overlay and the particle view's backdrop.
 """
 from __future__ import annotations
@@ -17,6 +17,7 @@ from playground.maths.samplers.explanations import DENOISED_LINE
 from playground.app.features.overlays.denoised_frames import DenoisedFrames
 from playground.app.widgets.overlay_items import DenoisedOverlayItem, MeshItem
 from playground.app.widgets.pt_backdrop import MODES, PtBackdrop
+from playground.app.core.errors import reported
 
 DEFAULT_MODE = "target"
 
@@ -42,7 +43,7 @@ class FrameOverlays(QObject):
         self.mesh_runner.failed.connect(lambda msg: self.mesh_label.setText(f"mesh failed: {msg}"))
         self._build_section()
         state.frameShown.connect(lambda *_: self.show_frame())
-        state.framesChanged.connect(self._on_frames)
+        state.runChanged.connect(self._on_frames)
         state.presetChanged.connect(lambda *_: self._on_target())
         state.settingsChanged.connect(self._on_settings)
         services.on_shutdown(self.backdrop.shutdown)
@@ -89,14 +90,14 @@ class FrameOverlays(QObject):
 
     # ----- inputs ----------------------------------------------------------------------------------
     def _frame(self):
-        f = self.state.frames
+        f = self.state.run
         if f is None or not len(f):
             return None, -1
         return f, self.state.frame_index
 
     def score_source(self):
         """The exact oracle when the field shows the exact score or no model made the run, else the run's."""
-        run_source = self.state.last_sampling_source
+        run_source = self.state.run_source
         if self.state.settings.exact or run_source is None:
             return ExactSource(self.state.preset.target), "exact"
         return run_source, "learned"
@@ -113,7 +114,8 @@ class FrameOverlays(QObject):
         self.mesh_runner.cancel()
         if frames is not None and self.mesh_check.isChecked():
             self._start_mesh(frames)
-        self.show_frame()
+        if frames is None:
+            self.show_frame()             # a run draws itself on the frameShown that follows
 
     def _on_settings(self, settings, changed: set, origin: str) -> None:
         if "exact" in changed:
@@ -123,7 +125,7 @@ class FrameOverlays(QObject):
     def denoised_for(self, k: int):
         """x̂₀ of frame k of the current run, or None while it is computed off the GUI thread."""
         source, kind = self.score_source()
-        return self.denoised.get(self.state.frames, k, source, kind)
+        return self.denoised.get(self.state.run, k, source, kind)
 
     # ----- mesh --------------------------------------------------------------------------------------
     def _on_mesh_toggled(self, on: bool) -> None:
@@ -133,7 +135,7 @@ class FrameOverlays(QObject):
         self.show_frame()
 
     def _start_mesh(self, frames) -> None:
-        source = self.state.last_sampling_source
+        source = self.state.run_source
         if source is None or not self.state.has_target():
             source = ExactSource(self.state.preset.target) if self.state.has_target() else None
         if source is None:
@@ -147,7 +149,7 @@ class FrameOverlays(QObject):
 
     def _on_mesh(self, result) -> None:
         frames, mesh = result
-        if frames is not self.state.frames:
+        if frames is not self.state.run:
             return
         self.mesh = mesh
         self.mesh_label.setText(mesh.label)
@@ -156,7 +158,7 @@ class FrameOverlays(QObject):
     # ----- drawing -----------------------------------------------------------------------------------
     def show_frame(self) -> None:
         f, k = self._frame()
-        try:
+        with reported("overlay", self.ui.error):       # one banner line, the frame still shows
             denoised = self.denoised_for(k) if f is not None and self.denoised_check.isChecked() else None
             if denoised is not None:
                 self.denoised_item.set_frame(f.x[k], denoised)
@@ -168,8 +170,6 @@ class FrameOverlays(QObject):
                 self.mesh_item.setVisible(True)
             else:
                 self.mesh_item.setVisible(False)
-        except Exception as exc:  # noqa: BLE001 - one banner line, the frame still shows
-            self.ui.show_message(f"overlay: {exc}", error=True)
         self.show_backdrop()
 
     def show_backdrop(self) -> None:
@@ -178,17 +178,17 @@ class FrameOverlays(QObject):
         mode = self.mode_combo.currentData()
         f, k = self._frame()
         alpha, sigma = (1.0, 0.0) if f is None else (f.alpha[k], f.sigma[k])
-        source = self.state.last_sampling_source
+        source = self.state.run_source
         learned = None if source is None or getattr(source, "name", "") == "exact" else source
         key = (mode, id(self.state.preset), str(self.state.view), id(learned)) + \
             ((alpha, sigma) if mode in ("exact", "learned") else ())
         if key == self._shown_key:
             return                    # a static backdrop: no repaint of the view's cached background
-        try:
+        img, rect, note = None, None, ""
+        with reported("backdrop failed") as outcome:      # the reason shows under the view
             img, rect, note = self.backdrop.image_for(mode, self.state.preset.target, self.state.view,
                                                       alpha, sigma, learned)
-        except Exception as exc:  # noqa: BLE001
-            img, rect, note = None, None, f"backdrop failed: {exc}"
+        note = outcome.failed or note
         self.view.set_backdrop(img, rect)
         self.backdrop_note.setText(note)
         self._shown_key = key if img is not None or mode == "off" else None

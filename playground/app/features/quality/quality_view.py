@@ -222,7 +222,7 @@ class QualityPanel(TaskPanel):
         self.runner.start(work)
 
     def _show(self, result: dict) -> None:
-        self.app.publish("quality", result)
+        self.app.set_quality(result)
         self.export_button.setEnabled(True)
         self._draw()
         self.status.setText(f"done: floor {result['floor']:.3g} at N = {result['n']}")

@@ -2,7 +2,7 @@
 
 The run (learning/reflow.py: couple the base ODE's noise and samples, then train a new fm model on
 the straight lines between them) happens in a TaskRunner thread with progress and cancel. When it
-finishes, the base snapshot and the reflowed model are published as the state's "reflow" result,
+finishes, the base snapshot and the reflowed model are kept as the state's reflow (state.set_reflow),
 which the Compare dock offers as "base model" and "reflowed model", with their path straightness
 and 1-, 2- and 4-step sample quality in this section. The run's size (pairs, ODE steps, training
 steps) is injectable through `configure` so a test can run a small one.
@@ -90,7 +90,7 @@ class ReflowPanel(QGroupBox):
         if again:
             self._launch(self.result.reflowed, self.result.rectified)
         else:
-            self.services.model.request_snapshot("reflow", self._on_snapshot)
+            self.services.model.snapshot(self._on_snapshot)
 
     def cancel(self) -> None:
         if self.phase == "running":
@@ -145,7 +145,7 @@ class ReflowPanel(QGroupBox):
         self._set_phase("idle")
         self.progress.setValue(1000)
         self.result = result
-        self.state.publish("reflow", result)
+        self.state.set_reflow(result)
         b, r = result.report["base"], result.report["reflowed"]
         ks = "/".join(str(k) for k in REPORT_STEPS)
         sw2_base = "/".join(f"{b['sw2'][k]:.2f}" for k in REPORT_STEPS)
@@ -175,7 +175,7 @@ class ReflowPanel(QGroupBox):
             self._set_phase("idle")
         if self.result is not None:
             self.result = None
-            self.state.publish("reflow", None)
+            self.state.set_reflow(None)
 
 
 def install(state, services, ui) -> ReflowPanel:

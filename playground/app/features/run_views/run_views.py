@@ -32,7 +32,7 @@ class RunViews(QObject):
             dock.visibilityChanged.connect(self._on_visible)
         state.presetChanged.connect(lambda *_: self._on_target())
         state.settingsChanged.connect(lambda s, changed, o: "schedule" in changed and self._on_target())
-        state.runFinished.connect(self._on_run)
+        state.runChanged.connect(self._on_run)
         state.frameShown.connect(self._on_frame)
         services.parts.register("run_views", lambda: {"angle": self.flow.angle()},
                                 lambda d: self.flow.set_angle(float(d.get("angle", 0.0))))
@@ -42,8 +42,8 @@ class RunViews(QObject):
         if visible and not self._wanted:
             self._wanted = True
             self._refresh_target()
-            if self.state.frames is not None:
-                self._on_run(self.state.frames)
+            if self.state.run is not None:
+                self._on_run(self.state.run)
 
     def _on_target(self) -> None:
         self._stale_target = True
@@ -79,12 +79,12 @@ class RunViews(QObject):
 
     def _on_commitment(self, result) -> None:
         frames, curves = result
-        if frames is self.state.frames:
+        if frames is self.state.run:
             self.commit.set_commitment(curves)
             self.commit.set_frame(self.state.frame_index)
 
     def _on_frame(self, k: int) -> None:
-        f = self.state.frames
+        f = self.state.run
         if f is None or len(f) < 2:
             return
         if self.flow.has_run():

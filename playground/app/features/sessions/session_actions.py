@@ -22,12 +22,13 @@ from playground.formats.presets import PresetError, builtin_names, load_preset
 from playground.formats.session import (SUFFIX, Session, SessionError, autosave_path, read_session, session_json,
                                         split_trainer_state, state_dir, write_session)
 from playground.formats import session_run
-from playground.formats.session_run import SavedRun, pack_run
+from playground.formats.session_run import pack_run
+from playground.maths.samplers.record import Run
 from playground.formats.settings import Settings, SettingsError
 from playground.learning.trainer import TrainConfig
 from playground.app.features.sessions.crash_recovery import RECOVERED_NAME, mark_closed, mark_running, previous_run_crashed, restore_bar
-from playground.app.core.sampling_worker import Frames
 from playground.app.core.threads import wait_events
+from playground.app.core.errors import Refusal, reported
 
 __all__ = ["SessionManager", "install", "previous_run_crashed"]
 
@@ -54,7 +55,7 @@ class SessionManager(QObject):
         self.recovered_path: Path | None = None
 
     # ----- what a session holds ------------------------------------------------------------------
-    def snapshot(self) -> tuple[dict, dict, SavedRun | None, list[str]]:
+    def snapshot(self) -> tuple[dict, dict, Run | None, list[str]]:
         """(session.json dict, weights dict, the run on screen (thinned to the size bound) or None,
         names of parts that could not be saved)."""
         preset = self.state.preset
@@ -64,22 +65,21 @@ class SessionManager(QObject):
         trainer, weights = split_trainer_state(state) if state is not None else (None, {})
         parts, skipped = {}, []
         for name, (get_state, _) in self.services.parts.items():
-            try:
+            with reported(name) as outcome:        # one broken panel must not lose the whole session
                 parts[name] = json.loads(json.dumps(get_state()))     # JSON-able, and a copy
-            except Exception:  # noqa: BLE001 - one broken panel must not lose the whole session
+            if not outcome:
                 skipped.append(name)
         settings = self.state.settings.to_json()
-        run = pack_run(self.state.frames)
+        run = pack_run(self.state.run)
         return session_json(preset, settings, trainer, parts, self.state.preset_key), weights, run, skipped
 
     # ----- save / open ----------------------------------------------------------------------------------
     def save(self, path) -> bool:
         path = Path(path)
-        try:
+        with reported(f"could not save the session to {path.name}", self.ui.error) as outcome:
             meta, weights, run, skipped = self.snapshot()
-            write_session(path, meta, weights, run)
-        except Exception as exc:  # noqa: BLE001 - shown in the banner; the old file stays intact
-            self.ui.show_message(f"could not save the session to {path.name}: {exc}", error=True)
+            write_session(path, meta, weights, run)         # atomic: the old file stays intact
+        if not outcome:
             return False
         note = f" (could not save: {', '.join(skipped)})" if skipped else ""
         if run is not None and len(run) < run.total:
@@ -92,29 +92,27 @@ class SessionManager(QObject):
         """Restore a session file (or an already read Session); on any problem keep the current state."""
         if self.services.closed:
             return False
-        try:
-            session = source if isinstance(source, Session) else read_session(source)
-            settings = Settings.from_json(session.settings, base=self.state.settings)
-            config = TrainConfig.from_dict(session.trainer["config"]) if session.trainer else None
-            if config is not None:       # the saved network's objective wins over an older settings block
-                settings = settings.with_(objective=config.model.objective)
-        except (SessionError, SettingsError) as exc:
-            self.ui.show_message(str(exc), error=True)
-            return False
-        except Exception as exc:  # noqa: BLE001 - an unexpected failure still must not raise into Qt
-            self.ui.show_message(f"could not open the session: {exc}", error=True)
+        with reported("could not open the session", self.ui.error) as outcome:
+            try:
+                session = source if isinstance(source, Session) else read_session(source)
+                settings = Settings.from_json(session.settings, base=self.state.settings)
+                config = TrainConfig.from_dict(session.trainer["config"]) if session.trainer else None
+                if config is not None:   # the saved network's objective wins over an older settings block
+                    settings = settings.with_(objective=config.model.objective)
+            except (SessionError, SettingsError) as exc:
+                raise Refusal(str(exc)) from None         # the checks' own sentence, whole
+        if not outcome:
             return False
         name = Path(session.path).name if session.path else "session"
-        try:
+        with reported(f"could not fully restore {name}", self.ui.error) as outcome:
             self.services.model.set_running(False)
             self.state.replace_settings(settings.with_(preset=self.state.settings.preset), origin="session")
             self._apply_target(session)
             ignored = self._apply_parts(session.parts)
             self._load_trainer(session, config)
             if session.run is not None:
-                self.services.sampling.restore(_frames(session.run))
-        except Exception as exc:  # noqa: BLE001 - the file was valid; a window-side failure is still a message
-            self.ui.show_message(f"could not fully restore {name}: {exc}", error=True)
+                self.services.sampling.restore(session.run)
+        if not outcome:                            # the file was valid; a window-side failure is a message
             return False
         step = f" at step {session.trainer['step']}" if session.trainer else ""
         note = f"; ignored parts: {', '.join(ignored)}" if ignored else ""
@@ -141,10 +139,10 @@ class SessionManager(QObject):
             if entry is None:
                 ignored.append(name)           # a panel this version does not have
                 continue
-            try:
+            with reported("") as outcome:
                 entry[1](state)
-            except Exception as exc:  # noqa: BLE001
-                ignored.append(f"{name} ({exc})")
+            if not outcome:
+                ignored.append(f"{name} ({outcome.failed})")
         return ignored
 
     def _load_trainer(self, session: Session, config: TrainConfig | None) -> None:
@@ -169,10 +167,10 @@ class SessionManager(QObject):
             if not wait:
                 return False               # the previous one is still writing
             self._wait_autosave()
-        try:
+        with reported("") as outcome:
             meta, weights, run, _ = self.snapshot()
-        except Exception as exc:  # noqa: BLE001
-            self.last_autosave_error = str(exc)
+        if not outcome:
+            self.last_autosave_error = outcome.failed
             return False
         path = autosave_path()
         self._autosaving = True
@@ -207,13 +205,10 @@ class SessionManager(QObject):
     def shutdown(self) -> None:
         """A clean close: last autosave, then remove this window's marker. Never raises: it runs
         inside the window's shutdown, which must go on to stop the worker threads."""
-        try:
+        with reported("autosave on close"):        # e.g. widgets already deleted at interpreter exit
             self.timer.stop()
             self.autosave(wait=True)
-        except Exception:  # noqa: BLE001 - e.g. widgets already deleted at interpreter exit
-            pass
-        finally:
-            mark_closed(self.token)
+        mark_closed(self.token)
 
     def restore_recovered(self) -> bool:
         if self.recovered_path is None:
@@ -242,12 +237,6 @@ class SessionManager(QObject):
             self.ui.show_message(f"no autosave yet ({path})", error=True)
             return
         self.open(path)
-
-
-def _frames(run: SavedRun) -> Frames:
-    """The window's Frames of a saved run: one (N, 2) float32 array per frame."""
-    return Frames(run.sampler, run.schedule, list(run.x.numpy()), list(run.step), list(run.alpha),
-                  list(run.sigma), list(run.level), list(run.nfe))
 
 
 def _normal(obj):
