@@ -1,8 +1,8 @@
 """The window's one error path: a failure is one banner line, its traceback goes to the log file."""
-
 import pytest
 
 from playground.app.core import errors
+
 
 @pytest.fixture
 def log_dir(tmp_path, monkeypatch):
