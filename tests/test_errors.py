@@ -6,14 +6,8 @@ from playground.app.core import errors
 
 @pytest.fixture
 def log_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("DIFFUSION_PLAYGROUND_STATE_DIR", str(tmp_path))
-    for h in list(errors.LOG.handlers):             # reopen the log in this test's state folder
-        errors.LOG.removeHandler(h)
-        h.close()
-    yield tmp_path
-    for h in list(errors.LOG.handlers):
-        errors.LOG.removeHandler(h)
-        h.close()
+    monkeypatch.setenv("DIFFUSION_PLAYGROUND_STATE_DIR", str(tmp_path))    # the log follows the state folder
+    return tmp_path
 
 def fail():
     raise ValueError("the rate must be\npositive")

@@ -10,29 +10,42 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import threading
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
 LOG = logging.getLogger("playground.app")
 LOG_NAME = "errors.log"
 LOG_BYTES = 1 << 20            # one file of at most 1 MB, one older file kept
+_OPEN_LOCK = threading.Lock()
 
 
 def _log() -> logging.Logger:
-    """The app's logger, opened on first use: a small rotating file, never the console."""
-    if not LOG.handlers:
-        LOG.propagate = False
-        try:
-            from playground.formats.session import state_dir
-            path = state_dir() / LOG_NAME
-            path.parent.mkdir(parents=True, exist_ok=True)
-            handler: logging.Handler = logging.handlers.RotatingFileHandler(path, maxBytes=LOG_BYTES, backupCount=1,
-                                                                            encoding="utf-8")
-            handler.setFormatter(logging.Formatter("%(asctime)s %(threadName)s %(message)s"))
-        except OSError:
-            handler = logging.NullHandler()        # no writable state folder: the banner line is all
-        LOG.addHandler(handler)
+    """The app's logger, writing to a small rotating file in the current state folder (reopened when
+    that folder changes), never to the console."""
+    from playground.formats.session import state_dir
+    path = state_dir() / LOG_NAME
+    with _OPEN_LOCK:                          # workers report from their own threads
+        if getattr(LOG, "_path", None) != path:
+            _open(path)
     return LOG
+
+
+def _open(path) -> None:
+    """Close the old file (if any) and log to `path`; a NullHandler when it cannot be written."""
+    for old in list(LOG.handlers):
+        LOG.removeHandler(old)
+        old.close()
+    LOG.propagate = False
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler: logging.Handler = logging.handlers.RotatingFileHandler(path, maxBytes=LOG_BYTES, backupCount=1,
+                                                                        encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(threadName)s %(message)s"))
+    except OSError:
+        handler = logging.NullHandler()        # no writable state folder: the banner line is all
+    LOG.addHandler(handler)
+    LOG._path = path
 
 
 class Refusal(Exception):
