@@ -42,6 +42,33 @@ def named(widget, name: str, tip: str):
     return widget
 
 
+def spin_box(name: str, tip: str, lo, hi, value, step=1, decimals: int | None = None, suffix: str = ""):
+    """A named spin box with its range, step and value: a QDoubleSpinBox when `decimals` is given."""
+    box = named(QSpinBox() if decimals is None else QDoubleSpinBox(), name, tip)
+    if decimals is not None:
+        box.setDecimals(decimals)
+    box.setRange(lo, hi)
+    box.setSingleStep(step)
+    box.setValue(value)
+    if suffix:
+        box.setSuffix(suffix)
+    return box
+
+
+def side_by_side(owner: QWidget, controls, max_width: int, *views) -> QWidget:
+    """Lay `owner` out as a column of controls (a layout) at most max_width wide, then `views`
+    sharing the rest of the width equally; returns the column's widget."""
+    column = QWidget()
+    column.setLayout(controls)
+    column.setMaximumWidth(max_width)
+    lay = QHBoxLayout(owner)
+    lay.setContentsMargins(2, 2, 2, 2)
+    lay.addWidget(column)
+    for view in views:
+        lay.addWidget(view, 1)
+    return column
+
+
 class ControlsPanel(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)

@@ -4,8 +4,7 @@ from __future__ import annotations
 import sys
 import time
 
-from .common import (PRESET_HELP, UsageError, check_out, example, limit_threads, load, positive_float, positive_int,
-                     whole)
+from .common import UsageError, add_training_budget, check_out, limit_threads, load, preset_command
 
 
 def cmd_train_classifier(args) -> int:
@@ -41,12 +40,9 @@ def cmd_train_classifier(args) -> int:
 
 def add_parsers(sub) -> None:
     text = "train a noisy classifier p(class | x_t) for classifier guidance"
-    c = sub.add_parser("train-classifier", help=text, description=text, epilog=example(
-        "diffusion-playground train-classifier loaded_dice --seconds 30 --out dice_classifier.pt"))
-    c.add_argument("preset", help=PRESET_HELP)
+    c = preset_command(sub, "train-classifier", text,
+                       "diffusion-playground train-classifier loaded_dice --seconds 30 --out dice_classifier.pt")
     c.add_argument("--out", required=True, help="checkpoint to write (.pt, weights only)")
-    c.add_argument("--steps", type=positive_int, help="number of optimiser steps (or --seconds)")
-    c.add_argument("--seconds", type=positive_float, help="training time in seconds (or --steps)")
-    c.add_argument("--seed", type=whole, default=0, help="random seed (default 0)")
-    c.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where to train (default auto)")
+    add_training_budget(c, "number of optimiser steps (or --seconds)", "training time in seconds (or --steps)",
+                        "random seed (default 0)", "where to train (default auto)")
     c.set_defaults(func=cmd_train_classifier)

@@ -138,6 +138,22 @@ def _bounded(parse, lo, hi, what):
 step_count = _bounded(positive_int, 1, limits.MAX_STEPS, "steps")
 seed = _bounded(whole, 0, limits.MAX_SEED, "the seed")
 learning_rate = _bounded(positive_float, 1e-6, limits.MAX_LR, "the learning rate")
+
+
+def preset_command(sub, name: str, text: str, usage_example: str, short: str | None = None):
+    """A subcommand that acts on a preset (its first argument), with its help text and an example."""
+    parser = sub.add_parser(name, help=short or text, description=text, epilog=example(usage_example))
+    parser.add_argument("preset", help=PRESET_HELP)
+    return parser
+
+
+def add_training_budget(parser, steps_help: str, seconds_help: str, seed_help: str, device_help: str) -> None:
+    """--steps N or --seconds S (the command checks that exactly one is given), --seed and --device:
+    what every command that trains (train, train-classifier, reflow) takes."""
+    parser.add_argument("--steps", type=positive_int, help=steps_help)
+    parser.add_argument("--seconds", type=positive_float, help=seconds_help)
+    parser.add_argument("--seed", type=seed, default=0, help=seed_help)
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help=device_help)
 guidance_scale = _bounded(finite_float, 0.0, limits.MAX_GUIDANCE, "the guidance scale")
 
 

@@ -6,8 +6,8 @@ import sys
 import time
 from pathlib import Path
 
-from .common import (PRESET_HELP, ProgressLine, UsageError, check_out, count, example, limit_threads, load,
-                     positive_float, positive_int, whole)
+from .common import (PRESET_HELP, ProgressLine, UsageError, add_training_budget, check_out, count, example,
+                     limit_threads, load, positive_int)
 
 
 def cmd_reflow(args) -> int:
@@ -69,12 +69,10 @@ def add_parsers(sub) -> None:
     r.add_argument("preset", help=PRESET_HELP)
     r.add_argument("--model", required=True, help="the base checkpoint (dsm or fm, possibly already reflowed)")
     r.add_argument("--out", required=True, help="where to save the reflowed fm checkpoint (.pt)")
-    r.add_argument("--steps", type=positive_int, help="training steps for the new model")
-    r.add_argument("--seconds", type=positive_float, help="total time budget in seconds, couplings included")
+    add_training_budget(r, "training steps for the new model", "total time budget in seconds, couplings included",
+                        "seed of the noise and of training (default: 0)", "default: auto")
     r.add_argument("--pairs", type=count, default=DEFAULT_PAIRS,
                    help=f"number of (noise, sample) couplings drawn from the base (default: {DEFAULT_PAIRS})")
     r.add_argument("--ode-steps", type=positive_int, default=DEFAULT_ODE_STEPS,
                    help=f"ode-heun steps used to integrate the base's ODE (default: {DEFAULT_ODE_STEPS})")
-    r.add_argument("--seed", type=whole, default=0, help="seed of the noise and of training (default: 0)")
-    r.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="default: auto")
     r.set_defaults(func=cmd_reflow)

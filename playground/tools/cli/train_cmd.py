@@ -5,8 +5,8 @@ import sys
 import time
 from pathlib import Path
 
-from .common import (DEVICE_HELP, MAX_N, PRESET_HELP, ProgressLine, UsageError, _bounded, check_out, example,
-                     learning_rate, limit_threads, load, positive_float, positive_int, seed)
+from .common import (DEVICE_HELP, MAX_N, ProgressLine, UsageError, _bounded, add_training_budget, check_out,
+                     learning_rate, limit_threads, load, positive_int, preset_command)
 
 batch_size = _bounded(positive_int, 1, 65_536, "the batch size")
 hidden_width = _bounded(positive_int, 1, 4096, "the hidden width")
@@ -48,13 +48,9 @@ def add_parsers(sub) -> None:
     from playground.learning.model import OBJECTIVES, ModelConfig
     from playground.learning.trainer import T_SAMPLINGS, TrainConfig
     text = "train the default denoiser on fresh exact samples of a target and save a checkpoint"
-    tr = sub.add_parser("train", help=text, description=text, epilog=example(
-        "diffusion-playground train swiss_roll --seconds 60 --seed 0 --out swiss.pt"))
-    tr.add_argument("preset", help=PRESET_HELP)
-    tr.add_argument("--steps", type=positive_int, help="optimiser steps to train (give this or --seconds)")
-    tr.add_argument("--seconds", type=positive_float, help="seconds to train (give this or --steps)")
-    tr.add_argument("--seed", type=seed, default=0, help="random seed of the weights and the training noise")
-    tr.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help=DEVICE_HELP)
+    tr = preset_command(sub, "train", text, "diffusion-playground train swiss_roll --seconds 60 --seed 0 --out swiss.pt")
+    add_training_budget(tr, "optimiser steps to train (give this or --seconds)", "seconds to train (give this or --steps)",
+                        "random seed of the weights and the training noise", DEVICE_HELP)
     tr.add_argument("--out", metavar="FILE.pt", help="checkpoint to write (default: <preset name>.pt here)")
     tr.add_argument("--lr", type=learning_rate, help=f"learning rate (default: {TrainConfig.lr:g})")
     tr.add_argument("--batch", type=batch_size, help=f"samples per step (default: {TrainConfig.batch})")

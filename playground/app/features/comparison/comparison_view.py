@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (QComboBox, QGridLayout, QHBoxLayout, QLabel, QPro
 from playground.app.features.comparison.compare_panel import (
     CLOCK_FPS, CLOCK_MODES, CLOCK_PLAY_SECONDS, CLOCK_TICKS, MAX_PANELS, NO_EXACT, PANEL_FRAME_BYTES, ComparePanel,
     PanelResult, panel_result, panel_source)
-from playground.app.widgets.controls import named, show_toggle
+from playground.app.widgets.controls import named, show_toggle, spin_box
 from playground.app.widgets.particle_item import density_image
 from playground.maths.samplers.record import Run
 from playground.app.core.errors import reported
@@ -61,10 +61,8 @@ class ComparisonView(QObject):
         self.count_spin = named(QSpinBox(), "panelCountSpin", "Number of panels compared (2 to 4)")
         self.count_spin.setRange(2, MAX_PANELS)
         self.count_spin.setValue(2)
-        self.particles_spin = named(QSpinBox(), "compareParticles", "Particles per panel (the same noise in each)")
-        self.particles_spin.setRange(1, 20_000)
-        self.particles_spin.setSingleStep(500)
-        self.particles_spin.setValue(2000)
+        self.particles_spin = spin_box("compareParticles", "Particles per panel (the same noise in each)",
+                                       1, 20_000, 2000, 500)
         self.learned_exact_button = named(QPushButton("learned + exact"), "compareLearnedExactButton",
                                            "Set panels 1 and 2 to panel 1's sampler and steps, one with the learned "
                                            "score and one with the exact score: is it the model or the sampler?")

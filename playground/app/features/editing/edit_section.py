@@ -2,10 +2,9 @@
 delete / clear / undo / redo. Widgets only; target_editor.py gives them their behaviour."""
 from __future__ import annotations
 
-from PySide6.QtWidgets import (QButtonGroup, QDoubleSpinBox, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout,
-                               QPushButton)
+from PySide6.QtWidgets import QButtonGroup, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QPushButton
 
-from playground.app.widgets.controls import named
+from playground.app.widgets.controls import named, spin_box
 
 
 def set_quietly(spin, value: float) -> None:
@@ -44,21 +43,12 @@ class EditSection(QGroupBox):
         self.tool_buttons["brush"].setChecked(True)
         lay.addRow(tools)
 
-        def spin(name, tip, lo, hi, value, step, decimals, suffix=""):
-            s = named(QDoubleSpinBox(), name, tip)
-            s.setRange(lo, hi)
-            s.setDecimals(decimals)
-            s.setSingleStep(step)
-            s.setValue(value)
-            s.setSuffix(suffix)
-            return s
-
-        self.radius_spin = spin("brushRadiusSpin", "Brush and eraser radius (data units)", 0.02, 4.0, 0.25, 0.05, 2)
-        self.density_spin = spin("brushDensitySpin", "Points sprayed per unit of stroke length", 1.0, 500.0,
+        self.radius_spin = spin_box("brushRadiusSpin", "Brush and eraser radius (data units)", 0.02, 4.0, 0.25, 0.05, 2)
+        self.density_spin = spin_box("brushDensitySpin", "Points sprayed per unit of stroke length", 1.0, 500.0,
                                  40.0, 5.0, 1, " /unit")
-        self.bandwidth_spin = spin("bandwidthSpin", "Std of the Gaussian on each drawn point (KDE bandwidth)",
+        self.bandwidth_spin = spin_box("bandwidthSpin", "Std of the Gaussian on each drawn point (KDE bandwidth)",
                                    0.01, 2.0, 0.15, 0.01, 3)
-        self.weight_spin = spin("weightSpin", "Weight of the selected Gaussian (relative to the drawn points, "
+        self.weight_spin = spin_box("weightSpin", "Weight of the selected Gaussian (relative to the drawn points, "
                                 "which weigh 1 together)", 0.001, 1000.0, 1.0, 0.1, 3)
         lay.addRow("Brush radius", self.radius_spin)
         lay.addRow("Brush density", self.density_spin)

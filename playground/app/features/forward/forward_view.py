@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout
 
 from playground.maths.forward import check, forward_frames, schedule_curves
 from playground.maths.schedules import SCHEDULES, SIGMA_MAX, get_schedule
-from playground.app.widgets.controls import show_toggle
+from playground.app.widgets.controls import show_toggle, side_by_side
 from playground.app.core.errors import reported
 
 N_POINTS = 2000
@@ -109,14 +109,7 @@ class ForwardPanel(QWidget):
         form.addRow(self.frame_label)
         form.addRow(self.gap_label)
         form.addRow(self.warning)
-        side = QWidget()
-        side.setLayout(form)
-        side.setMaximumWidth(320)
-        lay = QHBoxLayout(self)
-        lay.setContentsMargins(2, 2, 2, 2)
-        lay.addWidget(side)
-        lay.addWidget(self.view, 1)
-        lay.addWidget(self.schedule_plot, 1)
+        side_by_side(self, form, 320, self.view, self.schedule_plot)
 
         self._stale = True              # frames not computed for the current settings yet
         self._on_screen = False         # set by the dock's visibilityChanged

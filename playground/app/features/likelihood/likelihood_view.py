@@ -14,13 +14,13 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QCheckBox, QLabel, QProgressBar, QPushButton, QVBoxLayout
 
 from playground.maths.progress import Cancelled
 from playground.maths.elbo import negative_elbo
 from playground.maths.likelihood import density_grids
 from playground.maths.sources import ExactSource
+from playground.app.widgets.controls import named, side_by_side, spin_box
 from playground.app.widgets.task_panel import TaskPanel, cpu_copy
 
 CLIP_NATS = 12.0
@@ -76,14 +76,11 @@ class LikelihoodPanel(TaskPanel):
         super().__init__(state, services, ui, "likelihood", "likelihood")
         self.nll_samples = NLL_SAMPLES
 
-        self.run_button = QPushButton("Compute", objectName="likelihoodRunButton")
-        self.run_button.setToolTip("Model log-density on a grid through the probability-flow ODE (background)")
-        self.cancel_button = QPushButton("Cancel", objectName="likelihoodCancelButton", enabled=False)
-        self.cancel_button.setToolTip("Stop the running computation")
-        self.res = QSpinBox(objectName="likelihoodGridSpin")
-        self.res.setRange(8, 120)
-        self.res.setValue(40)
-        self.res.setToolTip("Grid resolution per axis (cost grows with its square)")
+        self.run_button = named(QPushButton("Compute"), "likelihoodRunButton",
+                                "Model log-density on a grid through the probability-flow ODE (background)")
+        self.cancel_button = named(QPushButton("Cancel", enabled=False), "likelihoodCancelButton",
+                                   "Stop the running computation")
+        self.res = spin_box("likelihoodGridSpin", "Grid resolution per axis (cost grows with its square)", 8, 120, 40)
         self.exact_check = QCheckBox("exact score (check)", objectName="likelihoodExactCheck")
         self.exact_check.setToolTip("Integrate the ODE with the exact score instead of the model: "
                                     "the left image should then equal the right one")
@@ -130,14 +127,7 @@ class LikelihoodPanel(TaskPanel):
                   self.progress, self.nll_label, self.elbo_label, self.elbo_plot):
             controls.addWidget(w)
         controls.addStretch(1)
-        side = QWidget()
-        side.setLayout(controls)
-        side.setMaximumWidth(220)
-        lay = QHBoxLayout(self)
-        lay.setContentsMargins(2, 2, 2, 2)
-        lay.addWidget(side)
-        lay.addWidget(self.plots[0], 1)
-        lay.addWidget(self.plots[1], 1)
+        side_by_side(self, controls, 220, self.plots[0], self.plots[1])
 
         self._attach(self.run_button, self.cancel_button, self.progress, self.nll_label)
         state.targetChanged.connect(lambda *_: self._clear())

@@ -13,9 +13,8 @@ import numpy as np
 import pyqtgraph as pg
 import torch
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QCheckBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
-                               QListWidget, QListWidgetItem, QProgressBar, QPushButton, QSpinBox,
-                               QWidget)
+from PySide6.QtWidgets import (QCheckBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QListWidget,
+                               QListWidgetItem, QProgressBar, QPushButton)
 
 from playground.maths.progress import Cancelled
 from playground.maths.quality import quality_vs_steps
@@ -24,6 +23,7 @@ from playground.formats.settings import sampler_options
 from playground.maths.samplers import SAMPLERS
 from playground.maths.samplers.explanations import label as sampler_label
 from playground.maths.sources import ExactSource, Source
+from playground.app.widgets.controls import named, side_by_side, spin_box
 from playground.app.widgets.task_panel import TaskPanel, cpu_copy
 
 DEFAULT_STEPS_TEXT = "1,2,5,10,20,50,100,200"
@@ -85,17 +85,13 @@ class QualityPanel(TaskPanel):
         self.learned.setToolTip("Sample with a snapshot of the trained model (solid curves)")
         self.exact = QCheckBox("Exact score", objectName="qualityExactCheck", checked=True)
         self.exact.setToolTip("Sample with the target's exact score (dashed curves): the sampler's own error")
-        self.particles = QSpinBox(objectName="qualityParticlesSpin")
-        self.particles.setRange(100, 50_000)
-        self.particles.setSingleStep(500)
-        self.particles.setValue(2000)
-        self.particles.setToolTip("Samples per run (and size of the exact reference set)")
-        self.run_button = QPushButton("Run", objectName="qualityRunButton")
-        self.run_button.setToolTip("Sweep every ticked sampler over the step counts (in the background)")
-        self.cancel_button = QPushButton("Cancel", objectName="qualityCancelButton", enabled=False)
-        self.cancel_button.setToolTip("Stop the running sweep")
-        self.export_button = QPushButton("Export CSV", objectName="qualityExportButton", enabled=False)
-        self.export_button.setToolTip("Save the table (sampler, score, steps, sw2, floor) as CSV")
+        self.particles = spin_box("qualityParticlesSpin", "Samples per run (and size of the exact reference set)",
+                                  100, 50_000, 2000, 500)
+        self.run_button = named(QPushButton("Run"), "qualityRunButton",
+                                "Sweep every ticked sampler over the step counts (in the background)")
+        self.cancel_button = named(QPushButton("Cancel", enabled=False), "qualityCancelButton", "Stop the running sweep")
+        self.export_button = named(QPushButton("Export CSV", enabled=False), "qualityExportButton",
+                                   "Save the table (sampler, score, steps, sw2, floor) as CSV")
         self.progress = QProgressBar(objectName="qualityProgress")
         self.progress.setRange(0, 1000)
         self.progress.setToolTip("Progress of the sweep")
@@ -123,13 +119,7 @@ class QualityPanel(TaskPanel):
         form.addRow(buttons)
         form.addRow(self.progress)
         form.addRow(self.status)
-        left = QWidget()
-        left.setLayout(form)
-        left.setMaximumWidth(340)
-        lay = QHBoxLayout(self)
-        lay.setContentsMargins(2, 2, 2, 2)
-        lay.addWidget(left)
-        lay.addWidget(self.plot, 1)
+        side_by_side(self, form, 340, self.plot)
 
         self._attach(self.run_button, self.cancel_button, self.progress, self.status)
         self.export_button.clicked.connect(lambda *_: self._guard(self._export_dialog))
