@@ -14,7 +14,7 @@ from playground.formats.session import SessionError, read_session, session_json,
 from playground.formats.session_run import kept_frames, pack_run
 from playground.learning.model import ModelConfig
 from playground.learning.trainer import TrainConfig, Trainer
-from test_session import torch_bytes
+from tests.formats.test_session import torch_bytes
 
 TARGET = load_preset("loaded_dice").target
 
@@ -185,7 +185,7 @@ pytest.importorskip("pytestqt")
 def test_reopened_window_shows_the_saved_run_and_refuses_a_bad_one(qtbot, tmp_path, monkeypatch):
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QPushButton
-    from helpers import shown_window
+    from tests.helpers import shown_window
     from playground.formats import session_run
     first = shown_window(qtbot, size=(1100, 750))
     c = first.controls

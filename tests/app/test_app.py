@@ -12,7 +12,7 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import Qt, QTimer  # noqa: E402
 from PySide6.QtWidgets import QComboBox, QPushButton, QSpinBox  # noqa: E402
 
-from helpers import bright_pixels, child, pick, shown_window  # noqa: E402
+from tests.helpers import bright_pixels, child, pick, shown_window  # noqa: E402
 from playground.app import MainWindow  # noqa: E402
 from playground.formats.presets import Preset  # noqa: E402
 from playground.maths.targets import dice_layout  # noqa: E402

@@ -13,7 +13,7 @@ from PySide6.QtCore import QPoint, QPointF, Qt  # noqa: E402
 from PySide6.QtGui import QColor, QWheelEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication, QDoubleSpinBox, QPushButton  # noqa: E402
 
-from helpers import child, shown_window  # noqa: E402
+from tests.helpers import child, shown_window  # noqa: E402
 from playground.formats.presets import load_preset, save_preset  # noqa: E402
 
 LEFT = Qt.MouseButton.LeftButton

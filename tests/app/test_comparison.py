@@ -15,7 +15,7 @@ from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtGui import QColor  # noqa: E402
 from PySide6.QtWidgets import QComboBox, QDockWidget, QLabel, QPushButton, QSlider, QSpinBox  # noqa: E402
 
-from helpers import child, pick, shown_window  # noqa: E402
+from tests.helpers import child, pick, shown_window  # noqa: E402
 from playground.app.core.sampling_worker import SamplingJob, SamplingWorker  # noqa: E402
 from playground.maths.sources import ExactSource  # noqa: E402
 

@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtGui import QImage  # noqa: E402
 from PySide6.QtWidgets import QPushButton  # noqa: E402
 
-from helpers import shown_window  # noqa: E402
+from tests.helpers import shown_window  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

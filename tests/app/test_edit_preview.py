@@ -99,7 +99,7 @@ def _press_release(view, at):
 @pytest.fixture
 def sketch_window(qtbot):
     from PySide6.QtWidgets import QPushButton
-    from helpers import child, shown_window
+    from tests.helpers import child, shown_window
     from playground.tools.bench_window import _sketch_preset
     w = shown_window(qtbot)
     w.apply_preset(_sketch_preset(1000, seed=0), "sketch")

@@ -8,7 +8,7 @@ pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import QThread, qInstallMessageHandler  # noqa: E402
 
-from helpers import shown_window  # noqa: E402
+from tests.helpers import shown_window  # noqa: E402
 
 THREAD_WARNINGS = ("different thread", "Cannot create children", "Timers cannot be started",
                    "Timers cannot be stopped", "QObject::setParent")

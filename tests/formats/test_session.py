@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import shown_window  # noqa: E402
+from tests.helpers import shown_window  # noqa: E402
 from playground.formats.presets import load_preset
 from playground.formats.session import (FORMAT, VERSION, SessionError, autosave_path, marker_path, read_session,
                                 session_json, write_session)

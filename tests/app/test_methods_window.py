@@ -11,7 +11,7 @@ from PySide6.QtCore import QPoint, Qt  # noqa: E402
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLabel, QPushButton, QSlider, QSpinBox  # noqa: E402
 from pyqtgraph import PlotWidget  # noqa: E402
 
-from helpers import child, pick, shown_window  # noqa: E402
+from tests.helpers import child, pick, shown_window  # noqa: E402
 
 
 @pytest.fixture

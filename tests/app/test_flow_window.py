@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtGui import QAction  # noqa: E402
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QPushButton, QSpinBox  # noqa: E402
 
-from helpers import child, pick, shown_window  # noqa: E402
+from tests.helpers import child, pick, shown_window  # noqa: E402
 from playground.formats.settings import Settings, SettingsError  # noqa: E402
 from playground.maths.schedules import get_schedule  # noqa: E402
 from playground.maths.sources import ExactSource  # noqa: E402

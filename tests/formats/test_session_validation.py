@@ -5,9 +5,9 @@ import math
 import pytest
 import torch
 
-from helpers import shown_window  # noqa: E402
+from tests.helpers import shown_window  # noqa: E402
 from playground.formats.session import SessionError, read_session, write_session
-from test_session import session_parts_of, small_trainer
+from tests.formats.test_session import session_parts_of, small_trainer
 
 
 @pytest.mark.parametrize("where,key,value,message", [

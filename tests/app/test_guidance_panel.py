@@ -10,7 +10,7 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import QPoint, Qt  # noqa: E402
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QPushButton, QSlider, QSpinBox  # noqa: E402
 
-from helpers import bright_pixels, child, shown_window  # noqa: E402
+from tests.helpers import bright_pixels, child, shown_window  # noqa: E402
 from playground.maths.guidance import ExactGuidedSource, GuidedSource  # noqa: E402
 from playground.maths.targets import dice_layout  # noqa: E402
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import floor_and_distance
+from tests.helpers import floor_and_distance
 from playground import load_preset
 from playground.formats.checkpoint import CheckpointError, load_model, save_checkpoint
 from playground.maths.likelihood import nll

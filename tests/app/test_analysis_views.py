@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDockWidget, QDoubleSpinBox, QLabel, QLineEdit,  # noqa: E402
                                QListWidget, QProgressBar, QPushButton, QSpinBox)
 
-from helpers import child, shown_window  # noqa: E402
+from tests.helpers import child, shown_window  # noqa: E402
 from playground.app import MainWindow  # noqa: E402
 from playground.maths.samplers.explanations import EXPLANATIONS  # noqa: E402
 

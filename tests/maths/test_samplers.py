@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import floor_and_distance
+from tests.helpers import floor_and_distance
 from playground import load_preset
 from playground.maths.samplers import SAMPLERS, initial_noise, sample, sample_steps
 from playground.maths.sources import ExactSource

@@ -4,7 +4,7 @@ CSV and NPY point files, and session files.
 Whatever the input, the CLI ends with exit 0 and finite output, or exit 2 with exactly one
 stderr line and nothing written; never a traceback. Sessions either read whole or raise
 SessionError. Deterministic in CI (derandomized, no example database); a longer run:
-    PLAYGROUND_FUZZ_EXAMPLES=2000 pytest tests/test_fuzz_inputs.py
+    PLAYGROUND_FUZZ_EXAMPLES=2000 pytest tests/cli/test_fuzz_inputs.py
 """
 import copy
 import io

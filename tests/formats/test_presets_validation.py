@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from playground import PresetError, load_preset
-from test_cli import run, run_process
+from tests.cli.test_cli import run, run_process
 
 GOOD = {"kind": "mixture", "components": [{"weight": 1, "mean": [0, 0], "cov": [[1, 0], [0, 1]]}]}
 BROKEN = [

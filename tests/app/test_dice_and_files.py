@@ -14,7 +14,7 @@ from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, Qt, QUrl  # noqa:
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence, QMouseEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication, QLabel, QPushButton, QSlider, QSpinBox, QStyle  # noqa: E402
 
-from helpers import child, pick, shown_window  # noqa: E402
+from tests.helpers import child, pick, shown_window  # noqa: E402
 from playground.app.features.dice.dice_editor import class_weights  # noqa: E402
 from playground.maths.targets import dice_layout  # noqa: E402
 from playground.formats.presets import MAX_FILE_BYTES, load_preset  # noqa: E402

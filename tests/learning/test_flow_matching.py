@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import floor_and_distance
+from tests.helpers import floor_and_distance
 from playground import load_preset
 from playground.formats.presets import compile_target
 from playground.learning.model import ModelConfig, build_model
