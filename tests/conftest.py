@@ -12,9 +12,13 @@ import pytest  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
-def _private_state_dir(tmp_path_factory, monkeypatch):
-    """Windows autosave on close: keep every test's autosave and crash marker out of the real home."""
-    monkeypatch.setenv("DIFFUSION_PLAYGROUND_STATE_DIR", str(tmp_path_factory.mktemp("state")))
+def state_dir(tmp_path_factory, monkeypatch):
+    """Windows autosave on close: every test's autosave and crash marker go to a folder of its own
+    (not created yet, as on a first start), never to the real home directory; a test that looks
+    at them asks for this fixture by name."""
+    d = tmp_path_factory.mktemp("state") / "state"
+    monkeypatch.setenv("DIFFUSION_PLAYGROUND_STATE_DIR", str(d))
+    return d
 
 
 @pytest.fixture(autouse=True)
@@ -26,3 +30,13 @@ def _collect_on_the_main_thread():
     gui_gc = sys.modules.get("playground.app.core.gui_gc")
     if gui_gc is not None:
         gui_gc.collect_if_due()
+
+
+@pytest.fixture
+def one_torch_thread():
+    """For files of small torch batches (pytestmark = pytest.mark.usefixtures("one_torch_thread")):
+    one thread is as fast, and ~10x faster when the 2 cores are shared; restored afterwards."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

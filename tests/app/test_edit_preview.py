@@ -1,8 +1,8 @@
 """Editing a large sketch stays interactive: the particle view shows an edit right after the mouse
 event (the density drawn from the document), the compile runs off the GUI thread, the newest edit
 wins, and the picture left on screen is the exact compiled target's density (no stale preview).
-Also the grid sum behind it (maths.grid_density) against the mixture's own log-sum-exp."""
-import re
+The grid sum behind it is tested in tests/maths/test_grid_density.py, the fast check of a sketch's
+points in tests/formats/test_presets_validation.py."""
 import threading
 
 import numpy as np
@@ -10,33 +10,7 @@ import pytest
 import torch
 
 from playground.formats.drawing import SketchDocument
-from playground.formats.presets import PresetError, preset_from_json
-from playground.maths.grid_density import grid_log_prob
 from playground.maths.likelihood import grid_points
-from playground.maths.mixture import GaussianMixture
-
-LEFT_VIEW = {"xlim": [-4, 4], "ylim": [-3, 5]}
-
-
-def _axes(view, res):
-    pts = grid_points(view, res)
-    return pts, np.unique(pts[:, 0]), np.unique(pts[:, 1])
-
-
-@pytest.mark.parametrize("alpha,sigma", [(1.0, 0.0), (0.9, 0.3), (0.999, 0.01)])
-def test_grid_sum_is_the_mixtures_log_density_everywhere(alpha, sigma):
-    rng = np.random.default_rng(3)
-    k = 60
-    covs = np.tile(np.eye(2) * 0.005, (k, 1, 1))
-    covs[:5] = [[0.01, 0.004], [0.004, 0.005]]                  # rotated: summed directly
-    covs[5:10] = [[0.02, 0.0], [0.0, 0.002]]                    # axis-aligned, not isotropic
-    mix = GaussianMixture(rng.random(k) + 0.1, rng.normal(0, 0.5, (k, 2)), covs)
-    pts, xs, ys = _axes(LEFT_VIEW, 37)
-    want = mix.log_prob(torch.as_tensor(pts), alpha, sigma).numpy().reshape(37, 37)
-    got = grid_log_prob(mix, xs, ys, alpha, sigma)
-    assert np.isfinite(got).all()
-    assert sigma > 0.1 or want.min() < -1000         # cells where the plain sum underflows: the exact fallback
-    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9)
 
 
 def test_preview_mixture_is_the_compiled_one():
@@ -54,20 +28,6 @@ def test_preview_mixture_is_the_compiled_one():
     for a, b in ((fast.weights, exact.weights), (fast.means, exact.means), (fast.covs, exact.covs)):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12, atol=1e-15)
     assert sketch_mixture(SketchDocument().state) is None
-
-
-def test_fast_point_check_refuses_what_the_per_item_check_refuses():
-    base = {"name": "s", "target": {"kind": "sketch", "bandwidth": 0.1}}
-
-    def load(points):
-        return preset_from_json({**base, "target": {**base["target"], "points": points}}, "s")
-    pts = [[float(i) / 100, -1.5] for i in range(300)] + [[1, 2]]
-    np.testing.assert_array_equal(load(pts).target.mixture.means.numpy(), np.array(pts, float))
-    for bad, where in (([[0.1, 0.2], [True, 0.0]], "points[1][0]"), ([[0.1, "1"]], "points[0][1]"),
-                       ([[0.1, 0.2], [1e9, 0.0]], "points[1][0]"), ([[0.1, float("nan")]], "points[0][1]"),
-                       ([[0.1, 0.2, 0.3]], "points[0]"), ([[0.1, 10 ** 400]], "points[0][1]")):
-        with pytest.raises(PresetError, match=re.escape(where)):
-            load(bad)
 
 
 # ----- the window ------------------------------------------------------------------------------------

@@ -17,12 +17,6 @@ from PySide6.QtWidgets import QPushButton  # noqa: E402
 from tests.helpers import shown_window  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def state_dir(tmp_path, monkeypatch):
-    """Autosaves and crash markers go to a per-test folder, never to the real home directory."""
-    monkeypatch.setenv("DIFFUSION_PLAYGROUND_STATE_DIR", str(tmp_path / "state"))
-
-
 @pytest.fixture
 def window(qtbot):
     w = shown_window(qtbot, size=(1200, 800))

@@ -1,9 +1,9 @@
 """Live pictures while training and what keeps them cheap: refreshed particle-view pictures counted
-without a Sample press, the x̂₀ of dear frames computed off the GUI thread (same values), and the
-denoiser's one-level fast path (same values as per-point levels)."""
+without a Sample press, and the x̂₀ of dear frames computed off the GUI thread (same values). The
+denoiser's one-level fast path and the sampling child process are tested in
+tests/learning/test_sample_process.py."""
 import numpy as np
 import pytest
-import torch
 
 pytest.importorskip("pytestqt")
 
@@ -11,9 +11,6 @@ from PySide6.QtCore import Qt                           # noqa: E402
 from PySide6.QtGui import QImage                        # noqa: E402
 from PySide6.QtWidgets import QCheckBox, QPushButton    # noqa: E402
 
-from playground.formats.presets import load_preset      # noqa: E402
-from playground.learning.model import ModelConfig      # noqa: E402
-from playground.learning.trainer import TrainConfig, Trainer   # noqa: E402
 from playground.maths.denoised import denoised_at       # noqa: E402
 from tests.helpers import child, shown_window           # noqa: E402
 
@@ -65,64 +62,3 @@ def test_dear_denoised_frames_come_from_a_thread_with_the_same_values(qtbot, mon
         if got is not None:
             np.testing.assert_allclose(got, denoised_at(source, f.x[k], f.alpha[k], f.sigma[k]), atol=1e-6)
     assert overlays.denoised.get(f, 3, source, "learned") is not None
-
-
-@pytest.mark.parametrize("objective", ["dsm", "fm"])
-def test_one_noise_level_for_the_batch_gives_the_per_point_answer(objective):
-    target = load_preset("two_moons").target
-    trainer = Trainer(target, TrainConfig(seed=0, model=ModelConfig(objective=objective)))
-    trainer.train(30)
-    model = trainer.model.eval()
-    x = torch.randn(257, 2, generator=torch.Generator().manual_seed(1)) * 2
-    for level in (0.02, 0.7, 9.0):
-        with torch.no_grad():
-            one = model(x, level)
-            per_point = model(x, torch.full((257, 1), level))
-        torch.testing.assert_close(one, per_point, rtol=1e-5, atol=1e-5)
-
-
-def test_the_sampling_process_gives_the_same_samples_as_a_run_in_this_process():
-    """Live runs of a CPU model go to a child process (its own core and GIL): same noise, same
-    network, same sampler, so the same samples; a cancelled job's late answer is never returned
-    for the next job, and the process ends on close."""
-    import threading
-
-    from playground.app.features.live.live_samples import live_frames
-    from playground.learning.sample_process import SampleProcess
-    trainer = Trainer(load_preset("two_moons").target, TrainConfig(seed=0))
-    trainer.train(30)
-    source = trainer.source()
-    here = live_frames("ode-heun", source, 400, 3, 12, "edm")
-    process = SampleProcess()
-    try:
-        cancelled = threading.Event()
-        cancelled.set()
-        assert process.run(source.model, "ode-heun", 400, 9, 12, "edm", cancelled) is None
-        out = process.run(source.model, "ode-heun", 400, 3, 12, "edm", threading.Event())
-        assert np.allclose(out["x"], here.x[0], atol=1e-5)
-        assert out["nfe"] == here.nfe[0] and out["step"] == here.step[0]
-        with pytest.raises(RuntimeError, match="warp"):
-            process.run(source.model, "warp-drive", 10, 0, 3, "edm", threading.Event())
-        # A cancelled job whose answer (9000 particles) overflows the pipe, then a job too big for
-        # one pipe buffer (a 256-wide network): the answer is drained first, so neither side blocks.
-        wide = Trainer(load_preset("two_moons").target,
-                       TrainConfig(seed=0, model=ModelConfig(hidden=256))).source().model
-        assert process.run(wide, "ode-euler", 9000, 0, 3, "edm", cancelled) is None
-        out = process.run(wide, "ode-euler", 9000, 1, 3, "edm", threading.Event())
-        assert out["x"].shape == (9000, 2)
-    finally:
-        proc = process._proc
-        process.close()
-    assert proc is not None and proc.poll() is not None
-
-
-def test_a_sampling_process_that_cannot_start_says_so_in_one_error():
-    import threading
-
-    from playground.learning.sample_process import SampleProcess
-    trainer = Trainer(load_preset("two_moons").target, TrainConfig(seed=0))
-    process = SampleProcess()
-    process.MAX_STARTS = 0
-    with pytest.raises(RuntimeError, match="sampling here instead"):
-        process.run(trainer.source().model, "ode-euler", 10, 0, 2, "edm", threading.Event())
-    process.close()

@@ -1,10 +1,12 @@
 """Broken preset files are refused with a message that names the field; the CLI exits 2."""
 import json
+import re
 
 import numpy as np
 import pytest
 
 from playground import PresetError, load_preset
+from playground.formats.presets import preset_from_json
 from tests.cli.test_cli import run, run_process
 
 GOOD = {"kind": "mixture", "components": [{"weight": 1, "mean": [0, 0], "cov": [[1, 0], [0, 1]]}]}
@@ -81,3 +83,18 @@ def test_points_files_import(tmp_path):
     (tmp_path / "nan.csv").write_text("x,y\n1,2\nnan,1\n")
     with pytest.raises(PresetError, match="NaN"):
         load_preset(tmp_path / "nan.csv")
+
+
+# The per-point check of a sketch's points, done fast for a large drawing (from tests/app/test_edit_preview.py).
+def test_fast_point_check_refuses_what_the_per_item_check_refuses():
+    base = {"name": "s", "target": {"kind": "sketch", "bandwidth": 0.1}}
+
+    def load(points):
+        return preset_from_json({**base, "target": {**base["target"], "points": points}}, "s")
+    pts = [[float(i) / 100, -1.5] for i in range(300)] + [[1, 2]]
+    np.testing.assert_array_equal(load(pts).target.mixture.means.numpy(), np.array(pts, float))
+    for bad, where in (([[0.1, 0.2], [True, 0.0]], "points[1][0]"), ([[0.1, "1"]], "points[0][1]"),
+                       ([[0.1, 0.2], [1e9, 0.0]], "points[1][0]"), ([[0.1, float("nan")]], "points[0][1]"),
+                       ([[0.1, 0.2, 0.3]], "points[0]"), ([[0.1, 10 ** 400]], "points[0][1]")):
+        with pytest.raises(PresetError, match=re.escape(where)):
+            load(bad)

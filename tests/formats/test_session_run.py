@@ -1,6 +1,6 @@
 """Sessions keep the trainer's random stream and guard, so training resumed from a file takes the
 very steps it would have taken without saving, and the last sampler run, so a reopened window
-shows the same run (issue 17, deliverable 8)."""
+shows the same run (issue 17, deliverable 8; the window's side is in tests/app/test_session_window.py)."""
 import json
 import math
 import zipfile
@@ -17,11 +17,6 @@ from playground.learning.trainer import TrainConfig, Trainer
 from tests.formats.test_session import torch_bytes
 
 TARGET = load_preset("loaded_dice").target
-
-
-@pytest.fixture(autouse=True)
-def state_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("DIFFUSION_PLAYGROUND_STATE_DIR", str(tmp_path / "state"))
 
 
 def new_trainer(**config):
@@ -175,54 +170,3 @@ def test_hostile_rng_guard_or_run_is_refused_in_one_line(tmp_path, name):
         read_session(damaged(tmp_path, damage))
     text = str(info.value)
     assert words in text and "\n" not in text and text.startswith("bad.dpsession: ")
-
-
-# ----- the window ----------------------------------------------------------------------------------------------
-
-pytest.importorskip("pytestqt")
-
-
-def test_reopened_window_shows_the_saved_run_and_refuses_a_bad_one(qtbot, tmp_path, monkeypatch):
-    from PySide6.QtCore import Qt
-    from PySide6.QtWidgets import QPushButton
-    from tests.helpers import shown_window
-    from playground.formats import session_run
-    first = shown_window(qtbot, size=(1100, 750))
-    c = first.controls
-    first.set_preset("loaded_dice")
-    c.particles.setValue(300)
-    c.steps.setValue(10)
-    c.sampler.setCurrentIndex(c.sampler.findData("ddim"))
-    qtbot.waitUntil(lambda: first.train_worker.trainer is not None, timeout=30_000)
-    qtbot.mouseClick(first.findChild(QPushButton, "sampleButton"), Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: first.current_frames() is not None, timeout=30_000)
-    frames = first.current_frames()
-    path = tmp_path / "run.dpsession"
-    assert first.save_session(path) and "frames" not in first.banner.text()   # 11 small frames: all kept
-    monkeypatch.setattr(session_run, "MAX_RUN_BYTES", 300 * 8 * 4)            # room for 4 frames
-    assert first.save_session(tmp_path / "thin.dpsession")
-    assert f"keeps 4 of its {len(frames)} frames" in first.banner.text()
-    monkeypatch.undo()
-    first.close()
-
-    second = shown_window(qtbot, size=(1100, 750))
-    assert second.current_frames() is None
-    assert second.open_session(path)
-    shown = second.current_frames()
-    assert len(shown) == len(frames) == 11 and (shown.sampler, shown.schedule) == ("ddim", frames.schedule)
-    for a, b in zip(shown.x, frames.x):
-        np.testing.assert_array_equal(a, b)
-    assert (shown.step, shown.nfe) == (frames.step, frames.nfe)
-    assert shown.sigma == frames.sigma and shown.alpha == frames.alpha
-    assert second.time_slider.maximum() == len(frames) - 1 == second.time_slider.value()
-    assert second.current_frame_index() == len(frames) - 1 and not second.is_playing()
-    qtbot.wait(200)                                        # paused: still on the last frame
-    assert second.current_frame_index() == len(frames) - 1
-    np.testing.assert_array_equal(second.particles.drawn_positions(), frames.x[-1].astype(np.float64))
-    # a hostile run is refused whole: the run on screen and the trainer stay as they were
-    trainer_before = second.train_worker.trainer
-    bad = damaged(tmp_path, HOSTILE["nan-frames"][0])
-    assert not second.open_session(bad)
-    assert "NaN" in second.banner.text()
-    assert second.current_frames() is shown and second.train_worker.trainer is trainer_before
-    second.close()

@@ -5,7 +5,6 @@ w > 1 a sharper version of the class; a conditional model must learn it in a sho
 adding the feature must leave unconditional models exactly as they were.
 """
 import math
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -25,13 +24,7 @@ OLD_KEYS = ['noise_basis', 'x_octaves', 'net.0.weight', 'net.0.bias', 'net.2.wei
             'net.4.weight', 'net.4.bias', 'net.6.weight', 'net.6.bias']
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """These batches are small: one thread is as fast, and ~10x faster when the 2 cores are shared."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")     # small batches: see conftest.py
 
 
 def _random_model(n_classes=0, seed=0) -> Denoiser:
@@ -251,35 +244,3 @@ def test_conditional_checkpoint_round_trip(tmp_path):
     again = Trainer(DICE, TrainConfig.from_dict(state["config"]))
     again.load_state_dict(state)
     assert again.config.conditional and again.step == 5
-
-
-# ----- command line --------------------------------------------------------------------------------------
-
-def test_cli_class_and_guidance(tmp_path, capsys):
-    from playground.tools.cli import main
-
-    def _cli(*args):
-        code = main([str(a) for a in args])
-        return SimpleNamespace(returncode=code, stderr=capsys.readouterr().err)
-
-    out = tmp_path / "face6.npy"
-    r = _cli("sample", "loaded_dice", "--exact", "--sampler", "ddim", "--steps", "10", "--n", "500", "--seed", "0",
-             "--class", "face 6", "--guidance", "1", "--out", str(out))
-    assert r.returncode == 0, r.stderr
-    assert (DICE.classify(np.load(out)) == 5).mean() >= 0.97
-    r = _cli("train", "loaded_dice", "--steps", "3", "--out", str(tmp_path / "u.pt"))
-    assert r.returncode == 0, r.stderr
-    r = _cli("train", "loaded_dice", "--steps", "3", "--conditional", "--out", str(tmp_path / "c.pt"))
-    assert r.returncode == 0, r.stderr
-    r = _cli("sample", "loaded_dice", "--model", str(tmp_path / "c.pt"), "--sampler", "ddim", "--steps", "3",
-             "--n", "50", "--seed", "0", "--class", "2", "--guidance", "3", "--out", str(tmp_path / "c.npy"))
-    assert r.returncode == 0, r.stderr
-    assert "6 evaluations" in r.stderr                   # two per step
-    for args in (["--model", str(tmp_path / "u.pt"), "--class", "2"],      # unconditional model
-                 ["--exact", "--guidance", "2"],                           # guidance without a class
-                 ["--exact", "--class", "7"],
-                 ["--exact", "--class", "face 2", "--guidance", "-1"]):
-        bad = tmp_path / "bad.npy"
-        r = _cli("sample", "loaded_dice", *args, "--sampler", "ddim", "--n", "10", "--seed", "0", "--out", str(bad))
-        assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr, args
-        assert not bad.exists()

@@ -4,7 +4,6 @@ Each is checked against the exact target: DDIM as the gamma = 1 special case, th
 classifier gradient against autograd, guided samples against the exact class law, and the bound
 against the exact NLL.
 """
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -24,12 +23,7 @@ DICE = load_preset("loaded_dice").target
 MOONS = load_preset("two_moons").target
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")     # small batches: see conftest.py
 
 
 # ----- gradient estimation ------------------------------------------------------------------------
@@ -147,58 +141,3 @@ def test_exact_elbo_bounds_the_true_nll_and_tightens_with_steps():
     gap, se = gaps[1000]
     assert -3 * se <= gap <= 0.25, gaps                # a bound, and a tight one at K = 1000
     assert gaps[10][0] > gaps[100][0] > gap + 3 * se, gaps
-
-
-# ----- command line -----------------------------------------------------------------------------------
-
-def _cli(capsys, *args):
-    from playground.tools.cli import main
-    code = main([str(a) for a in args])
-    out = capsys.readouterr()
-    return SimpleNamespace(returncode=code, stdout=out.out, stderr=out.err)
-
-
-def test_cli_gradient_estimation_classifier_guidance_and_elbo(tmp_path, capsys):
-    out = tmp_path / "ge.npy"
-    r = _cli(capsys, "sample", "two_moons", "--exact", "--sampler", "gradient-estimation", "--gamma", "1",
-             "--mu", "0", "--steps", "10", "--n", "200", "--seed", "0", "--out", out)
-    assert r.returncode == 0, r.stderr
-    ddim = sample("ddim", ExactSource(MOONS), 200, seed=0, steps=10).numpy()
-    assert np.abs(np.load(out) - ddim).max() <= 1e-3
-    r = _cli(capsys, "compare", "two_moons", "--samplers", "ddim,gradient-estimation", "--steps", "10", "--exact",
-             "--n", "300", "--json", tmp_path / "c.json")
-    assert r.returncode == 0, r.stderr
-    r = _cli(capsys, "train-classifier", "loaded_dice", "--out", tmp_path / "c.pt", "--steps", "30")
-    assert r.returncode == 0 and "accuracy" in r.stderr, r.stderr
-    for extra in ([], ["--classifier", tmp_path / "c.pt"]):
-        r = _cli(capsys, "sample", "loaded_dice", "--exact", "--sampler", "ddim", "--steps", "5", "--n", "50",
-                 "--seed", "0", "--class", "face 2", "--guidance", "2", "--guidance-kind", "classifier", *extra,
-                 "--out", tmp_path / "g.npy")
-        assert r.returncode == 0 and "10 evaluations" in r.stderr, r.stderr
-    r = _cli(capsys, "nll", "eight_gaussians", "--exact", "--n", "100", "--seed", "0", "--elbo", "--elbo-steps", "50")
-    line = __import__("json").loads(r.stdout)
-    assert r.returncode == 0 and line["elbo"] > line["nll_true"] + 0.1, line
-
-
-@pytest.mark.parametrize("args", [
-    ["sample", "loaded_dice", "--exact", "--sampler", "gradient-estimation", "--mu", "1"],
-    ["sample", "loaded_dice", "--exact", "--sampler", "gradient-estimation", "--gamma", "inf"],
-    ["sample", "loaded_dice", "--exact", "--sampler", "ddim", "--gamma", "2"],
-    ["sample", "loaded_dice", "--exact", "--sampler", "ddim", "--class", "2", "--guidance-kind", "magic"],
-    ["sample", "loaded_dice", "--exact", "--sampler", "ddim", "--guidance-kind", "classifier"],
-    ["sample", "loaded_dice", "--exact", "--sampler", "ddim", "--class", "2", "--classifier", "C.pt"],
-    ["sample", "loaded_dice", "--exact", "--sampler", "ddim", "--class", "2", "--guidance-kind", "classifier",
-     "--classifier", "missing.pt"],
-])
-def test_cli_refuses_bad_method_options(tmp_path, capsys, args):
-    bad = tmp_path / "bad.npy"
-    r = _cli(capsys, *args, "--n", "10", "--seed", "0", "--out", bad)
-    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
-    assert not bad.exists()
-
-
-def test_cli_refuses_elbo_steps_without_elbo_and_a_one_class_classifier(tmp_path, capsys):
-    r = _cli(capsys, "nll", "loaded_dice", "--exact", "--n", "5", "--seed", "0", "--elbo-steps", "10")
-    assert r.returncode == 2
-    r = _cli(capsys, "train-classifier", "spiral", "--out", tmp_path / "c.pt", "--steps", "3")
-    assert r.returncode == 2 and not (tmp_path / "c.pt").exists()

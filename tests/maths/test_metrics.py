@@ -1,6 +1,8 @@
 """Metrics on cases with known answers, and quality vs steps with the exact score."""
 import math
 
+import numpy as np
+import pytest
 import torch
 
 from playground import load_preset
@@ -73,3 +75,11 @@ def test_score_error_is_zero_for_the_exact_source_and_large_for_a_wrong_one():
     assert mean < 1e-5 and w.max() == 1.0
     other = load_preset("eight_gaussians").target
     assert score_error(t, ExactSource(other), x, 0.9, 0.4)[2] > 0.3
+
+
+def test_far_fraction_counts_points_beyond_ten_times_the_box():
+    from playground.maths.metrics import far_fraction
+    box = {"xlim": [-1, 1], "ylim": [0, 2]}
+    x = np.array([[0, 1], [9.9, 1], [10.1, 1], [0, -9.5], [np.nan, 0]])
+    assert far_fraction(x, box) == pytest.approx(3 / 5)
+    assert far_fraction(np.zeros((0, 2)), box) == 0.0
