@@ -1,3 +1,7 @@
+"""Fixtures of the whole suite: a private autosave folder for every test, garbage collected on the
+GUI thread, one torch thread where asked, and the real MainWindow (the `make_window` factory and the
+`window` fixture, set per file or per test with the `window` marker). Plain helpers are in
+tests/helpers.py."""
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -40,3 +44,65 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+# ----- the window -------------------------------------------------------------------------------------------
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "window(**options): how the `window` fixture builds its window "
+                                       "(the options of make_window: size, shown, preset, particles, steps, dock, "
+                                       "activate, and MainWindow's own keywords)")
+
+
+@pytest.fixture
+def make_window(qtbot):
+    """make_window(**options) -> a real MainWindow (real workers, real painting), shut down and closed
+    after the test. Options, each applied only when given:
+      size=(1300, 850)  resize (None: the window's own size)
+      shown=True        show it and wait until it is exposed (False: never shown)
+      preset=None       set_preset(preset) once shown
+      particles, steps  the particle and step spin boxes
+      dock=None         raise that feature's dock (e.g. "dice_editor")
+      activate=False    activate the window and wait until it is the active one (key shortcuts)
+    and MainWindow's own keyword arguments (defer_features)."""
+    from PySide6.QtWidgets import QSpinBox
+
+    from playground.app import MainWindow
+    from tests.helpers import WAIT_MS, child, show_widget
+    made = []
+
+    def make(size=(1300, 850), shown=True, preset=None, particles=None, steps=None, dock=None, activate=False,
+             **window_options):
+        w = MainWindow(**window_options)
+        made.append(w)
+        if shown:
+            show_widget(qtbot, w, size)
+        else:
+            qtbot.addWidget(w)
+            if size is not None:
+                w.resize(*size)
+        if preset is not None:
+            w.set_preset(preset)
+        if particles is not None:
+            child(w, QSpinBox, "particlesSpin").setValue(particles)
+        if steps is not None:
+            child(w, QSpinBox, "stepsSpin").setValue(steps)
+        if dock is not None:
+            getattr(w, dock).dock.raise_()
+        if activate:
+            w.activateWindow()
+            qtbot.waitUntil(w.isActiveWindow, timeout=WAIT_MS)
+        return w
+
+    yield make
+    for w in reversed(made):       # shutdown() stops the workers; close() is what a user does (idempotent both)
+        w.shutdown()
+        w.close()
+
+
+@pytest.fixture
+def window(request, make_window):
+    """The window most app tests use: make_window() with the options of the closest `window` marker,
+    e.g. pytestmark = pytest.mark.window(size=(1200, 800), preset="loaded_dice") for a whole file."""
+    marker = request.node.get_closest_marker("window")
+    return make_window(**(marker.kwargs if marker is not None else {}))

@@ -12,17 +12,8 @@ from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDockWidget, QDoubleSpinBox, QLabel, QLineEdit,  # noqa: E402
                                QListWidget, QProgressBar, QPushButton, QSpinBox)
 
-from tests.helpers import child, shown_window  # noqa: E402
-from playground.app import MainWindow  # noqa: E402
+from tests.helpers import child  # noqa: E402
 from playground.maths.samplers.explanations import EXPLANATIONS  # noqa: E402
-
-
-@pytest.fixture
-def window(qtbot):
-    w = shown_window(qtbot)
-    yield w
-    w.shutdown()
-    w.close()
 
 
 def distinct_colours(widget) -> int:
@@ -119,9 +110,8 @@ def test_quality_bad_steps_show_a_message_and_start_nothing(window, qtbot):
     assert steps.text() == "1, two, 5"                              # the input is kept for fixing
 
 
-def test_closing_during_a_quality_run_does_not_hang(qtbot):
-    w = MainWindow()
-    qtbot.addWidget(w)
+def test_closing_during_a_quality_run_does_not_hang(qtbot, make_window):
+    w = make_window(shown=False, size=None)
     w.quality.run(["ode-heun"], [1000], ["exact"])
     qtbot.wait(200)
     w.close()

@@ -12,32 +12,9 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import Qt, QTimer  # noqa: E402
 from PySide6.QtWidgets import QComboBox, QPushButton, QSpinBox  # noqa: E402
 
-from tests.helpers import bright_pixels, child, pick, shown_window  # noqa: E402
-from playground.app import MainWindow  # noqa: E402
+from tests.helpers import bright_pixels, child, pick, sample_and_wait, train_until  # noqa: E402
 from playground.formats.presets import Preset  # noqa: E402
 from playground.maths.targets import dice_layout  # noqa: E402
-
-
-@pytest.fixture
-def window(qtbot):
-    w = shown_window(qtbot)
-    yield w
-    w.close()
-
-
-def train_until(qtbot, w, min_steps, timeout=60_000):
-    button = child(w, QPushButton, "trainButton")
-    if not button.isChecked():
-        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
-    assert button.isChecked()
-    qtbot.waitUntil(lambda: len(w.losses()) >= min_steps, timeout=timeout)
-
-
-def sample_and_wait(qtbot, w, timeout=30_000):
-    before = w.current_frames()
-    qtbot.mouseClick(child(w, QPushButton, "sampleButton"), Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: w.current_frames() is not None and w.current_frames() is not before, timeout=timeout)
-    return w.current_frames()
 
 
 def test_required_widgets_and_defaults(window):
@@ -135,10 +112,8 @@ def test_gui_stays_responsive_while_training(qtbot, window):
     assert window.train_button.isChecked()
 
 
-def test_close_during_training_and_sampling_stops_both_threads_quietly(qtbot, capfd):
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.show()
+def test_close_during_training_and_sampling_stops_both_threads_quietly(qtbot, capfd, make_window):
+    w = make_window(size=None)
     train_until(qtbot, w, 30)
     child(w, QSpinBox, "particlesSpin").setValue(20000)
     child(w, QSpinBox, "stepsSpin").setValue(400)

@@ -15,16 +15,9 @@ from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtGui import QColor  # noqa: E402
 from PySide6.QtWidgets import QComboBox, QDockWidget, QLabel, QPushButton, QSlider, QSpinBox  # noqa: E402
 
-from tests.helpers import child, pick, shown_window  # noqa: E402
+from tests.helpers import child, pick  # noqa: E402
 from playground.app.core.sampling_worker import SamplingJob, SamplingWorker  # noqa: E402
 from playground.maths.sources import ExactSource  # noqa: E402
-
-
-@pytest.fixture
-def window(qtbot):
-    w = shown_window(qtbot)
-    yield w
-    w.shutdown()
 
 
 def configure(w, i, sampler, steps, score):

@@ -14,21 +14,14 @@ from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, Qt, QUrl  # noqa:
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence, QMouseEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication, QLabel, QPushButton, QSlider, QSpinBox, QStyle  # noqa: E402
 
-from tests.helpers import child, pick, shown_window  # noqa: E402
+from tests.helpers import child, pick, sample_and_wait, train_until  # noqa: E402
 from playground.app.features.dice.dice_editor import class_weights  # noqa: E402
 from playground.maths.targets import dice_layout  # noqa: E402
 from playground.formats.presets import MAX_FILE_BYTES, load_preset  # noqa: E402
 
 LOADED = np.array(load_preset("loaded_dice").spec["weights"], dtype=float)
 
-
-@pytest.fixture
-def window(qtbot):
-    w = shown_window(qtbot)
-    w.dice_editor.dock.raise_()
-    yield w
-    w.shutdown()
-    w.close()
+pytestmark = pytest.mark.window(dock="dice_editor")         # the Dice dock in front
 
 
 def face_weights(w):
@@ -138,20 +131,14 @@ def test_roll_the_dice_ten_times_trains_on_ten_fixed_points(qtbot, window):
     np.testing.assert_allclose(shown * 10, np.round(shown * 10), atol=1e-9)     # multiples of 1/10
     np.testing.assert_allclose(chart.series("true"), target.group_weights(), atol=1e-12)
     # training draws its batches from those ten points only
-    train = child(w, QPushButton, "trainButton")
-    qtbot.mouseClick(train, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: len(w.losses()) >= 20, timeout=30_000)
-    qtbot.mouseClick(train, Qt.MouseButton.LeftButton)
-    qtbot.wait(200)                                # the worker finishes its chunk and idles
+    train_until(qtbot, w, 20, timeout=30_000, pause=True)     # paused: the worker's chunk is done, it idles
     batch = tr._batch().cpu()
     dist = np.min(np.linalg.norm(batch.numpy()[:, None] - tr.dataset.cpu().numpy()[None], axis=2), axis=1)
     assert dist.max() == 0.0
     # a sampler run of the trained model fills the "sampled" series from its final frame
     w.steps_spin.setValue(8)
     w.particles_spin.setValue(500)
-    before = w.current_frames()
-    qtbot.mouseClick(child(w, QPushButton, "sampleButton"), Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: w.current_frames() is not None and w.current_frames() is not before, timeout=30_000)
+    sample_and_wait(qtbot, w)
     np.testing.assert_allclose(chart.series("sampled"), target.empirical_weights(w.current_frames().x[-1]))
     assert chart.series("sampled").sum() == pytest.approx(1.0)
     # a reset keeps N; 0 goes back to fresh samples and hides the series

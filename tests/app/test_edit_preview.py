@@ -57,19 +57,18 @@ def _press_release(view, at):
 
 
 @pytest.fixture
-def sketch_window(qtbot):
+def sketch_window(qtbot, window):
+    """The window on a 1000-point sketch, in edit mode with the brush."""
     from PySide6.QtWidgets import QPushButton
-    from tests.helpers import child, shown_window
+    from tests.helpers import child
     from playground.tools.bench_window import _sketch_preset
-    w = shown_window(qtbot)
+    w = window
     w.apply_preset(_sketch_preset(1000, seed=0), "sketch")
     child(w, QPushButton, "editModeButton").click()
     child(w, QPushButton, "brushToolButton").click()
     qtbot.wait(100)
     assert len(w.target_editor.doc.points) == 1000 and w.target_editor.applier.pending is None
-    yield w
-    w.shutdown()
-    w.close()
+    return w
 
 
 def test_the_view_shows_a_dab_at_once_and_ends_on_the_exact_density(qtbot, sketch_window, monkeypatch):

@@ -13,25 +13,13 @@ from PySide6.QtCore import QPoint, QPointF, Qt  # noqa: E402
 from PySide6.QtGui import QColor, QWheelEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication, QDoubleSpinBox, QPushButton  # noqa: E402
 
-from tests.helpers import child, shown_window  # noqa: E402
+from tests.helpers import child, click_button  # noqa: E402
 from playground.formats.presets import load_preset, save_preset  # noqa: E402
 
 LEFT = Qt.MouseButton.LeftButton
 NOMOD = Qt.KeyboardModifier.NoModifier
 
-
-@pytest.fixture
-def window(qtbot):
-    w = shown_window(qtbot)
-    w.activateWindow()
-    qtbot.wait(50)
-    yield w
-    w.shutdown()
-    w.close()
-
-
-def click(qtbot, w, name):
-    qtbot.mouseClick(child(w, QPushButton, name), LEFT)
+pytestmark = pytest.mark.window(activate=True)       # the active window: Ctrl+Z and Delete reach it
 
 
 def to_px(view, x, y) -> QPoint:
@@ -66,11 +54,11 @@ def wheel(widget, view, at, notches):
 
 def start_editing(qtbot, w, tool):
     """Edit mode on an empty canvas with the given tool."""
-    click(qtbot, w, "editModeButton")
+    click_button(qtbot, w, "editModeButton")
     assert child(w, QPushButton, "editModeButton").isChecked()
-    click(qtbot, w, "clearButton")
+    click_button(qtbot, w, "clearButton")
     assert w.target_editor.doc.is_empty
-    click(qtbot, w, f"{tool}ToolButton")
+    click_button(qtbot, w, f"{tool}ToolButton")
 
 
 def seg_dist(p, a, b):
@@ -102,7 +90,7 @@ def test_brush_stroke_puts_the_target_along_the_stroke(qtbot, window, which):
     assert np.quantile(d, 0.99) < 0.2 + slack + 3.5 * h
     assert abs(x[:, 0].mean()) < 0.2 and x[:, 0].std() > 0.9            # along the whole stroke
     # the eraser, dragged across the middle, removes exactly the points it passed over
-    click(qtbot, w, "eraserToolButton")
+    click_button(qtbot, w, "eraserToolButton")
     child(w, QDoubleSpinBox, "brushRadiusSpin").setValue(0.4)
     before = w.target_editor.doc.points.copy()
     drag(qtbot, target_of(w, which), view, [(0.0, 1.0), (0.0, -1.0)])
@@ -112,9 +100,9 @@ def test_brush_stroke_puts_the_target_along_the_stroke(qtbot, window, which):
     assert np.all(seg_dist(after, (0, 1), (0, -1)) > 0.4 - slack)
     assert len(settled(qtbot, w).target.mixture) == len(after)
     # each stroke is one undo step
-    click(qtbot, w, "undoButton")
+    click_button(qtbot, w, "undoButton")
     assert len(settled(qtbot, w).target.mixture) == len(before)
-    click(qtbot, w, "undoButton")
+    click_button(qtbot, w, "undoButton")
     assert settled(qtbot, w).is_empty
 
 
@@ -122,8 +110,8 @@ def test_loaded_dice_is_edited_exactly_face_by_face(qtbot, window):
     w, view = window, window.particle_view
     original = settled(qtbot, w).target.mixture
     assert len(original) == 6
-    click(qtbot, w, "gaussianToolButton")
-    click(qtbot, w, "editModeButton")
+    click_button(qtbot, w, "gaussianToolButton")
+    click_button(qtbot, w, "editModeButton")
     ed = w.target_editor
     assert len(ed.doc.gaussians) == 6 and len(ed.doc.points) == 0
     face1 = original.means[0].numpy()
@@ -144,8 +132,8 @@ def test_large_anisotropic_target_shows_handles_only_for_the_selection(qtbot, wi
     p = preset_from_json({"name": "many", "target": {"kind": "mixture", "components": comps}})
     w, view = window, window.particle_view
     w.apply_preset(p, key="many")
-    click(qtbot, w, "gaussianToolButton")
-    click(qtbot, w, "editModeButton")
+    click_button(qtbot, w, "gaussianToolButton")
+    click_button(qtbot, w, "editModeButton")
     ed = w.target_editor
     assert len(ed.doc.gaussians) == 40 and len(ed.handle_item.data) == 0
     qtbot.mouseClick(view.viewport(), LEFT, NOMOD, to_px(view, *comps[7]["mean"]))
@@ -200,9 +188,9 @@ def test_place_drag_reshape_and_undo_a_gaussian(qtbot, window):
     np.testing.assert_allclose(mix.covs[0].numpy(), np.eye(2) * 0.09, atol=1e-9)
     qtbot.keyClick(w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
     np.testing.assert_allclose(settled(qtbot, w).target.mixture.means[0].numpy(), new_mean, atol=1e-12)
-    click(qtbot, w, "undoButton")
+    click_button(qtbot, w, "undoButton")
     np.testing.assert_allclose(settled(qtbot, w).target.mixture.means[0].numpy(), [-1, 1], atol=0.03)
-    click(qtbot, w, "redoButton")
+    click_button(qtbot, w, "redoButton")
     np.testing.assert_allclose(settled(qtbot, w).target.mixture.means[0].numpy(), new_mean, atol=1e-12)
 
     # Delete removes the selected Gaussian: the canvas is empty again
@@ -246,7 +234,7 @@ def test_drawn_sketch_saves_and_loads_to_identical_samples(qtbot, window, tmp_pa
     w, view = window, window.particle_view
     start_editing(qtbot, w, "brush")
     drag(qtbot, view.viewport(), view, [(-2, -2), (0, 1), (2, -2)])
-    click(qtbot, w, "gaussianToolButton")
+    click_button(qtbot, w, "gaussianToolButton")
     qtbot.mouseClick(view.viewport(), LEFT, NOMOD, to_px(view, 0.0, -3.0))
     child(w, QDoubleSpinBox, "bandwidthSpin").setValue(0.1)
     p = settled(qtbot, w)
@@ -261,24 +249,24 @@ def test_drawn_sketch_saves_and_loads_to_identical_samples(qtbot, window, tmp_pa
     assert torch.equal(q.target.score(xs, 0.9, 0.4), p.target.score(xs, 0.9, 0.4))
     # loading it again through the window and entering edit mode gives back the same drawing
     w.set_preset(str(path))
-    click(qtbot, w, "editModeButton")            # leave
-    click(qtbot, w, "editModeButton")            # enter: loads the file's sketch
+    click_button(qtbot, w, "editModeButton")            # leave
+    click_button(qtbot, w, "editModeButton")            # enter: loads the file's sketch
     np.testing.assert_array_equal(w.target_editor.doc.points, np.asarray(p.spec["points"]))
 
 
 def test_edits_while_training_keep_the_trainer(qtbot, window):
     w, view = window, window.particle_view
-    click(qtbot, w, "trainButton")
+    click_button(qtbot, w, "trainButton")
     qtbot.waitUntil(lambda: len(w.losses()) >= 40, timeout=60_000)
     trainer = w.train_worker.trainer
     step = trainer.step
     assert step > 0
     start_editing(qtbot, w, "gaussian")            # clearing empties the target: training pauses
     qtbot.mouseClick(view.viewport(), LEFT, NOMOD, to_px(view, 1.0, 1.0))
-    click(qtbot, w, "brushToolButton")
+    click_button(qtbot, w, "brushToolButton")
     drag(qtbot, view.viewport(), view, [(-2, -1), (-1, -1)])
     if not w.train_button.isChecked():
-        click(qtbot, w, "trainButton")
+        click_button(qtbot, w, "trainButton")
     assert w.train_button.isChecked()
     # the window's loss history lags the trainer by a chunk, so wait on the trainer's own count
     qtbot.waitUntil(lambda: w.train_worker.trainer is not trainer or trainer.step > step + 30, timeout=60_000)
@@ -287,7 +275,7 @@ def test_edits_while_training_keep_the_trainer(qtbot, window):
     assert w.train_worker.trainer is trainer                  # same weights and optimiser: warm start
     assert trainer.step > step + 30
     # an edit during training does not pause it and keeps the trainer too
-    click(qtbot, w, "gaussianToolButton")
+    click_button(qtbot, w, "gaussianToolButton")
     drag(qtbot, view.viewport(), view, [(1.0, 1.0), (2.0, 2.0)])
     assert w.train_button.isChecked()
     s = trainer.step
@@ -303,15 +291,15 @@ def test_empty_canvas_refuses_training_and_sampling_with_a_message(qtbot, window
     start_editing(qtbot, w, "brush")
     assert settled(qtbot, w).is_empty
     assert w.banner.isVisible() and "empty" in w.banner.text().lower()
-    click(qtbot, w, "trainButton")
+    click_button(qtbot, w, "trainButton")
     assert not w.train_button.isChecked()
     assert "empty" in w.banner.text().lower()
-    click(qtbot, w, "sampleButton")
+    click_button(qtbot, w, "sampleButton")
     assert "empty" in w.banner.text().lower() and w.current_frames() is None
     # the window stays usable: draw something, then training runs
     drag(qtbot, view.viewport(), view, [(-1, 0), (1, 0)])
     assert not settled(qtbot, w).is_empty
-    click(qtbot, w, "trainButton")
+    click_button(qtbot, w, "trainButton")
     assert w.train_button.isChecked()
     n = len(w.losses())
     qtbot.waitUntil(lambda: len(w.losses()) > n + 20, timeout=60_000)
@@ -335,7 +323,7 @@ def test_edit_mode_paints_ellipses_and_handles_then_gives_back_pan(qtbot, window
     qtbot.mouseClick(view.viewport(), LEFT, NOMOD, to_px(view, 1.0, 1.0))
     qtbot.wait(50)
     edit_img = w.grab().toImage()
-    click(qtbot, w, "editModeButton")            # leave edit mode
+    click_button(qtbot, w, "editModeButton")            # leave edit mode
     qtbot.wait(50)
     plain_img = w.grab().toImage()
     ring_edit = _ring_pixels(edit_img, w, view, (1.0, 1.0), 0.6)

@@ -10,19 +10,11 @@ import pytest
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtGui import QImage  # noqa: E402
-from PySide6.QtWidgets import QPushButton  # noqa: E402
 
-from tests.helpers import shown_window  # noqa: E402
+from tests.helpers import sample_and_wait  # noqa: E402
 
-
-@pytest.fixture
-def window(qtbot):
-    w = shown_window(qtbot, size=(1200, 800))
-    w.set_preset("loaded_dice")
-    yield w
-    w.close()
+pytestmark = pytest.mark.window(size=(1200, 800), preset="loaded_dice")
 
 
 def run_sampler(qtbot, w, particles=400, steps=9):
@@ -30,9 +22,7 @@ def run_sampler(qtbot, w, particles=400, steps=9):
     w.controls.steps.setValue(steps)
     w.controls.seed.setValue(3)
     qtbot.waitUntil(lambda: w.train_worker.trainer is not None, timeout=10_000)
-    before = w.current_frames()
-    qtbot.mouseClick(w.findChild(QPushButton, "sampleButton"), Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: w.current_frames() is not None and w.current_frames() is not before, timeout=30_000)
+    sample_and_wait(qtbot, w)
     w.set_playing(False)
     return w.current_frames()
 

@@ -14,18 +14,11 @@ from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtGui import QAction  # noqa: E402
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QPushButton, QSpinBox  # noqa: E402
 
-from tests.helpers import child, pick, shown_window  # noqa: E402
+from tests.helpers import child, pick  # noqa: E402
 from playground.formats.settings import Settings, SettingsError  # noqa: E402
 from playground.maths.schedules import get_schedule  # noqa: E402
 from playground.maths.sources import ExactSource  # noqa: E402
 from playground.maths.samplers.explanations import CONCEPTS  # noqa: E402
-
-
-@pytest.fixture
-def window(qtbot):
-    w = shown_window(qtbot)
-    yield w
-    w.shutdown()
 
 
 def loss_title(w) -> str:

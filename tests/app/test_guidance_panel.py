@@ -7,32 +7,13 @@ import pytest
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QPoint, Qt  # noqa: E402
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QPushButton, QSlider, QSpinBox  # noqa: E402
 
-from tests.helpers import bright_pixels, child, shown_window  # noqa: E402
+from tests.helpers import bright_pixels, child, click  # noqa: E402
 from playground.maths.guidance import ExactGuidedSource, GuidedSource  # noqa: E402
 from playground.maths.targets import dice_layout  # noqa: E402
 
-
-@pytest.fixture
-def window(qtbot):
-    w = shown_window(qtbot)
-    w.findChild(QSpinBox, "particlesSpin").setValue(1000)
-    w.findChild(QSpinBox, "stepsSpin").setValue(15)
-    yield w
-    w.shutdown()
-    w.close()
-
-
-def click(qtbot, widget):
-    """A real mouse click; the controls panel scrolls, so bring the widget into view first.
-    Check boxes are clicked on their indicator (a wide box ignores clicks right of its text)."""
-    window = widget.window()
-    window.controls_dock.widget().ensureWidgetVisible(widget)
-    qtbot.wait(20)
-    pos = QPoint(8, widget.height() // 2) if isinstance(widget, QCheckBox) else widget.rect().center()
-    qtbot.mouseClick(widget, Qt.MouseButton.LeftButton, pos=pos)
+pytestmark = pytest.mark.window(particles=1000, steps=15)
 
 
 def wait_for_guided_frames(qtbot, w, kind, timeout=60_000):

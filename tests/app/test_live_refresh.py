@@ -7,25 +7,14 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import Qt                           # noqa: E402
-from PySide6.QtGui import QImage                        # noqa: E402
 from PySide6.QtWidgets import QCheckBox, QPushButton    # noqa: E402
 
 from playground.maths.denoised import denoised_at       # noqa: E402
-from tests.helpers import child, shown_window           # noqa: E402
+from tests.helpers import child, click, pixels          # noqa: E402
 
 
-def pixels(widget) -> np.ndarray:
-    img = widget.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
-    return np.frombuffer(img.constBits(), np.uint8, img.sizeInBytes()).copy()
-
-
-def click(qtbot, widget) -> None:
-    qtbot.mouseClick(widget, Qt.MouseButton.LeftButton, pos=widget.rect().center())
-
-
-def test_live_samples_show_several_new_pictures_while_training_without_a_sample_press(qtbot):
-    w = shown_window(qtbot)
+def test_live_samples_show_several_new_pictures_while_training_without_a_sample_press(qtbot, make_window):
+    w = make_window()
     w.set_preset("eight_gaussians")
     w.state.update_settings(particles=600, steps=10)          # the default sampler (ode-heun)
     live = w.features["live_samples"]
@@ -40,10 +29,10 @@ def test_live_samples_show_several_new_pictures_while_training_without_a_sample_
     click(qtbot, child(w, QPushButton, "trainButton"))
 
 
-def test_dear_denoised_frames_come_from_a_thread_with_the_same_values(qtbot, monkeypatch):
+def test_dear_denoised_frames_come_from_a_thread_with_the_same_values(qtbot, monkeypatch, make_window):
     from playground.app import denoised_frames
     monkeypatch.setattr(denoised_frames, "SYNC_MS", 0.0)       # every frame counts as dear
-    w = shown_window(qtbot)
+    w = make_window()
     w.set_preset("loaded_dice")
     w.state.update_settings(particles=300, steps=6, sampler="ode-euler")
     click(qtbot, child(w, QPushButton, "sampleButton"))

@@ -6,20 +6,9 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import Qt                           # noqa: E402
 from PySide6.QtWidgets import QCheckBox, QComboBox, QPushButton, QWidget   # noqa: E402
 
-from tests.helpers import child, shown_window           # noqa: E402
-
-
-def pixels(widget) -> np.ndarray:
-    from PySide6.QtGui import QImage
-    img = widget.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
-    return np.frombuffer(img.constBits(), np.uint8, img.sizeInBytes()).reshape(img.height(), -1).copy()
-
-
-def click(qtbot, widget) -> None:
-    qtbot.mouseClick(widget, Qt.MouseButton.LeftButton, pos=widget.rect().center())
+from tests.helpers import child, click, pixels          # noqa: E402
 
 
 def small_run(qtbot, w, preset="loaded_dice"):
@@ -33,8 +22,8 @@ def small_run(qtbot, w, preset="loaded_dice"):
     return w.state.frames
 
 
-def test_live_samples_refresh_while_training_without_a_sample_press(qtbot):
-    w = shown_window(qtbot)
+def test_live_samples_refresh_while_training_without_a_sample_press(qtbot, make_window):
+    w = make_window()
     w.set_preset("two_moons")
     w.state.update_settings(particles=300, steps=8, sampler="ode-euler")
     live = w.features["live_samples"]
@@ -55,8 +44,8 @@ def test_live_samples_refresh_while_training_without_a_sample_press(qtbot):
     assert live.count == count
 
 
-def test_denoised_and_mesh_overlays_change_the_middle_frame(qtbot):
-    w = shown_window(qtbot)
+def test_denoised_and_mesh_overlays_change_the_middle_frame(qtbot, make_window):
+    w = make_window()
     small_run(qtbot, w)
     overlays = w.features["frame_overlays"]
     before = pixels(w.particle_view)
@@ -75,8 +64,8 @@ def test_denoised_and_mesh_overlays_change_the_middle_frame(qtbot):
     assert np.abs(overlays.mesh_item.segments() - start).max() > 0.05
 
 
-def test_exact_pt_backdrop_differs_between_an_early_and_the_last_frame(qtbot):
-    w = shown_window(qtbot)
+def test_exact_pt_backdrop_differs_between_an_early_and_the_last_frame(qtbot, make_window):
+    w = make_window()
     frames = small_run(qtbot, w)
     combo = child(w, QComboBox, "densityModeCombo")
     i = next(k for k in range(combo.count()) if "p_t" in combo.itemText(k) and "exact" in combo.itemText(k))
@@ -93,8 +82,8 @@ def test_exact_pt_backdrop_differs_between_an_early_and_the_last_frame(qtbot):
     assert w.particle_view.backdrop() is None
 
 
-def test_flow_time_and_commit_views_change_after_a_run(qtbot):
-    w = shown_window(qtbot)
+def test_flow_time_and_commit_views_change_after_a_run(qtbot, make_window):
+    w = make_window()
     w.set_preset("loaded_dice")
     views = w.features["run_views"]
     flow, commit = child(w, QWidget, "flowTimeView"), child(w, QWidget, "commitView")
@@ -113,8 +102,8 @@ def test_flow_time_and_commit_views_change_after_a_run(qtbot):
     assert np.allclose(c.mean_posterior.sum(1), 1.0, atol=1e-6)
 
 
-def test_checks_combo_and_angle_are_saved_in_sessions(qtbot, tmp_path):
-    w = shown_window(qtbot)
+def test_checks_combo_and_angle_are_saved_in_sessions(qtbot, tmp_path, make_window):
+    w = make_window()
     w.set_preset("loaded_dice")
     click(qtbot, child(w, QCheckBox, "denoisedCheck"))
     combo = child(w, QComboBox, "densityModeCombo")

@@ -3,17 +3,14 @@ import numpy as np
 import pyqtgraph as pg
 import pytest
 
-from tests.helpers import child, shown_window
+from tests.helpers import child, show_widget
 
 
 @pytest.mark.parametrize("lo, hi", [(1.9, 2.3), (0.05, 5.0), (0.9, 1.05), (1e-4, 50.0)])
 def test_loss_axis_labels_several_ticks(qtbot, lo, hi):
     from playground.app.shell.views import loss_plot
     plot, _raw, _smooth = loss_plot()
-    qtbot.addWidget(plot)
-    plot.resize(400, 240)
-    plot.show()
-    qtbot.waitExposed(plot)
+    show_widget(qtbot, plot, (400, 240))
     axis = plot.getAxis("left")
     assert axis.logMode
     x = np.arange(1, 101, dtype=float)
@@ -31,7 +28,7 @@ def test_loss_axis_labels_several_ticks(qtbot, lo, hi):
     plot.grab()                                       # paints without errors
 
 
-def test_window_loss_plot_uses_the_log_axis(qtbot):
+def test_window_loss_plot_uses_the_log_axis(make_window):
     from playground.app.widgets.log_axis import LogLossAxis
-    w = shown_window(qtbot)
+    w = make_window()
     assert isinstance(child(w, pg.PlotWidget, "lossPlot").getAxis("left"), LogLossAxis)

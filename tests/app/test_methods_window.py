@@ -11,23 +11,9 @@ from PySide6.QtCore import QPoint, Qt  # noqa: E402
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLabel, QPushButton, QSlider, QSpinBox  # noqa: E402
 from pyqtgraph import PlotWidget  # noqa: E402
 
-from tests.helpers import child, pick, shown_window  # noqa: E402
+from tests.helpers import child, click, pick, sample_and_wait  # noqa: E402
 
-
-@pytest.fixture
-def window(qtbot):
-    w = shown_window(qtbot)
-    w.findChild(QSpinBox, "particlesSpin").setValue(500)
-    w.findChild(QSpinBox, "stepsSpin").setValue(10)
-    yield w
-    w.shutdown()
-    w.close()
-
-
-def click(qtbot, widget):
-    widget.window().controls_dock.widget().ensureWidgetVisible(widget)
-    qtbot.wait(20)
-    qtbot.mouseClick(widget, Qt.MouseButton.LeftButton, pos=widget.rect().center())
+pytestmark = pytest.mark.window(particles=500, steps=10)
 
 
 def type_value(qtbot, spin, text):
@@ -37,13 +23,6 @@ def type_value(qtbot, spin, text):
     spin.selectAll()
     qtbot.keyClicks(spin, text)
     qtbot.keyClick(spin, Qt.Key.Key_Enter)
-
-
-def sample_and_wait(qtbot, w):
-    before = w.current_frames()
-    click(qtbot, child(w, QPushButton, "sampleButton"))
-    qtbot.waitUntil(lambda: w.current_frames() is not None and w.current_frames() is not before, timeout=30_000)
-    return w.current_frames()
 
 
 def test_gamma_and_mu_belong_to_gradient_estimation_and_reach_the_sampler(window, qtbot):

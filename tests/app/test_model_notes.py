@@ -3,17 +3,17 @@ description wraps."""
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QPushButton, QSpinBox
+from PySide6.QtWidgets import QLabel, QPushButton
 
-from tests.helpers import child, shown_window
+from tests.helpers import child, sample_and_wait
 
 
 def _title(plot) -> str:
     return plot.getPlotItem().titleLabel.text
 
 
-def test_untrained_marker_goes_after_first_training_step(qtbot):
-    w = shown_window(qtbot)
+def test_untrained_marker_goes_after_first_training_step(qtbot, make_window):
+    w = make_window()
     field = child(w, pg.PlotWidget, "fieldView")
     assert "untrained model" in _title(field)
     button = child(w, QPushButton, "trainButton")
@@ -25,14 +25,10 @@ def test_untrained_marker_goes_after_first_training_step(qtbot):
     assert "untrained model" in _title(field)
 
 
-def test_far_away_samples_warn_in_the_banner(qtbot):
+def test_far_away_samples_warn_in_the_banner(qtbot, make_window):
     from dataclasses import replace
-    w = shown_window(qtbot)
-    child(w, QSpinBox, "particlesSpin").setValue(200)
-    child(w, QSpinBox, "stepsSpin").setValue(4)
-    before = w.current_frames()
-    qtbot.mouseClick(child(w, QPushButton, "sampleButton"), Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: w.current_frames() is not None and w.current_frames() is not before, timeout=30_000)
+    w = make_window(particles=200, steps=4)
+    sample_and_wait(qtbot, w)
     banner = child(w, QLabel, "banner")
     assert "lie beyond" not in (banner.text() if banner.isVisible() else "")
     real = w.current_frames()

@@ -20,37 +20,11 @@ from PySide6.QtWidgets import QPushButton  # noqa: E402
 
 from playground.formats.presets import load_preset  # noqa: E402
 from playground.formats.session import autosave_path, marker_path, read_session, write_session  # noqa: E402
-from tests.formats.test_session import Payload, session_parts_of, small_trainer, torch_bytes, write_raw  # noqa: E402
-from tests.formats.test_session_run import HOSTILE, damaged  # noqa: E402
-from tests.helpers import shown_window  # noqa: E402
+from tests.formats.test_session_run import HOSTILE, damaged  # noqa: E402  (the formats file's damaged runs)
+from tests.helpers import (Payload, sample_and_wait, session_parts_of, small_trainer, torch_bytes,  # noqa: E402
+                           train_until, write_raw)
 
-
-@pytest.fixture
-def window(qtbot):
-    w = shown_window(qtbot, size=(1200, 800))
-    yield w
-    w.close()
-
-
-def click(qtbot, w, name):
-    button = w.findChild(QPushButton, name)
-    assert button is not None, name
-    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
-
-
-def sample(qtbot, w):
-    before = w.current_frames()
-    click(qtbot, w, "sampleButton")
-    qtbot.waitUntil(lambda: w.current_frames() is not None and w.current_frames() is not before, timeout=30_000)
-    return w.current_frames()
-
-
-def train(qtbot, w, steps):
-    click(qtbot, w, "trainButton")
-    qtbot.waitUntil(lambda: len(w.losses()) >= steps, timeout=60_000)
-    click(qtbot, w, "trainButton")
-    assert not w.train_button.isChecked()
-    qtbot.wait(100)                       # the chunk in flight finishes
+pytestmark = pytest.mark.window(size=(1200, 800))
 
 
 def test_save_open_reproduces_the_same_samples(qtbot, window, tmp_path):
@@ -60,8 +34,8 @@ def test_save_open_reproduces_the_same_samples(qtbot, window, tmp_path):
     c.steps.setValue(12)
     c.seed.setValue(7)
     c.sampler.setCurrentIndex(c.sampler.findData("ode-heun"))
-    train(qtbot, w, 300)
-    before = sample(qtbot, w).x[-1].copy()
+    train_until(qtbot, w, 300, pause=True)
+    before = sample_and_wait(qtbot, w).x[-1].copy()
     path = tmp_path / "run.dpsession"
     assert w.save_session(path)
     step_saved = read_session(path).trainer["step"]
@@ -73,7 +47,7 @@ def test_save_open_reproduces_the_same_samples(qtbot, window, tmp_path):
     c.steps.setValue(30)
     c.sampler.setCurrentIndex(c.sampler.findData("ddpm"))
     w.reset_training()
-    train(qtbot, w, 20)
+    train_until(qtbot, w, 20, pause=True)
 
     assert w.open_session(path)
     restored = w.train_worker.read_state()              # in place as soon as open_session returns
@@ -85,7 +59,7 @@ def test_save_open_reproduces_the_same_samples(qtbot, window, tmp_path):
     assert w.current_preset().name == "Loaded dice"
     assert (c.seed.value(), c.steps.value(), c.particles.value(), c.sampler.currentData()) == (7, 12, 600, "ode-heun")
     assert not w.train_button.isChecked()
-    after = sample(qtbot, w).x[-1]
+    after = sample_and_wait(qtbot, w).x[-1]
     assert np.array_equal(before, after)
     qtbot.waitUntil(lambda: w.status_labels["rate"].text() == f"step {step_saved}", timeout=5000)
     assert len(w.losses()) == step_saved                       # the loss curve came back too
@@ -126,7 +100,7 @@ def test_bad_session_in_the_window_shows_a_message_and_keeps_everything(qtbot, w
     w, c = window, window.controls
     w.set_preset("eight_gaussians")
     c.seed.setValue(42)
-    train(qtbot, w, 30)
+    train_until(qtbot, w, 30, pause=True)
     good = tmp_path / "good.dpsession"
     assert w.save_session(good)
     truncated = tmp_path / "truncated.dpsession"
@@ -153,10 +127,8 @@ def test_bad_session_in_the_window_shows_a_message_and_keeps_everything(qtbot, w
     assert "could not save" in w.banner.text()
 
 
-def test_crash_marker_offers_the_autosave_on_next_start(qtbot, tmp_path, state_dir):
-    from playground.app import MainWindow
-    first = MainWindow()
-    qtbot.addWidget(first)
+def test_crash_marker_offers_the_autosave_on_next_start(qtbot, tmp_path, state_dir, make_window):
+    first = make_window(shown=False, size=None)
     assert marker_path().is_file()                  # this run is marked as running
     first.set_preset("eight_gaussians")
     assert first.sessions.autosave()
@@ -167,10 +139,7 @@ def test_crash_marker_offers_the_autosave_on_next_start(qtbot, tmp_path, state_d
     assert not marker_path().exists()
     marker_path().write_text(marker)                # ... so put it back, as a crash would leave it
 
-    second = MainWindow()
-    qtbot.addWidget(second)
-    second.show()
-    qtbot.waitExposed(second)
+    second = make_window(size=None)
     button = second.findChild(QPushButton, "restoreSessionButton")
     assert button is not None and button.isVisible()
     assert second.preset_combo.currentData() != "eight_gaussians"
@@ -180,14 +149,12 @@ def test_crash_marker_offers_the_autosave_on_next_start(qtbot, tmp_path, state_d
     second.close()
     assert not marker_path().exists()
 
-    third = MainWindow()                            # after a clean close there is nothing to offer
-    qtbot.addWidget(third)
+    third = make_window(shown=False, size=None)     # after a clean close there is nothing to offer
     assert third.findChild(QPushButton, "restoreSessionButton") is None
     third.shutdown()
 
 
-def test_autosave_on_close_and_marker_of_a_live_process_is_not_a_crash(qtbot, state_dir):
-    from playground.app import MainWindow
+def test_autosave_on_close_and_marker_of_a_live_process_is_not_a_crash(qtbot, state_dir, make_window):
     from playground.app.features.sessions.session_actions import previous_run_crashed
     state_dir.mkdir(parents=True)
     other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
@@ -200,8 +167,7 @@ def test_autosave_on_close_and_marker_of_a_live_process_is_not_a_crash(qtbot, st
     marker_path().write_text(json.dumps({"pid": 2**22 + 12345, "token": "gone"}))   # no such process
     assert previous_run_crashed()
     marker_path().unlink()
-    w = MainWindow()
-    qtbot.addWidget(w)
+    w = make_window(shown=False, size=None)
     w.set_preset("eight_gaussians")
     assert not autosave_path().exists()
     w.set_training(True)                              # the state is read between training chunks
@@ -230,21 +196,16 @@ def test_gui_session_command_line(qapp, tmp_path, capsys, window):
 
 # ----- the last sampler run (from test_session_run.py) ---------------------------------------------------
 
-def test_reopened_window_shows_the_saved_run_and_refuses_a_bad_one(qtbot, tmp_path, monkeypatch):
-    from PySide6.QtCore import Qt
-    from PySide6.QtWidgets import QPushButton
-    from tests.helpers import shown_window
+def test_reopened_window_shows_the_saved_run_and_refuses_a_bad_one(qtbot, tmp_path, monkeypatch, make_window):
     from playground.formats import session_run
-    first = shown_window(qtbot, size=(1100, 750))
+    first = make_window(size=(1100, 750))
     c = first.controls
     first.set_preset("loaded_dice")
     c.particles.setValue(300)
     c.steps.setValue(10)
     c.sampler.setCurrentIndex(c.sampler.findData("ddim"))
     qtbot.waitUntil(lambda: first.train_worker.trainer is not None, timeout=30_000)
-    qtbot.mouseClick(first.findChild(QPushButton, "sampleButton"), Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: first.current_frames() is not None, timeout=30_000)
-    frames = first.current_frames()
+    frames = sample_and_wait(qtbot, first)
     path = tmp_path / "run.dpsession"
     assert first.save_session(path) and "frames" not in first.banner.text()   # 11 small frames: all kept
     monkeypatch.setattr(session_run, "MAX_RUN_BYTES", 300 * 8 * 4)            # room for 4 frames
@@ -253,7 +214,7 @@ def test_reopened_window_shows_the_saved_run_and_refuses_a_bad_one(qtbot, tmp_pa
     monkeypatch.undo()
     first.close()
 
-    second = shown_window(qtbot, size=(1100, 750))
+    second = make_window(size=(1100, 750))
     assert second.current_frames() is None
     assert second.open_session(path)
     shown = second.current_frames()
@@ -278,8 +239,8 @@ def test_reopened_window_shows_the_saved_run_and_refuses_a_bad_one(qtbot, tmp_pa
 
 # ----- all or nothing (from test_session_validation.py) -------------------------------------------------------
 
-def test_a_refused_session_leaves_the_window_as_it_was(qtbot, tmp_path):
-    w = shown_window(qtbot)
+def test_a_refused_session_leaves_the_window_as_it_was(qtbot, tmp_path, make_window):
+    w = make_window()
     qtbot.waitUntil(lambda: w.train_worker.trainer is not None, timeout=30_000)
     meta, weights = session_parts_of(small_trainer(), preset="two_moons")
     meta["settings"]["seed"] = 2**40

@@ -8,7 +8,6 @@ pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import QThread, qInstallMessageHandler  # noqa: E402
 
-from tests.helpers import shown_window  # noqa: E402
 
 THREAD_WARNINGS = ("different thread", "Cannot create children", "Timers cannot be started",
                    "Timers cannot be stopped", "QObject::setParent")
@@ -22,8 +21,8 @@ def qt_messages():
     qInstallMessageHandler(previous)
 
 
-def test_a_failing_worker_reports_on_the_gui_thread_without_thread_warnings(qtbot, qt_messages):
-    w = shown_window(qtbot)
+def test_a_failing_worker_reports_on_the_gui_thread_without_thread_warnings(qtbot, qt_messages, make_window):
+    w = make_window()
     qtbot.waitUntil(lambda: w.train_worker.trainer is not None, timeout=30_000)
     shown_from = []
     model = w.services.model
@@ -64,7 +63,7 @@ def test_the_warning_filter_would_see_a_cross_thread_widget_touch(qtbot, qt_mess
     assert any("different thread" in m or "Cannot create children" in m for m in qt_messages)
 
 
-def test_garbage_cycles_are_collected_on_the_gui_thread_not_in_a_worker(qtbot):
+def test_garbage_cycles_are_collected_on_the_gui_thread_not_in_a_worker(qtbot, make_window):
     """A closed window's widgets caught in reference cycles used to be freed by whichever thread
     triggered the cycle collector: in the training thread, a Qt destructor then waited for the GIL
     while the GUI thread waited for Qt's mutex (the suite hung). Now a worker's allocations never
@@ -73,7 +72,7 @@ def test_garbage_cycles_are_collected_on_the_gui_thread_not_in_a_worker(qtbot):
     import threading
     import weakref
 
-    w = shown_window(qtbot)
+    w = make_window()
 
     class Node:
         pass

@@ -13,6 +13,7 @@ from playground.maths.commitment import commitment
 from playground.maths.projection import direction, project, projected_density
 from playground.maths.samplers import sample_steps
 from playground.maths.sources import ExactSource
+from tests.helpers import show_widget
 
 
 def grab_array(widget) -> np.ndarray:
@@ -27,14 +28,6 @@ def changed(a, b, tol=30) -> int:
     return int((np.abs(a - b).max(-1) > tol).sum())
 
 
-def shown(qtbot, widget, size=(640, 420)):
-    qtbot.addWidget(widget)
-    widget.resize(*size)
-    widget.show()
-    qtbot.waitExposed(widget)
-    return widget
-
-
 @pytest.fixture(scope="module")
 def dice_run():
     p = load_preset("loaded_dice")
@@ -44,7 +37,7 @@ def dice_run():
 
 def test_flow_time_view_shows_the_density_alone_then_the_runs_paths(qtbot, dice_run):
     p, alphas, sigmas, states = dice_run
-    v = shown(qtbot, FlowTimeView())
+    v = show_widget(qtbot, FlowTimeView(), (640, 420))
     assert v.objectName() == "flowTimeView"
     blank = grab_array(v.plot)
     v.set_target(p.target, "edm", p.view)
@@ -75,7 +68,7 @@ def test_flow_time_view_shows_the_density_alone_then_the_runs_paths(qtbot, dice_
 
 def test_commit_view_draws_one_line_per_class_and_the_committed_fraction(qtbot, dice_run):
     p, alphas, sigmas, states = dice_run
-    v = shown(qtbot, CommitView())
+    v = show_widget(qtbot, CommitView(), (640, 420))
     assert v.objectName() == "commitView"
     v.set_target(p.target)
     qtbot.wait(10)
@@ -95,7 +88,7 @@ def test_commit_view_draws_one_line_per_class_and_the_committed_fraction(qtbot, 
 def test_commit_view_says_so_for_a_one_class_target(qtbot):
     spiral = load_preset("spiral").target
     frames = list(sample_steps("ddim", ExactSource(spiral), 50, 0, steps=4))
-    v = shown(qtbot, CommitView())
+    v = show_widget(qtbot, CommitView(), (640, 420))
     v.set_target(spiral)
     v.set_run([f.alpha for f in frames], [f.sigma for f in frames], [f.x.numpy() for f in frames])
     assert "one class" in v.note.text() and v.commitment() is None and v._curves == []
@@ -103,7 +96,7 @@ def test_commit_view_says_so_for_a_one_class_target(qtbot):
 
 def plot_with(qtbot, item):
     """A 500 px plot of [-4, 4]² holding item, painted until its layout (axis widths) has settled."""
-    w = shown(qtbot, pg.PlotWidget(), (500, 500))
+    w = show_widget(qtbot, pg.PlotWidget(), (500, 500))
     w.setXRange(-4, 4, padding=0)
     w.setYRange(-4, 4, padding=0)
     w.addItem(item)
@@ -172,7 +165,7 @@ def test_the_pt_exact_backdrop_is_the_noised_density_and_follows_the_frame(qtbot
     lp = p.target.log_prob(torch.as_tensor(grid_points(p.view, img.shape[0])), *early).numpy()
     np.testing.assert_allclose(img.ravel(), np.exp(lp - lp.max()), atol=1e-6)
     assert "p_t" in note and rect.width() == 8.0
-    w = shown(qtbot, BackdropPlotWidget(), (400, 400))
+    w = show_widget(qtbot, BackdropPlotWidget(), (400, 400))
     w.setXRange(-4, 4, padding=0)
     w.setYRange(-4, 4, padding=0)
     w.set_backdrop(img, rect)

@@ -1,32 +1,13 @@
 """The command line as users and acceptance scripts call it: its listing and data commands through a
 real subprocess (the `python -m playground` entry point), the heavier commands in-process through
-the same main() (a fresh interpreter costs seconds of imports per call)."""
-import io
+the same main() (a fresh interpreter costs seconds of imports per call): run_process() and run()
+in tests/helpers.py."""
 import json
-import subprocess
-import sys
-from contextlib import redirect_stderr, redirect_stdout
 
 import numpy as np
 import pytest
 
-
-def run_process(*args, timeout=300):
-    return subprocess.run([sys.executable, "-m", "playground", *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout)
-
-
-def run(*args):
-    """main(argv) in this process, with what a subprocess would report: exit status, stdout, stderr."""
-    from playground.tools.cli import main
-    out, err = io.StringIO(), io.StringIO()
-    argv = [str(a) for a in args]
-    with redirect_stdout(out), redirect_stderr(err):
-        try:
-            rc = main(argv)
-        except SystemExit as e:       # --help and --version exit through argparse
-            rc = e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
-    return subprocess.CompletedProcess(argv, rc, out.getvalue(), err.getvalue())
+from tests.helpers import run, run_process
 
 
 def test_presets_lists_names_with_descriptions():

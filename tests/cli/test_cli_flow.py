@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.cli.test_cli import run
+from tests.helpers import run
 
 SAMPLER_FAMILIES = ["langevin", "annealed-langevin", "ddpm", "ddim", "ode-euler", "ode-heun", "ode-rk45",
                     "dpm-solver++", "sde-euler"]

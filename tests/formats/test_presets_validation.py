@@ -7,7 +7,7 @@ import pytest
 
 from playground import PresetError, load_preset
 from playground.formats.presets import preset_from_json
-from tests.cli.test_cli import run, run_process
+from tests.helpers import run, run_process
 
 GOOD = {"kind": "mixture", "components": [{"weight": 1, "mean": [0, 0], "cov": [[1, 0], [0, 1]]}]}
 BROKEN = [

@@ -3,7 +3,6 @@ before touching the window. Saving, opening, autosave and crash recovery in the 
 in tests/app/test_session_window.py."""
 import io
 import json
-import os
 import pickle
 import zipfile
 
@@ -11,38 +10,9 @@ import pytest
 import torch
 
 from playground.formats.presets import load_preset
-from playground.formats.session import FORMAT, VERSION, SessionError, read_session, session_json, write_session
+from playground.formats.session import FORMAT, VERSION, SessionError, read_session, write_session
 from playground.learning.trainer import TrainConfig, Trainer
-from playground.learning.model import ModelConfig
-
-
-def small_trainer(preset="loaded_dice", hidden=16, steps=5):
-    trainer = Trainer(load_preset(preset).target, TrainConfig(batch=64, device="cpu", model=ModelConfig(hidden=hidden)))
-    trainer.train(steps)
-    return trainer
-
-
-def session_parts_of(trainer, preset="loaded_dice", **overrides):
-    state = trainer.state_dict()
-    meta = session_json(load_preset(preset), {"sampler": "ddim", "steps": 12, "seed": 3},
-                        {"config": state["config"], "step": state["step"], "lr": state["lr"]},
-                        {"guidance": {"scale": 2.5}}, preset)
-    meta.update(overrides)
-    weights = {"model": state["model"], "ema": state["ema"], "optimizer": state["optimizer"],
-               "losses": torch.tensor(trainer.losses)}
-    return meta, weights
-
-
-def write_raw(path, meta, weights_blob):
-    with zipfile.ZipFile(path, "w") as z:
-        z.writestr("session.json", meta if isinstance(meta, str) else json.dumps(meta))
-        z.writestr("weights.pt", weights_blob)
-
-
-def torch_bytes(obj):
-    buf = io.BytesIO()
-    torch.save(obj, buf)
-    return buf.getvalue()
+from tests.helpers import Payload, session_parts_of, small_trainer, torch_bytes, write_raw
 
 
 # ----- the file format, no window -----------------------------------------------------------------------
@@ -120,16 +90,6 @@ def test_broken_session_files_are_refused_with_a_reason(tmp_path, damage, messag
         write_session(path, meta, weights)
     with pytest.raises(SessionError, match=message):
         read_session(path)
-
-
-class Payload:
-    """Unpickling this would run a shell command that creates a file."""
-
-    def __init__(self, flag):
-        self.flag = flag
-
-    def __reduce__(self):
-        return (os.system, (f"touch {self.flag}",))
 
 
 @pytest.mark.filterwarnings("ignore:Detected pickle protocol")

@@ -14,7 +14,7 @@ from playground.formats.session import SessionError, read_session, session_json,
 from playground.formats.session_run import kept_frames, pack_run
 from playground.learning.model import ModelConfig
 from playground.learning.trainer import TrainConfig, Trainer
-from tests.formats.test_session import torch_bytes
+from tests.helpers import torch_bytes
 
 TARGET = load_preset("loaded_dice").target
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from playground.formats.session import SessionError, read_session, write_session
-from tests.formats.test_session import session_parts_of, small_trainer
+from tests.helpers import session_parts_of, small_trainer
 
 
 @pytest.mark.parametrize("where,key,value,message", [
