@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDockWidget, QDoubleSpinBox, QLabel, QLineEdit,  # noqa: E402
                                QListWidget, QProgressBar, QPushButton, QSpinBox)
 
-from tests.helpers import child  # noqa: E402
+from tests.helpers import WAIT_MS, child  # noqa: E402
 from playground.maths.samplers.explanations import EXPLANATIONS  # noqa: E402
 
 
@@ -86,8 +86,8 @@ def test_quality_with_the_learned_score_uses_a_model_snapshot(window, qtbot):
 
 def test_quality_cancel_mid_run_returns_to_idle_and_a_new_run_works(window, qtbot):
     window.quality.particles.setValue(2000)
-    window.quality.run(["ode-heun", "sde-euler", "ddpm"], [300, 600, 1000], ["exact"])
-    qtbot.wait(300)
+    with qtbot.waitSignal(window.quality.runner.progress, timeout=WAIT_MS):     # the sweep has taken its first step
+        window.quality.run(["ode-heun", "sde-euler", "ddpm"], [300, 600, 1000], ["exact"])
     assert window.quality.state == "running"
     cancel = child(window, QPushButton, "qualityCancelButton")
     assert cancel.isEnabled()
@@ -112,8 +112,8 @@ def test_quality_bad_steps_show_a_message_and_start_nothing(window, qtbot):
 
 def test_closing_during_a_quality_run_does_not_hang(qtbot, make_window):
     w = make_window(shown=False, size=None)
-    w.quality.run(["ode-heun"], [1000], ["exact"])
-    qtbot.wait(200)
+    with qtbot.waitSignal(w.quality.runner.progress, timeout=WAIT_MS):          # the run is under way
+        w.quality.run(["ode-heun"], [1000], ["exact"])
     w.close()
     assert not w.quality.runner._thread.isRunning()
 
@@ -138,8 +138,8 @@ def test_likelihood_of_the_exact_score_matches_the_true_density(window, qtbot):
 
 def test_forward_view_warns_for_a_small_sigma_max(window, qtbot):
     fw = window.forward
-    qtbot.wait(300)                     # past the debounce: a tab behind the loss curve computes nothing
-    assert fw.check is None
+    qtbot.waitUntil(lambda: not fw.debounce.isActive(), timeout=WAIT_MS)   # the first target's debounce has fired:
+    assert fw.check is None             # a tab behind the loss curve computes nothing
     window.forward_dock.raise_()
     qtbot.waitUntil(lambda: fw.check is not None, timeout=5000)
     warning = child(window, QLabel, "forwardWarning")

@@ -12,7 +12,7 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import Qt, QTimer  # noqa: E402
 from PySide6.QtWidgets import QComboBox, QPushButton, QSpinBox  # noqa: E402
 
-from tests.helpers import bright_pixels, child, pick, sample_and_wait, train_until  # noqa: E402
+from tests.helpers import WAIT_MS, bright_pixels, child, pick, sample_and_wait, train_until, wait_painted  # noqa: E402
 from playground.formats.presets import Preset  # noqa: E402
 from playground.maths.targets import dice_layout  # noqa: E402
 
@@ -51,7 +51,7 @@ def test_train_sample_paints_where_the_target_has_mass(qtbot, window):
     assert len(frames) == 51 and frames.x[0].shape == (2000, 2)
     qtbot.waitUntil(lambda: not window.is_playing(), timeout=10_000)    # the animation reaches the end
     assert window.current_frame_index() == len(frames) - 1
-    qtbot.wait(50)
+    wait_painted(qtbot, window.particle_view)                           # the last frame is on screen
 
     faces = dice_layout(2.2)
     weights = window.current_preset().target.group_weights()
@@ -103,7 +103,7 @@ def test_gui_stays_responsive_while_training(qtbot, window):
     timer.setInterval(5)
     timer.timeout.connect(tick)
     timer.start()
-    qtbot.wait(2500)
+    qtbot.wait(2500)            # not waiting for anything: the span over which the event loop's gaps are measured
     timer.stop()
     gaps = np.array(gaps[1:]) * 1000
     assert len(gaps) > 20
@@ -117,8 +117,8 @@ def test_close_during_training_and_sampling_stops_both_threads_quietly(qtbot, ca
     train_until(qtbot, w, 30)
     child(w, QSpinBox, "particlesSpin").setValue(20000)
     child(w, QSpinBox, "stepsSpin").setValue(400)
-    qtbot.mouseClick(child(w, QPushButton, "sampleButton"), Qt.MouseButton.LeftButton)
-    qtbot.wait(300)
+    with qtbot.waitSignal(w.services.sampling.progress, timeout=WAIT_MS):     # the sampler run is under way
+        qtbot.mouseClick(child(w, QPushButton, "sampleButton"), Qt.MouseButton.LeftButton)
     t0 = time.perf_counter()
     w.close()
     elapsed = time.perf_counter() - t0
@@ -163,7 +163,7 @@ def test_switching_preset_and_sampler_mid_animation_is_safe(qtbot, window):
     pick(child(window, QComboBox, "presetCombo"), "loaded_dice")
     window.controls.exact.setChecked(True)
     window.controls.error.setChecked(True)
-    qtbot.wait(50)
+    qtbot.waitUntil(window.field.error_image.isVisible, timeout=WAIT_MS)
     assert window.field.error_image.isVisible()
 
 

@@ -15,7 +15,7 @@ from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtGui import QColor  # noqa: E402
 from PySide6.QtWidgets import QComboBox, QDockWidget, QLabel, QPushButton, QSlider, QSpinBox  # noqa: E402
 
-from tests.helpers import child, pick  # noqa: E402
+from tests.helpers import WAIT_MS, child, pick, wait_painted  # noqa: E402
 from playground.app.core.sampling_worker import SamplingJob, SamplingWorker  # noqa: E402
 from playground.maths.sources import ExactSource  # noqa: E402
 
@@ -66,7 +66,7 @@ def test_panel_count_hides_panels_and_runs_only_the_visible_ones(qtbot, window):
     child(w, QSpinBox, "compareParticles").setValue(200)
     child(w, QSpinBox, "panelCountSpin").setValue(3)
     w.comparison.dock.raise_()
-    qtbot.wait(50)
+    qtbot.waitUntil(child(w, pg.PlotWidget, "comparePanel2").isVisible, timeout=WAIT_MS)
     assert child(w, pg.PlotWidget, "comparePanel2").isVisible()
     assert not child(w, pg.PlotWidget, "comparePanel3").isVisible()
     for i in range(3):
@@ -127,10 +127,12 @@ def test_grab_paints_the_particles_of_every_panel(qtbot, window):
     configure(w, 0, "ode-heun", 10, "exact")
     configure(w, 1, "sde-euler", 10, "exact")
     panels = [child(w, pg.PlotWidget, f"comparePanel{i}") for i in range(2)]
-    qtbot.wait(50)
+    for p in panels:
+        wait_painted(qtbot, p)                       # the raised dock's panels are laid out and painted
     before = [bright_pixels(p) for p in panels]
     run_and_wait(qtbot, w)
-    qtbot.wait(50)
+    for p in panels:
+        wait_painted(qtbot, p)                       # the final frames (and the titles' new layout) are painted
     after = [bright_pixels(p) for p in panels]
     assert all(a > b + 50 for a, b in zip(after, before)), (before, after)
 
@@ -142,12 +144,12 @@ def test_cancel_stops_a_long_comparison(qtbot, window):
     configure(w, 1, "ode-heun", 1000, "exact")
     finished = []
     w.comparison.runFinished.connect(lambda: finished.append(1))
-    qtbot.mouseClick(child(w, QPushButton, "compareRunButton"), Qt.MouseButton.LeftButton)
-    qtbot.wait(200)
+    with qtbot.waitSignal(w.comparison.worker.progress, timeout=WAIT_MS):      # the first panel is stepping
+        qtbot.mouseClick(child(w, QPushButton, "compareRunButton"), Qt.MouseButton.LeftButton)
     assert w.comparison.is_running()
     qtbot.mouseClick(child(w, QPushButton, "compareCancelButton"), Qt.MouseButton.LeftButton)
     assert not w.comparison.is_running()
-    qtbot.wait(500)
+    qtbot.wait(500)     # negative check, nothing to wait for: a cancelled run must not finish or fill the panels
     assert not finished and w.comparison.panel_frames(0) == []
 
 
@@ -170,7 +172,7 @@ def play(qtbot, w, frames):
     w.framesChanged.emit(frames)
     for k in range(len(frames)):
         w.frameShown.emit(k)
-        qtbot.wait(1)
+        qtbot.wait(1)       # not waiting for anything: the event loop turns between frames, as the play timer's would
     qtbot.waitUntil(lambda: w.metrics.last_index == len(frames) - 1, timeout=30_000)
 
 

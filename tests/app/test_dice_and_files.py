@@ -14,7 +14,7 @@ from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, Qt, QUrl  # noqa:
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence, QMouseEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication, QLabel, QPushButton, QSlider, QSpinBox, QStyle  # noqa: E402
 
-from tests.helpers import child, pick, sample_and_wait, train_until  # noqa: E402
+from tests.helpers import WAIT_MS, child, pick, sample_and_wait, train_until  # noqa: E402
 from playground.app.features.dice.dice_editor import class_weights  # noqa: E402
 from playground.maths.targets import dice_layout  # noqa: E402
 from playground.formats.presets import MAX_FILE_BYTES, load_preset  # noqa: E402
@@ -102,8 +102,8 @@ def test_fair_and_loaded_buttons_and_sliders_follow_the_target(qtbot, window):
     assert w.current_preset().name == "Fair dice"
     assert {child(w, QSlider, f"faceSlider{k}").value() for k in range(1, 7)} == {100}
     assert w.current_preset().name == "Fair dice"
-    qtbot.wait(300)                                    # no debounce fires: still the built-in preset
-    assert w.current_preset().name == "Fair dice"
+    qtbot.waitUntil(lambda: not w.dice_editor._timer.isActive(), timeout=WAIT_MS)   # past any debounce started:
+    assert w.current_preset().name == "Fair dice"           # none fired, still the built-in preset
     # all faces at zero: refused with a message, target unchanged
     before = w.current_preset()
     for k in range(1, 7):
@@ -149,7 +149,7 @@ def test_roll_the_dice_ten_times_trains_on_ten_fixed_points(qtbot, window):
     spin.setValue(0)
     assert chart.series("training set") is None
     qtbot.waitUntil(lambda: w.train_worker.trainer.dataset is None, timeout=10_000)
-    qtbot.wait(100)
+    qtbot.wait(100)     # negative check, nothing to wait for: no late update brings the series back
     assert chart.series("training set") is None
 
 

@@ -34,6 +34,8 @@ def test_preview_mixture_is_the_compiled_one():
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
+from tests.helpers import WAIT_MS  # noqa: E402
+
 
 def _pixels(qimg) -> np.ndarray:
     """(h, w, 4) bytes of a QImage in ARGB32."""
@@ -66,7 +68,8 @@ def sketch_window(qtbot, window):
     w.apply_preset(_sketch_preset(1000, seed=0), "sketch")
     child(w, QPushButton, "editModeButton").click()
     child(w, QPushButton, "brushToolButton").click()
-    qtbot.wait(100)
+    qtbot.waitUntil(lambda: len(w.target_editor.doc.points) == 1000 and w.target_editor.applier.pending is None,
+                    timeout=WAIT_MS)          # the sketch is loaded for editing and nothing is compiling
     assert len(w.target_editor.doc.points) == 1000 and w.target_editor.applier.pending is None
     return w
 
@@ -96,13 +99,18 @@ def test_the_view_shows_a_dab_at_once_and_ends_on_the_exact_density(qtbot, sketc
     assert _pixels(view.backdrop()[0])[near][..., :3].mean() > before_backdrop[near][..., :3].mean() + 10
 
     qtbot.waitUntil(lambda: w.current_preset() is not before_preset, timeout=10_000)
-    qtbot.wait(50)
     target = w.current_preset().target
     assert len(target.mixture) == len(w.target_editor.doc.points) == 1000 + 10      # density 40 × radius 0.25
     assert compiled_in and threading.main_thread() not in compiled_in
     pts = torch.as_tensor(grid_points(w.state.view, res))
     lp = target.log_prob(pts).numpy().reshape(res, res)          # the mixture's own log-sum-exp
     want = _pixels(density_qimage(grid_image(lp), faint_lut()))
+
+    def exact_on_screen():
+        backdrop = view.backdrop()
+        shown = None if backdrop is None else _pixels(backdrop[0]).astype(int)
+        return shown is not None and shown.shape == want.shape and np.abs(shown - want.astype(int)).max() <= 1
+    qtbot.waitUntil(exact_on_screen, timeout=WAIT_MS)              # the compiled density replaces the preview
     assert np.abs(_pixels(view.backdrop()[0]).astype(int) - want.astype(int)).max() <= 1
 
 
@@ -113,7 +121,7 @@ def test_rapid_edits_apply_only_the_newest_drawing(qtbot, sketch_window):
     for at in ((-2.5, 2.5), (2.5, -2.5), (2.5, 2.5)):
         _press_release(view, at)                     # no events in between: each edit supersedes the last
     qtbot.waitUntil(lambda: w.target_editor.applier.pending is None and bool(applied), timeout=10_000)
-    qtbot.wait(200)
+    qtbot.wait(200)     # negative check, nothing to wait for: no older drawing lands after the newest
     assert len(applied) == 1
     assert len(applied[0].target.mixture) == len(w.target_editor.doc.points) == 1030
 
@@ -122,5 +130,6 @@ def test_a_target_picked_while_a_drawing_compiles_is_kept(qtbot, sketch_window):
     w, view = sketch_window, sketch_window.particle_view
     _press_release(view, (2.5, 2.5))
     w.set_preset("two_moons")                        # before the compiled drawing arrives
-    qtbot.wait(300)
+    qtbot.waitUntil(lambda: not w.target_editor.applier.runner.busy, timeout=WAIT_MS)    # the compile has ended
+    qtbot.wait(50)      # negative check: its result, handed over one event-loop pass later, must not land
     assert w.current_preset().spec["kind"] != "sketch" and w.target_editor.applier.pending is None

@@ -13,7 +13,7 @@ from PySide6.QtCore import QPoint, QPointF, Qt  # noqa: E402
 from PySide6.QtGui import QColor, QWheelEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication, QDoubleSpinBox, QPushButton  # noqa: E402
 
-from tests.helpers import child, click_button  # noqa: E402
+from tests.helpers import child, click_button, wait_painted  # noqa: E402
 from playground.formats.presets import load_preset, save_preset  # noqa: E402
 
 LEFT = Qt.MouseButton.LeftButton
@@ -321,10 +321,11 @@ def test_edit_mode_paints_ellipses_and_handles_then_gives_back_pan(qtbot, window
     w, view = window, window.particle_view
     start_editing(qtbot, w, "gaussian")
     qtbot.mouseClick(view.viewport(), LEFT, NOMOD, to_px(view, 1.0, 1.0))
-    qtbot.wait(50)
+    settled(qtbot, w)
+    wait_painted(qtbot, view)                               # the compiled target and the ellipse are on screen
     edit_img = w.grab().toImage()
     click_button(qtbot, w, "editModeButton")            # leave edit mode
-    qtbot.wait(50)
+    wait_painted(qtbot, view)                               # the overlay is gone from the screen
     plain_img = w.grab().toImage()
     ring_edit = _ring_pixels(edit_img, w, view, (1.0, 1.0), 0.6)
     ring_plain = _ring_pixels(plain_img, w, view, (1.0, 1.0), 0.6)

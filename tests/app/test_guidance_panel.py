@@ -60,7 +60,7 @@ def test_unconditional_model_gets_a_clear_message(window, qtbot):
     before = window.current_frames()
     click(qtbot, child(window, QPushButton, "guidedSampleButton"))
     assert "train a conditional model first" in window.banner.text()
-    qtbot.wait(300)
+    qtbot.wait(300)     # negative check, nothing to wait for: no sampler run starts
     assert window.current_frames() is before
 
 

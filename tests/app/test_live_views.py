@@ -40,7 +40,7 @@ def test_live_samples_refresh_while_training_without_a_sample_press(qtbot, make_
     click(qtbot, child(w, QPushButton, "trainButton"))         # training stops: so do the refreshes
     qtbot.waitUntil(lambda: not live.in_flight, timeout=20000)
     count = live.count
-    qtbot.wait(400)
+    qtbot.wait(400)     # negative check, nothing to wait for: no refresh comes once training has stopped
     assert live.count == count
 
 

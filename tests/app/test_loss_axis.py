@@ -3,7 +3,7 @@ import numpy as np
 import pyqtgraph as pg
 import pytest
 
-from tests.helpers import child, show_widget
+from tests.helpers import WAIT_MS, child, show_widget
 
 
 @pytest.mark.parametrize("lo, hi", [(1.9, 2.3), (0.05, 5.0), (0.9, 1.05), (1e-4, 50.0)])
@@ -16,7 +16,7 @@ def test_loss_axis_labels_several_ticks(qtbot, lo, hi):
     x = np.arange(1, 101, dtype=float)
     plot.plot(x, np.geomspace(lo, hi, 100))
     plot.getViewBox().setYRange(np.log10(lo), np.log10(hi), padding=0)
-    qtbot.wait(20)
+    qtbot.waitUntil(lambda: np.allclose(axis.range, [np.log10(lo), np.log10(hi)]), timeout=WAIT_MS)   # the axis follows
     vmin, vmax = axis.range
     levels = axis.tickValues(vmin, vmax, axis.height())
     values = [v for _, vals in levels for v in vals]

@@ -63,7 +63,7 @@ def test_save_open_reproduces_the_same_samples(qtbot, window, tmp_path):
     assert np.array_equal(before, after)
     qtbot.waitUntil(lambda: w.status_labels["rate"].text() == f"step {step_saved}", timeout=5000)
     assert len(w.losses()) == step_saved                       # the loss curve came back too
-    qtbot.wait(300)
+    qtbot.wait(300)     # negative check, nothing to wait for: opening a session never starts training
     assert not w.train_button.isChecked()                      # still paused
 
 
@@ -225,7 +225,7 @@ def test_reopened_window_shows_the_saved_run_and_refuses_a_bad_one(qtbot, tmp_pa
     assert shown.sigma == frames.sigma and shown.alpha == frames.alpha
     assert second.time_slider.maximum() == len(frames) - 1 == second.time_slider.value()
     assert second.current_frame_index() == len(frames) - 1 and not second.is_playing()
-    qtbot.wait(200)                                        # paused: still on the last frame
+    qtbot.wait(200)     # negative check, nothing to wait for: paused, the play timer never moves the frame
     assert second.current_frame_index() == len(frames) - 1
     np.testing.assert_array_equal(second.particles.drawn_positions(), frames.x[-1].astype(np.float64))
     # a hostile run is refused whole: the run on screen and the trainer stay as they were

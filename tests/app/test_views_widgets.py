@@ -13,7 +13,7 @@ from playground.maths.commitment import commitment
 from playground.maths.projection import direction, project, projected_density
 from playground.maths.samplers import sample_steps
 from playground.maths.sources import ExactSource
-from tests.helpers import show_widget
+from tests.helpers import show_widget, wait_painted
 
 
 def grab_array(widget) -> np.ndarray:
@@ -41,7 +41,7 @@ def test_flow_time_view_shows_the_density_alone_then_the_runs_paths(qtbot, dice_
     assert v.objectName() == "flowTimeView"
     blank = grab_array(v.plot)
     v.set_target(p.target, "edm", p.view)
-    qtbot.wait(10)
+    wait_painted(qtbot, v.plot)
     density_only = grab_array(v.plot)
     assert changed(blank, density_only) > 20_000          # the heatmap fills the plot
     assert not v.has_run() and v.paths.segment_count() == 0
@@ -51,7 +51,7 @@ def test_flow_time_view_shows_the_density_alone_then_the_runs_paths(qtbot, dice_
     np.testing.assert_allclose(clean, expect / expect.max(), atol=1e-9)
 
     v.set_run(alphas, sigmas, states)
-    qtbot.wait(10)
+    wait_painted(qtbot, v.plot)
     with_paths = grab_array(v.plot)
     assert changed(density_only, with_paths) > 2_000
     seg = v.paths.segments()
@@ -59,7 +59,7 @@ def test_flow_time_view_shows_the_density_alone_then_the_runs_paths(qtbot, dice_
     np.testing.assert_allclose(seg[:MAX_PATHS, 3], project(states[1][:MAX_PATHS], direction(0)), atol=1e-9)
 
     v.set_angle(90.0)                                       # y: another picture of the same run
-    qtbot.wait(10)
+    wait_painted(qtbot, v.plot)
     assert v.direction_combo.currentText() == "y"
     assert changed(with_paths, grab_array(v.plot)) > 5_000
     v.clear_run()
@@ -71,11 +71,11 @@ def test_commit_view_draws_one_line_per_class_and_the_committed_fraction(qtbot, 
     v = show_widget(qtbot, CommitView(), (640, 420))
     assert v.objectName() == "commitView"
     v.set_target(p.target)
-    qtbot.wait(10)
+    wait_painted(qtbot, v.plot)
     before = grab_array(v.plot)
     assert "Run a sampler" in v.note.text()
     v.set_run(alphas, sigmas, states)
-    qtbot.wait(10)
+    wait_painted(qtbot, v.plot)
     after = grab_array(v.plot)
     assert changed(before, after) > 1_500
     assert len(v._curves) == p.target.n_groups + 1
@@ -100,14 +100,18 @@ def plot_with(qtbot, item):
     w.setXRange(-4, 4, padding=0)
     w.setYRange(-4, 4, padding=0)
     w.addItem(item)
-    before = grab_array(w)
-    for _ in range(20):
-        qtbot.wait(20)
+    last = []
+
+    def settled():                    # two grabs in a row, with the event loop run between, agree
         now = grab_array(w)
-        if changed(before, now) == 0:
-            return w
-        before = now
-    raise AssertionError("the plot kept changing with nothing to draw")
+        same = bool(last) and changed(last[0], now) == 0
+        last[:] = [now]
+        return same
+    try:
+        qtbot.waitUntil(settled, timeout=10_000)
+    except qtbot.TimeoutError:
+        raise AssertionError("the plot kept changing with nothing to draw") from None
+    return w
 
 
 def box(img, w, centre, half=0.25):
@@ -124,7 +128,7 @@ def test_denoised_overlay_draws_a_line_from_each_particle_to_its_estimate(qtbot)
     empty = grab_array(w)
     x = np.array([[-3.0, 2.0], [-3.0, -2.0]])
     item.set_frame(x, np.array([[3.0, 2.0], [3.0, -2.0]]))
-    qtbot.wait(10)
+    wait_painted(qtbot, w)
     drawn = grab_array(w)
     for on_line in [(0.0, 2.0), (0.0, -2.0), (-1.5, 2.0), (1.5, -2.0)]:
         assert changed(box(empty, w, on_line), box(drawn, w, on_line), tol=10) >= 5
@@ -142,7 +146,7 @@ def test_mesh_item_joins_neighbouring_grid_points(qtbot):
     g = np.linspace(-3, 3, 3)
     states = np.stack(np.meshgrid(g, g, indexing="xy"), -1).reshape(-1, 2)
     item.set_mesh(states, 3)
-    qtbot.wait(10)
+    wait_painted(qtbot, w)
     drawn = grab_array(w)
     assert item.segment_count() == 12
     for on_edge in [(-1.5, -3.0), (1.5, 0.0), (0.0, 1.5), (3.0, -1.5)]:
@@ -169,10 +173,10 @@ def test_the_pt_exact_backdrop_is_the_noised_density_and_follows_the_frame(qtbot
     w.setXRange(-4, 4, padding=0)
     w.setYRange(-4, 4, padding=0)
     w.set_backdrop(img, rect)
-    qtbot.wait(10)
+    wait_painted(qtbot, w)
     first = grab_array(w)
     w.set_backdrop(*backdrops.image_for("exact", p.target, p.view, *late)[:2])
-    qtbot.wait(10)
+    wait_painted(qtbot, w)
     assert changed(first, grab_array(w), tol=20) > 5_000     # blurred blob early, six sharp faces at the end
     assert backdrops.image_for("off", p.target, p.view, *late)[0] is None
 
