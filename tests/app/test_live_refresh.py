@@ -30,7 +30,7 @@ def test_live_samples_show_several_new_pictures_while_training_without_a_sample_
 
 
 def test_dear_denoised_frames_come_from_a_thread_with_the_same_values(qtbot, monkeypatch, make_window):
-    from playground.app import denoised_frames
+    from playground.app.features.overlays import denoised_frames
     monkeypatch.setattr(denoised_frames, "SYNC_MS", 0.0)       # every frame counts as dear
     w = make_window()
     w.set_preset("loaded_dice")
