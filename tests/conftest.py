@@ -56,14 +56,14 @@ def pytest_configure(config):
 
 @pytest.fixture
 def make_window(qtbot):
-    """make_window(**options) -> a real MainWindow (real workers, real painting), shut down and closed
-    after the test. Options, each applied only when given:
-      size=(1300, 850)  resize (None: the window's own size)
-      shown=True        show it and wait until it is exposed (False: never shown)
-      preset=None       set_preset(preset) once shown
-      particles, steps  the particle and step spin boxes
-      dock=None         raise that feature's dock (e.g. "dice_editor")
-      activate=False    activate the window and wait until it is the active one (key shortcuts)
+    """make_window(**options) -> a real MainWindow (real workers, real painting), registered with qtbot,
+    shut down and closed after the test. Options and their defaults:
+      size=(1300, 850)     resize (None: keep the window's own size)
+      shown=True           show it and wait until it is exposed (False: never shown)
+      preset=None          set_preset(preset) once shown
+      particles=None, steps=None   set the particle and step spin boxes
+      dock=None            raise that feature's dock (e.g. "dice_editor")
+      activate=False       activate the window and wait until it is the active one (key shortcuts)
     and MainWindow's own keyword arguments (defer_features)."""
     from PySide6.QtWidgets import QSpinBox
 

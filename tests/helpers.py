@@ -198,7 +198,7 @@ def sample_and_wait(qtbot, w, timeout=WAIT_MS):
 
 # ----- windows: painting -----------------------------------------------------------------------------------
 
-def wait_painted(qtbot, widget, timeout=10_000):
+def wait_painted(qtbot, widget, timeout=WAIT_MS):
     """Wait until widget's painting has settled: two grabs in a row, with the event loop run between
     them, are the same picture (the layout passes and repaints a change asks for are posted events).
     Returns the settled QImage."""

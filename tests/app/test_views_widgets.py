@@ -13,7 +13,7 @@ from playground.maths.commitment import commitment
 from playground.maths.projection import direction, project, projected_density
 from playground.maths.samplers import sample_steps
 from playground.maths.sources import ExactSource
-from tests.helpers import show_widget, wait_painted
+from tests.helpers import WAIT_MS, show_widget, wait_painted
 
 
 def grab_array(widget) -> np.ndarray:
@@ -108,7 +108,7 @@ def plot_with(qtbot, item):
         last[:] = [now]
         return same
     try:
-        qtbot.waitUntil(settled, timeout=10_000)
+        qtbot.waitUntil(settled, timeout=WAIT_MS)
     except qtbot.TimeoutError:
         raise AssertionError("the plot kept changing with nothing to draw") from None
     return w
