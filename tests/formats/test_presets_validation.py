@@ -85,7 +85,7 @@ def test_points_files_import(tmp_path):
         load_preset(tmp_path / "nan.csv")
 
 
-# The per-point check of a sketch's points, done fast for a large drawing (from tests/app/test_edit_preview.py).
+# The per-point check of a sketch's points, done fast for a large drawing (from tests/app/features/test_edit_preview.py).
 def test_fast_point_check_refuses_what_the_per_item_check_refuses():
     base = {"name": "s", "target": {"kind": "sketch", "bandwidth": 0.1}}
 

@@ -1,6 +1,6 @@
 """Sessions: one zip file that brings the whole playground back and refuses anything unsafe or broken
 before touching the window. Saving, opening, autosave and crash recovery in the window are tested
-in tests/app/test_session_window.py."""
+in tests/app/features/test_session_window.py."""
 import io
 import json
 import pickle

@@ -1,6 +1,6 @@
 """Sessions keep the trainer's random stream and guard, so training resumed from a file takes the
 very steps it would have taken without saving, and the last sampler run, so a reopened window
-shows the same run (issue 17, deliverable 8; the window's side is in tests/app/test_session_window.py)."""
+shows the same run (issue 17, deliverable 8; the window's side is in tests/app/features/test_session_window.py)."""
 import json
 import math
 import zipfile

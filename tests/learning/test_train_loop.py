@@ -5,7 +5,7 @@ import pytest
 
 from playground import load_preset
 from playground.learning.trainer import TrainConfig, Trainer, cosine_tail
-from test_cli import run
+from tests.helpers import run
 
 
 class FakeTrainer:

@@ -1,6 +1,6 @@
 """The grid sum behind the edit preview's density picture (maths.grid_density) against the mixture's
 own log-sum-exp, on every cell, including where the plain sum underflows (moved here from
-tests/app/test_edit_preview.py)."""
+tests/app/features/test_edit_preview.py)."""
 import numpy as np
 import pytest
 import torch

@@ -2,7 +2,7 @@
 
 Like a napari layer, AppState holds data and emits a signal when a part of it changes; widgets
 observe it and services act on it. It never imports a widget, so it is tested without a window
-(tests/test_app_state.py). Only the GUI thread touches it: workers talk to services by queued
+(tests/app/test_app_state.py). Only the GUI thread touches it: workers talk to services by queued
 signals, and services write here.
 """
 from __future__ import annotations

@@ -50,7 +50,6 @@ class LiveSamples(QObject):
         state.generationChanged.connect(lambda *_: self._drop())
         services.sampling.liveFinished.connect(self._on_finished)
         services.sampling.liveFailed.connect(self._on_failed)
-        self.lane.failed.connect(self._on_failed)
         self.lane.cancelled.connect(self._on_done)
         services.parts.register("live_samples", lambda: {"on": self.check.isChecked()},
                                 lambda d: self.check.setChecked(bool(d.get("on", False))))
