@@ -144,7 +144,7 @@ def test_cancel_stops_a_long_comparison(qtbot, window):
     configure(w, 1, "ode-heun", 1000, "exact")
     finished = []
     w.comparison.runFinished.connect(lambda: finished.append(1))
-    with qtbot.waitSignal(w.comparison.worker.progress, timeout=WAIT_MS):      # the first panel is stepping
+    with qtbot.waitSignal(w.services.sampling.compareProgress, timeout=WAIT_MS):   # the first panel is stepping
         qtbot.mouseClick(child(w, QPushButton, "compareRunButton"), Qt.MouseButton.LeftButton)
     assert w.comparison.is_running()
     qtbot.mouseClick(child(w, QPushButton, "compareCancelButton"), Qt.MouseButton.LeftButton)
