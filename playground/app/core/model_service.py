@@ -142,6 +142,7 @@ class ModelService(QObject):
         """Rebuild the trainer from a saved state (after a reset) and wait until it is in place. The
         worker does it in its own thread and sets an Event; nothing here runs the GUI's events."""
         done = threading.Event()
+        self.start()                      # a window opened on a session may not have started it yet
         self._sigLoad.emit(target, config, trainer_state, self.state.generation, done)
         return done.wait(LOAD_WAIT_S) and not self.closed
 
