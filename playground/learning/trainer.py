@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 
 import torch
 
+from playground.learning.dataset import training_set
 from playground.learning.model import ModelConfig, build_model
 from playground.maths.parametrization import velocity_from_x0_eps
 from playground.maths.sources import ModelSource
@@ -158,7 +159,7 @@ class Trainer:
         n = self.config.dataset_size
         self.dataset = self.dataset_labels = self.couplings = None
         if n:
-            x, k = target.mixture.sample_with_labels(n, seed=self.config.seed + 7)   # = target.sample(n, seed)
+            x, k = training_set(target, n, self.config.seed)
             self.dataset = x.to(self.device)
             self.dataset_labels = self._labels(k) if self.config.conditional else None
         if self.config.conditional and target.n_groups > self.model.config.n_classes:

@@ -111,6 +111,26 @@ class GaussianMixture:
                                 (r * (my + a * (s01 * px + s11 * py))).sum(0)], 1)
         return self._per_chunk(x, alpha, sigma, reduce, 2)
 
+    def posterior_moments(self, x, alpha: float, sigma: float) -> tuple[torch.Tensor, torch.Tensor]:
+        """E[x0 | x_t = x] (n, 2) and tr Cov[x0 | x_t = x] (n,), float64: the ideal denoiser and the
+        squared error it makes at x on average.
+
+        Component k's posterior has covariance sigma^2 Sigma_k C_k^{-1} (C_k = alpha^2 Sigma_k + sigma^2 I)
+        and mean m_k; the mixture adds the spread of the m_k about their r-weighted mean. Both terms are
+        written without differences of large numbers, so they stay accurate as sigma -> 0."""
+        a, var = float(alpha), float(sigma) ** 2
+        _, _, inv, _ = self._noised(alpha, sigma)
+        within = var * torch.einsum("kij,kji->k", self.covs, inv)[:, None]        # (K, 1)
+        s00, s01, s11 = self.covs[:, 0, 0, None], self.covs[:, 0, 1, None], self.covs[:, 1, 1, None]
+        mx, my = self.means[:, 0:1], self.means[:, 1:2]
+
+        def reduce(lj, r, px, py):
+            m0, m1 = mx + a * (s00 * px + s01 * py), my + a * (s01 * px + s11 * py)
+            d0, d1 = (r * m0).sum(0), (r * m1).sum(0)
+            return torch.stack([d0, d1, (r * (within + (m0 - d0) ** 2 + (m1 - d1) ** 2)).sum(0)], 1)
+        out = self._per_chunk(torch.as_tensor(x).to(torch.float64), alpha, sigma, reduce, 3)
+        return out[:, :2], out[:, 2]
+
     def responsibilities(self, x, alpha: float = 1.0, sigma: float = 0.0) -> torch.Tensor:
         """Posterior probability of each component given x, (n, K), float64."""
         return self._per_chunk(torch.as_tensor(x).to(torch.float64), alpha, sigma,
