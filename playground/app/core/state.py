@@ -48,6 +48,7 @@ class AppState(QObject):
     frameShown = Signal(int)                # index of the run's frame now on screen (after runChanged)
     qualityChanged = Signal(object)         # the quality sweep's table (quality_vs_steps), or None
     reflowChanged = Signal(object)          # the last finished reflow (features/reflow), or None
+    lossFloorChanged = Signal(object)       # the lowest loss the trainer could reach (float), or None
     trainingChanged = Signal(object)        # TrainingStatus (step, rate, losses, device, lr ...)
     trainingStep = Signal(int)              # the trainer's step after each chunk of training
 
@@ -65,6 +66,7 @@ class AppState(QObject):
         self.training = TrainingStatus()
         self.quality = None                 # the last quality sweep (exports read it)
         self.reflow = None                  # the last reflow's models and report (Compare, explanations)
+        self.loss_floor = None              # set: the loss plot shows the loss minus this floor
 
     # ----- target ------------------------------------------------------------------------------
     def set_preset(self, preset: Preset, key: str) -> None:
@@ -129,6 +131,12 @@ class AppState(QObject):
     def set_quality(self, table) -> None:
         self.quality = table
         self.qualityChanged.emit(table)
+
+    def set_loss_floor(self, floor: float | None) -> None:
+        if floor != self.loss_floor:
+            self.loss_floor = floor
+            self.training.losses.dirty = True        # the curve is redrawn against the new floor
+            self.lossFloorChanged.emit(floor)
 
     def set_reflow(self, result) -> None:
         self.reflow = result

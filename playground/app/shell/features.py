@@ -28,6 +28,7 @@ FEATURES: dict[str, str] = {          # registry name -> module under playground
     "frame_overlays": "overlays.frame_overlays",
     "run_views": "run_views.run_views",
     "model_notes": "model_notes.model_notes",
+    "microscope": "microscope.microscope",
 }
 
 

@@ -69,11 +69,13 @@ class StatusView(QObject):
         history = tr.losses
         if history.dirty and self._ticks % LOSS_REFRESH_TICKS == 0:
             history.dirty = False
-            y = positive(history.values())
+            floor = self.state.loss_floor          # set: the excess over the lowest reachable loss
+            y = positive(history.values() - (0.0 if floor is None else floor))
             x = np.arange(1, len(y) + 1, dtype=np.float64)
             self.raw.setData(x, y, connect="finite")
             if len(y):
-                self.smooth.setData(x, history.smoothed(), connect="finite")
+                self.smooth.setData(x, positive(history.smoothed() - (0.0 if floor is None else floor)),
+                                    connect="finite")
             else:
                 self.smooth.setData([], [])
         self.labels["rate"].setText(f"{tr.rate:.0f} steps/s" if tr.running else f"step {tr.step}")

@@ -10,6 +10,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDockWidget, QFrame, QLabel, QScrollArea, QWidget
 
+ANALYSIS_SHARE = 0.55     # of the particle column's height an analysis tab gets when it comes to the front
+LOSS_SHARE = 0.25         # the training loss (the default tab) leaves the particles most of it
 AREAS = {"left": Qt.DockWidgetArea.LeftDockWidgetArea, "right": Qt.DockWidgetArea.RightDockWidgetArea,
          "bottom": Qt.DockWidgetArea.BottomDockWidgetArea}
 
@@ -55,6 +57,9 @@ class UiHost:
         self._banner = banner
         self.views = dict(views)         # "particles" / "field" / "loss": the pyqtgraph PlotWidgets
         self.docks: dict[str, QDockWidget] = dict(docks)
+        if "loss" in self.docks:
+            self.docks["loss"].visibilityChanged.connect(
+                lambda on: on and self._make_room(self.docks["loss"], LOSS_SHARE))
 
     # ----- messages --------------------------------------------------------------------------------
     def show_message(self, text: str, error: bool = False) -> None:
@@ -118,8 +123,37 @@ class UiHost:
         return handle
 
     def add_tab(self, name: str, title: str, factory, lazy: bool = True) -> DockHandle:
-        """An analysis tab beside the loss plot, built when first shown."""
-        return self.add_dock(name, title, factory, tabify_with="loss", lazy=lazy)
+        """An analysis tab beside the loss plot, built when first shown; brought to the front, it
+        takes ANALYSIS_SHARE of the height below the particles (the loss plot gives it back)."""
+        handle = self.add_dock(name, title, factory, tabify_with="loss", lazy=lazy)
+        handle.dock.visibilityChanged.connect(lambda on, d=handle.dock: on and self._make_room(d, ANALYSIS_SHARE))
+        return handle
+
+    def _make_room(self, dock: QDockWidget, share: float) -> None:
+        """Give the bottom tab that just came to the front `share` of the particle column's height."""
+        top, window = self.docks.get("particle"), self._window
+        if top is None or not window.isVisible() or dock.isFloating():
+            return
+        total = top.height() + dock.height()
+        low = int(share * total)
+        window.resizeDocks([top, dock], [total - low, low], Qt.Orientation.Vertical)
+
+    def show_dock(self, name: str) -> bool:
+        """Show and raise the dock of that name (a link in a panel's text); False when there is none."""
+        dock = self.docks.get(name)
+        if dock is None:
+            return False
+        dock.show()
+        dock.raise_()
+        return True
+
+    def link_label(self, html: str, name: str):
+        """A label whose links (<a href="dockName">) show that dock: how one panel points to another."""
+        label = QLabel(html, objectName=name)
+        label.setWordWrap(True)
+        label.setTextFormat(Qt.TextFormat.RichText)
+        label.linkActivated.connect(self.show_dock)
+        return label
 
     def add_overlay(self, item, view: str = "particles") -> None:
         """A pyqtgraph item drawn on the particle (or field) view, in data coordinates."""

@@ -17,6 +17,7 @@ from playground.formats.presets import load_preset, preset_from_json
 from playground.app.widgets.controls import named
 from playground.app.widgets.weights_chart import WeightsChart
 from playground.app.core.errors import reported
+from playground.app.features.microscope import LINKS as MICROSCOPE_LINKS
 
 DEBOUNCE_MS = 150            # a slider drag applies at most this often (and always at its final value)
 DEFAULT_RADIUS, DEFAULT_STD = 2.2, 0.3
@@ -101,6 +102,7 @@ class DiceEditor(QObject):
         lay.addLayout(grid)
         lay.addLayout(buttons)
         lay.addLayout(rolls)
+        lay.addWidget(ui.link_label(MICROSCOPE_LINKS, "diceMicroscopeLinks"))
         lay.addWidget(self.chart, 1)
         self.panel = panel
 

@@ -10,19 +10,23 @@ from PySide6.QtWidgets import QLabel, QScrollArea
 from playground.maths.samplers import SAMPLERS
 from playground.maths.samplers.explanations import CONCEPTS, DENOISED_LINE, concept_html, explain, explain_concept, explain_html
 from playground.app.widgets.controls import OBJECTIVE_CONCEPTS
+from playground.app.features.microscope import LINKS as MICROSCOPE_LINKS
 
 REFLOW_CONCEPTS = ("reflow", "straight-paths")
 
 
 class ExplanationPanel(QScrollArea):
-    def __init__(self, state):
+    def __init__(self, state, on_link=None):
         super().__init__()
         self.state = state
         self.label = QLabel(objectName="explanationText")
         self.label.setWordWrap(True)
         self.label.setTextFormat(Qt.TextFormat.RichText)
         self.label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
+                                           | Qt.TextInteractionFlag.LinksAccessibleByMouse)
+        if on_link is not None:
+            self.label.linkActivated.connect(on_link)       # links to other tabs (the microscope's)
         self.label.setToolTip("How the selected sampler updates the particles, what the training objective "
                               "learns, and (after a reflow) why straight paths need fewer steps")
         self.label.setMargin(6)
@@ -48,7 +52,8 @@ class ExplanationPanel(QScrollArea):
         if name not in SAMPLERS:
             return
         self.sampler = name
-        self.label.setText(explain_html(name) + "<hr>" + "<hr>".join(concept_html(c) for c in self.concepts()))
+        self.label.setText(explain_html(name) + "<hr>" + "<hr>".join(concept_html(c) for c in self.concepts())
+                           + f"<hr><p>{MICROSCOPE_LINKS}</p>")
 
     def plain_text(self) -> str:
         if not self.sampler:
@@ -57,6 +62,6 @@ class ExplanationPanel(QScrollArea):
 
 
 def install(state, services, ui) -> ExplanationPanel:
-    panel = ExplanationPanel(state)
+    panel = ExplanationPanel(state, ui.show_dock)
     ui.add_dock("explanation", "What the sampler and the model do", lambda: panel, area="left")
     return panel
