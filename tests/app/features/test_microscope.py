@@ -54,6 +54,25 @@ def test_memorisation_tab_counts_the_exact_denoisers_copies(qtbot, make_window):
     assert "empirical-exact 9" in panel.status.text() or "empirical-exact 100%" in panel.status.text()
 
 
+def test_the_sweep_plots_every_copy_rate_against_n(qtbot, make_window, monkeypatch):
+    from playground.app.features.microscope import memorisation_view
+    monkeypatch.setattr(memorisation_view, "SWEEP_SIZES", (8, 64))
+    monkeypatch.setattr(memorisation_view, "SWEEP_STEPS", 40)
+    w = make_window(preset="two_moons")
+    panel = w.features["microscope"].memorisation
+    w.ui.show_dock("memorisation")
+    click(qtbot, child(w, QPushButton, "memorisationSweepButton"))
+    qtbot.waitUntil(lambda: panel.sweep is not None, timeout=60_000)
+    assert [r["n_train"] for r in panel.sweep] == [8, 64]
+    assert all(r["copy_rate_model"] is not None and 0 <= r["copy_rate_fresh"] <= 0.05 for r in panel.sweep)
+    assert panel.sweep[0]["copy_rate_empirical_exact"] >= 0.95
+    assert len(panel.sweep_plot.getPlotItem().listDataItems()) == 3
+    state = panel.get_state()                                # sessions keep the sweep
+    panel.sweep = None
+    panel.set_state(state)
+    assert panel.sweep == state["sweep"]
+
+
 def test_other_panels_link_to_the_microscope(qtbot, make_window):
     w = make_window()
     links = child(w, QLabel, "diceMicroscopeLinks")

@@ -133,11 +133,12 @@ class MemorisationPanel(TaskPanel):
         else:
             def train(size, dataset):
                 trainer = Trainer(target, TrainConfig(seed=0, device="cpu", dataset_size=size))
-                trainer.train(SWEEP_STEPS)
+                trainer.train(SWEEP_STEPS)             # the same budget for every N
                 return trainer.source()
 
             def work(progress, stop):
-                return "sweep", memorisation_sweep(target, n=SWEEP_SAMPLES, model_for=train, stop=stop, progress=progress)
+                return "sweep", memorisation_sweep(target, SWEEP_SIZES, n=SWEEP_SAMPLES, model_for=train, stop=stop,
+                                                   progress=progress)
             self.status.setText(f"sweep: {len(SWEEP_SIZES)} models of {SWEEP_STEPS} steps …")
         self._set_state("running")
         self.runner.start(work)
