@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QCheckBox, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from playground.learning.diagnostics import level_weights
@@ -46,6 +47,7 @@ class LossByLevelPanel(QWidget):
         self.probe, self._probe_key = None, None
         self.result = None
         self.shown = False
+        self._building = self._again = False      # a probe is being built (seconds on big mixtures)
         self.plot = named(pg.PlotWidget(), "lossByLevelView",
                           "Denoising error E‖D(y, s) − x₀‖² at each noise level s: the current model (orange) "
                           "and the exact denoiser (dashed), the floor no network can beat")
@@ -90,6 +92,12 @@ class LossByLevelPanel(QWidget):
         target, source = self.state.preset.target, self.services.model.latest
         key = id(target)
         probe = self.probe if self._probe_key == key else None
+        if self._building and probe is None and self.runner.busy:
+            self._again = True                    # never restart a probe build: score once it is there
+            return
+        self._building = probe is None
+        if self._building:
+            self.note.setText("computing the exact floor at every level (once per target) …")
 
         def work(progress, stop):
             p = probe or LevelProbe(target, n=PROBE_N, stop=stop)
@@ -98,6 +106,7 @@ class LossByLevelPanel(QWidget):
 
     def _on_target(self) -> None:
         self.probe = self._probe_key = self.result = None
+        self._building = self._again = False
         self.model_curve.setData([], [])
         self.floor_curve.setData([], [])
         self.state.set_loss_floor(None)
@@ -105,6 +114,10 @@ class LossByLevelPanel(QWidget):
 
     def _on_scored(self, answer) -> None:
         key, probe, result, source = answer
+        self._building = False
+        if self._again:
+            self._again = False
+            QTimer.singleShot(0, self.refresh)
         if not self.state.has_target() or key != id(self.state.preset.target):
             return
         self.probe, self._probe_key, self.result, self._source = probe, key, result, source
