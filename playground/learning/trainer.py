@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 
 import torch
 
+from playground.learning.couplings import DEFAULT_OT_BATCH, DEFAULT_OT_REG, check_coupling, pair_batch
 from playground.learning.dataset import training_set
 from playground.learning.model import ModelConfig, build_model
 from playground.maths.parametrization import velocity_from_x0_eps
@@ -64,6 +65,11 @@ class TrainConfig:
     # (SW2/floor 1.20 vs 1.56 on spiral and 1.14 vs 1.34 on eight_gaussians after 250 steps); the
     # samplers' Karras levels sit mostly near t = 0 and t = 1, which logit-normal rarely draws.
     t_sampling: str = "uniform"
+    # fm: how each batch pairs noise with data (learning/couplings.py): "independent", "ot", "sinkhorn"
+    # or "ot-global"; ot_batch bounds the pairs solved at once, ot_reg is sinkhorn's regularisation.
+    coupling: str = "independent"
+    ot_batch: int = DEFAULT_OT_BATCH
+    ot_reg: float = DEFAULT_OT_REG
     model: ModelConfig = field(default_factory=ModelConfig)
 
     def to_dict(self) -> dict:
@@ -126,6 +132,7 @@ class Trainer:
             raise ValueError("label dropout must be between 0 and 1")
         if c.t_sampling not in T_SAMPLINGS:
             raise ValueError(f"t sampling must be one of {', '.join(T_SAMPLINGS)}, got {c.t_sampling!r}")
+        check_coupling(c.coupling, c.model.objective, c.ot_batch, c.ot_reg)
         if c.conditional and c.model.n_classes < target.n_groups:
             c.model.n_classes = int(target.n_groups)
         self.device, note = resolve_device(c.device)
@@ -235,7 +242,7 @@ class Trainer:
         """The objective's loss on a batch; eps is drawn fresh unless given (reflow's couplings)."""
         if self.model.config.objective == "fm":
             t = self._flow_times(len(x0))
-            noise = self._noise(x0) if noise is None else noise
+            noise = self._paired(x0, self._noise(x0), labels) if noise is None else noise
             return self._flow_loss(x0, noise, t, self._dropped(labels))
         c = self.config
         sd = self.model.config.sigma_data
@@ -248,6 +255,13 @@ class Trainer:
 
     def _noise(self, x0: torch.Tensor) -> torch.Tensor:
         return torch.randn(x0.shape, generator=self._gen).to(self.device)
+
+    def _paired(self, x0: torch.Tensor, noise: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        """The fresh noise reordered to pair with x0 by the configured coupling (as drawn: independent)."""
+        c = self.config
+        if c.coupling == "independent":
+            return noise
+        return noise[pair_batch(x0, noise, c.coupling, labels, c.ot_batch, c.ot_reg, self._gen)]
 
     def _dropped(self, labels: torch.Tensor | None) -> torch.Tensor | None:
         """Conditional training: each label becomes the null one with probability label_dropout."""

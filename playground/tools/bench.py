@@ -17,6 +17,7 @@ import torch
 from playground.maths.metrics import sliced_w2
 from playground.formats.presets import load_preset
 from playground.maths.samplers import sample
+from playground.learning.model import ModelConfig
 from playground.learning.trainer import TrainConfig, Trainer
 
 QUALITY_FACTOR = 1.5
@@ -29,6 +30,27 @@ def train_steps_per_s(target, steps: int = 150) -> float:
     t0 = time.perf_counter()
     trainer.train(steps)
     return steps / (time.perf_counter() - t0)
+
+
+BENCH_COUPLINGS = ("independent", "ot", "sinkhorn")     # ot-global is ot unless the model is conditional
+
+
+def coupling_steps_per_s(target, batches=(TrainConfig.batch, 256), seconds: float = 1.0, rounds: int = 3) -> dict:
+    """Flow-matching training steps/s for each coupling at each batch, {coupling: {"<batch>": steps/s}}:
+    the median of `rounds` spells of `seconds` each, taken in turn, so a change in the machine's
+    load falls on every coupling alike rather than on whichever ran last."""
+    trainers = {(c, b): Trainer(target, TrainConfig(seed=0, batch=b, coupling=c, model=ModelConfig(objective="fm")))
+                for c in BENCH_COUPLINGS for b in batches}
+    rates: dict = {key: [] for key in trainers}
+    for trainer in trainers.values():
+        trainer.train(3)                          # first steps allocate; not part of the figure
+    for _ in range(rounds):
+        for key, trainer in trainers.items():
+            t0, first = time.perf_counter(), trainer.step
+            while time.perf_counter() - t0 < seconds:
+                trainer.train(5)
+            rates[key].append((trainer.step - first) / (time.perf_counter() - t0))
+    return {c: {str(b): float(statistics.median(rates[c, b])) for b in batches} for c in BENCH_COUPLINGS}
 
 
 def quality_reached(target, source, floor: float, refs, schedule="edm") -> tuple[bool, float]:
@@ -118,7 +140,7 @@ def import_floor_s() -> float:
 TARGETS = {"time_to_quality_s": 20.0, "startup_over_import_floor": 1.1,      # figure: the most it may be
            "edit_ms_p90": 50.0, "live_event_loop_p90_ms": 50.0}
 FLOORS = {"live_refresh_per_s": 4.0, "live_training_ratio": 0.7,              # figure: the least it may be
-          "fps_overlays_10k": 30.0}
+          "fps_overlays_10k": 30.0, "ot_over_independent_256": 0.4}
 
 
 def targets_missed(figures: dict) -> list[str]:
@@ -139,6 +161,11 @@ def run_bench(json_path: str | None = None, quick: bool = False, reference: bool
         print(f"{label:22s} {figures[label]:10.3f}   (runs: {', '.join(f'{v:.3g}' for v in values)})", flush=True)
 
     median("train_steps_per_s", lambda: train_steps_per_s(swiss))
+    couplings = figures["coupling_steps_per_s"] = coupling_steps_per_s(swiss, seconds=0.2 if quick else 1.0)
+    figures["ot_over_independent_256"] = couplings["ot"]["256"] / couplings["independent"]["256"]
+    print(f"{'coupling_steps_per_s':22s} " + "; ".join(f"{c} " + ", ".join(f"{v:.0f} at {b}" for b, v in r.items())
+                                                     for c, r in couplings.items()), flush=True)
+    print(f"{'ot_over_independent_256':22s} {figures['ot_over_independent_256']:10.3f}", flush=True)
     seeds = iter(range(repeats))      # one training seed per repeat: the median is over runs, not over clocks
     median("time_to_quality_s", lambda: time_to_quality_s(swiss, seed=next(seeds), budget_s=30 if quick else 120))
     if reference:      # one run: the reference takes minutes

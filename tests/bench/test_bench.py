@@ -81,3 +81,10 @@ def test_startup_and_import_floor_probes_report_their_stamps():
 def test_targets_name_only_the_figures_above_their_limit():
     assert targets_missed({"time_to_quality_s": 3.0, "startup_over_import_floor": 1.05}) == []
     assert targets_missed({"time_to_quality_s": 25.0, "startup_s": 9.0}) == ["time_to_quality_s 25 > 20"]
+
+
+def test_coupling_speeds_cover_each_coupling_and_batch_and_ot_has_a_floor():
+    figures = bench.coupling_steps_per_s(EIGHT, batches=(64, 32), seconds=0.05, rounds=1)
+    assert set(figures) == set(bench.BENCH_COUPLINGS) and all(set(r) == {"64", "32"} for r in figures.values())
+    assert all(v > 0 for r in figures.values() for v in r.values())
+    assert targets_missed({"ot_over_independent_256": 0.3}) == ["ot_over_independent_256 0.3 < 0.4"]

@@ -6,11 +6,12 @@ import time
 from pathlib import Path
 
 from .common import (DEVICE_HELP, MAX_N, ProgressLine, UsageError, _bounded, add_training_budget, check_out,
-                     learning_rate, limit_threads, load, positive_int, preset_command)
+                     choices_help, learning_rate, limit_threads, load, positive_float, positive_int, preset_command)
 
 batch_size = _bounded(positive_int, 1, 65_536, "the batch size")
 hidden_width = _bounded(positive_int, 1, 4096, "the hidden width")
 dataset_size = _bounded(positive_int, 1, MAX_N, "the training-set size")
+ot_batch = _bounded(positive_int, 1, 65_536, "the OT batch")
 
 
 def cmd_train(args) -> int:
@@ -20,12 +21,15 @@ def cmd_train(args) -> int:
     from playground.learning.trainer import TrainConfig, Trainer
     if (args.steps is None) == (args.seconds is None):
         raise UsageError("give exactly one of --steps N or --seconds S")
+    if args.coupling != "independent" and args.objective != "fm":
+        raise UsageError(f"--coupling {args.coupling} pairs noise with data for flow matching: it needs --objective fm")
     preset, target = load(args.preset)
     out = check_out(args.out or f"{Path(preset.name).stem.replace(' ', '_')}.pt", (".pt",))
     limit_threads()
     cfg = TrainConfig(seed=args.seed, device=args.device, lr=args.lr or TrainConfig.lr,
                       batch=args.batch or TrainConfig.batch, dataset_size=args.dataset_size,
-                      conditional=args.conditional, t_sampling=args.t_sampling,
+                      conditional=args.conditional, t_sampling=args.t_sampling, coupling=args.coupling,
+                      ot_batch=args.ot_batch or TrainConfig.ot_batch, ot_reg=args.ot_reg or TrainConfig.ot_reg,
                       model=ModelConfig(hidden=args.hidden or ModelConfig.hidden, objective=args.objective))
     trainer = Trainer(target, cfg)
     for e in trainer.events:
@@ -45,6 +49,7 @@ def cmd_train(args) -> int:
 
 
 def add_parsers(sub) -> None:
+    from playground.learning.couplings import COUPLINGS
     from playground.learning.model import OBJECTIVES, ModelConfig
     from playground.learning.trainer import T_SAMPLINGS, TrainConfig
     text = "train the default denoiser on fresh exact samples of a target and save a checkpoint"
@@ -64,4 +69,14 @@ def add_parsers(sub) -> None:
                          "x_t = (1-t)*x0 + t*eps with velocity target eps - x0 (default: dsm)")
     tr.add_argument("--t-sampling", choices=list(T_SAMPLINGS), default=TrainConfig.t_sampling,
                     help=f"fm only: how t is drawn (default: {TrainConfig.t_sampling})")
+    tr.add_argument("--coupling", choices=list(COUPLINGS), default="independent", metavar="NAME",
+                    help=choices_help("fm only: how each batch pairs noise with data (default: %(default)s); "
+                                      "with --conditional pairs stay within each class except for ot-global:",
+                                      COUPLINGS))
+    tr.add_argument("--ot-batch", type=ot_batch, metavar="B",
+                    help=f"ot, sinkhorn: pairs solved at once; a batch is split into sub-batches of at most B "
+                         f"(default: {TrainConfig.ot_batch})")
+    tr.add_argument("--ot-reg", type=positive_float, metavar="E",
+                    help="sinkhorn: entropic regularisation, in units of the batch's mean squared noise-data "
+                         f"distance; large = independent, small = ot (default: {TrainConfig.ot_reg:g})")
     tr.set_defaults(func=cmd_train)
