@@ -35,6 +35,7 @@ FIELDS: dict[str, Field] = {
     "device": Field("choice", choices="devices"),
     "schedule": Field("choice", choices="schedules"),
     "objective": Field("choice", choices="objectives"),
+    "coupling": Field("choice", choices="couplings"),     # how fm pairs noise with data (learning/couplings.py)
     "hidden": Field("int", 8, 1024),
     "lr": Field("float", 1e-5, 100.0),
     "batch": Field("int", 16, 65536),
@@ -57,6 +58,9 @@ def choices(key: str) -> tuple[str, ...]:
     which = FIELDS[key].choices
     if which == "devices":
         return DEVICES
+    if which == "couplings":
+        from playground.learning.couplings import COUPLINGS
+        return tuple(COUPLINGS)
     if which == "objectives":
         from playground.learning.model import OBJECTIVES
         return tuple(OBJECTIVES)
@@ -112,6 +116,7 @@ class Settings:
     device: str = "auto"
     schedule: str = ""          # "" -> the default schedule (resolved in __post_init__)
     objective: str = "dsm"      # training objective of a fresh model: "dsm" | "fm" (a change is a reset)
+    coupling: str = "independent"   # fm only: how each batch pairs noise with data (applies live)
     hidden: int = 0             # 0 -> ModelConfig.hidden
     lr: float = 0.0             # 0 -> TrainConfig.lr
     batch: int = 1024

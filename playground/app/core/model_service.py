@@ -23,7 +23,7 @@ from playground.app.core.threads import stop_thread
 from playground.app.core.training_worker import PUSHED, TrainingWorker
 
 LOAD_WAIT_S = 10.0
-LIVE_SETTINGS = ("lr", "batch")          # applied to the running trainer
+LIVE_SETTINGS = ("lr", "batch", "coupling")   # applied to the running trainer
 REBUILD_SETTINGS = ("device", "hidden", "objective")  # need a fresh model
 
 
@@ -34,6 +34,7 @@ class ModelService(QObject):
     _sigTarget = Signal(object)
     _sigLr = Signal(float)
     _sigBatch = Signal(int)
+    _sigCoupling = Signal(str)
     _sigDataset = Signal(int)
     _sigSnapshot = Signal(str, int)
     _sigLoad = Signal(object, object, object, int, object)
@@ -58,6 +59,7 @@ class ModelService(QObject):
         w = self.worker
         for sig, slot in ((self._sigReset, w.reset), (self._sigRunning, w.set_running), (self._sigTarget, w.set_target),
                           (self._sigLr, w.set_lr), (self._sigBatch, w.set_batch), (self._sigDataset, w.set_dataset_size),
+                          (self._sigCoupling, w.set_coupling),
                           (self._sigSnapshot, w.request_snapshot), (self._sigLoad, w.load_state),
                           (self._sigShutdown, w.shutdown)):
             sig.connect(slot)
@@ -90,7 +92,12 @@ class ModelService(QObject):
     def config(self) -> TrainConfig:
         s, f = self.state.settings, self.state.flags
         return TrainConfig(lr=s.lr, batch=s.batch, device=s.device, model=ModelConfig(hidden=s.hidden, objective=s.objective),
-                           dataset_size=f.dataset_size, conditional=f.conditional)
+                           dataset_size=f.dataset_size, conditional=f.conditional, coupling=self.coupling())
+
+    def coupling(self) -> str:
+        """The coupling the trainer uses: the setting under flow matching; score matching pairs nothing."""
+        s = self.state.settings
+        return s.coupling if s.objective == "fm" else "independent"
 
     def reset(self) -> None:
         """A fresh model for the current target (training goes on if it was running)."""
@@ -217,6 +224,8 @@ class ModelService(QObject):
             self._sigLr.emit(float(settings.lr))
         if "batch" in changed:
             self._sigBatch.emit(int(settings.batch))
+        if "coupling" in changed:
+            self._sigCoupling.emit(self.coupling())
         if "objective" in changed:
             self.rebuild_timer.stop()
             self._rebuild()
@@ -245,7 +254,7 @@ class ModelService(QObject):
         self.worker.request_stop()
         self._sigShutdown.emit()
         stop_thread(self.worker_thread)
-        for sig in (self._sigReset, self._sigRunning, self._sigTarget, self._sigLr, self._sigBatch,
+        for sig in (self._sigReset, self._sigRunning, self._sigTarget, self._sigLr, self._sigBatch, self._sigCoupling,
                     self._sigDataset, self._sigSnapshot, self._sigLoad):
             try:
                 sig.disconnect()

@@ -49,6 +49,7 @@ class AppState(QObject):
     qualityChanged = Signal(object)         # the quality sweep's table (quality_vs_steps), or None
     reflowChanged = Signal(object)          # the last finished reflow (features/reflow), or None
     lossFloorChanged = Signal(object)       # the lowest loss the trainer could reach (float), or None
+    couplingModelsChanged = Signal(object)  # {"independent model": source, "OT model": source}, or None
     trainingChanged = Signal(object)        # TrainingStatus (step, rate, losses, device, lr ...)
     trainingStep = Signal(int)              # the trainer's step after each chunk of training
 
@@ -67,6 +68,7 @@ class AppState(QObject):
         self.quality = None                 # the last quality sweep (exports read it)
         self.reflow = None                  # the last reflow's models and report (Compare, explanations)
         self.loss_floor = None              # set: the loss plot shows the loss minus this floor
+        self.coupling_models = None         # the Pairing tab's fm models, one per coupling (Compare offers them)
 
     # ----- target ------------------------------------------------------------------------------
     def set_preset(self, preset: Preset, key: str) -> None:
@@ -137,6 +139,10 @@ class AppState(QObject):
             self.loss_floor = floor
             self.training.losses.dirty = True        # the curve is redrawn against the new floor
             self.lossFloorChanged.emit(floor)
+
+    def set_coupling_models(self, models: dict | None) -> None:
+        self.coupling_models = models
+        self.couplingModelsChanged.emit(models)
 
     def set_reflow(self, result) -> None:
         self.reflow = result

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
+from playground.learning.couplings import check_coupling
 from playground.learning.trainer import Trainer
 from playground.app.core.threads import release_worker
 from playground.app.core.errors import reported
@@ -139,6 +140,15 @@ class TrainingWorker(QObject):
     def set_batch(self, batch: int) -> None:
         if self.trainer is not None and batch >= 1:
             self.trainer.config.batch = int(batch)
+
+    @Slot(str)
+    def set_coupling(self, coupling: str) -> None:
+        """How the running trainer pairs noise with data from its next batch on (flow matching)."""
+        if self.trainer is not None:
+            with reported("could not change the coupling", self.failed.emit):
+                c = self.trainer.config            # read at every batch: the change applies from the next one
+                check_coupling(coupling, self.trainer.model.config.objective, c.ot_batch, c.ot_reg)
+                c.coupling = coupling
 
     @Slot(str, int)
     def request_snapshot(self, device: str, ticket: int) -> None:

@@ -20,6 +20,7 @@ WIDGETS = {
     "schedule": ("schedule", lambda w: w.currentData(), lambda w, v: _select_data(w, v), "currentIndexChanged"),
     "sampler": ("sampler", lambda w: w.currentData(), lambda w, v: _select_data(w, v), "currentIndexChanged"),
     "objective": ("objective", lambda w: w.currentData(), lambda w, v: _select_data(w, v), "currentIndexChanged"),
+    "coupling": ("coupling", lambda w: w.currentData(), lambda w, v: _select_data(w, v), "currentIndexChanged"),
     **{key: (key, lambda w: w.value(), lambda w, v: w.setValue(v), "valueChanged")
        for key in ("hidden", "lr", "batch", "steps", "particles", "seed", "speed", "gamma", "mu")},
     **{key: (key, lambda w: w.isChecked(), lambda w, v: w.setChecked(v), "toggled")
@@ -77,6 +78,7 @@ class ControlsBinding(QObject):
             self.controls.update_sampler_tooltip()
         if "objective" in changed:
             self.controls.update_objective_tooltip()
+            self.controls.coupling.setEnabled(settings.objective == "fm")      # score matching pairs nothing
 
     def set_training(self, on: bool) -> None:
         show_toggle(self.controls.train, bool(on), "Pause", "Train")

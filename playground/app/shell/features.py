@@ -29,6 +29,7 @@ FEATURES: dict[str, str] = {          # registry name -> module under playground
     "run_views": "run_views.run_views",
     "model_notes": "model_notes.model_notes",
     "microscope": "microscope.microscope",
+    "pairing": "coupling.pairing_view",
 }
 
 

@@ -16,6 +16,8 @@ from playground.maths.schedules import SCHEDULES
 from playground.maths.samplers.explanations import CONCEPTS, tooltip as sampler_tooltip
 
 DENSITY_AUTO_PARTICLES = 20000
+COUPLING_WORDS = {"independent": "independent pairs", "ot": "optimal transport (ot)",
+                  "sinkhorn": "entropic OT (sinkhorn)", "ot-global": "OT across classes (ot-global)"}
 OBJECTIVE_CONCEPTS = {"dsm": "score-matching", "fm": "flow-matching"}
 
 
@@ -96,6 +98,15 @@ class ControlsPanel(QWidget):
             self.objective.addItem(f"{words} ({name})", name)
             self.objective.setItemData(self.objective.count() - 1, f"{concept.tooltip}\n{concept.rule}", 3)
         self.objective.setCurrentIndex(max(0, self.objective.findData(d.objective)))
+        self.coupling = named(QComboBox(), "couplingCombo",
+                              "Flow matching only: how each batch pairs noise with data. independent: at random "
+                              "(lines cross, paths bend); ot: minibatch optimal transport (lines untangle, paths "
+                              "straighten); sinkhorn: in between; ot-global: OT across classes (breaks guidance, on "
+                              "purpose). Applies live; the Pairing tab draws it")
+        for name, words in COUPLING_WORDS.items():
+            self.coupling.addItem(words, name)
+        self.coupling.setCurrentIndex(max(0, self.coupling.findData(d.coupling)))
+        self.coupling.setEnabled(d.objective == "fm")
         self.hidden = ranged(named(QSpinBox(), "hiddenSpin", "Hidden width of the MLP denoiser (rebuilds the model)"),
                              "hidden")
         self.hidden.setSingleStep(16)
@@ -117,6 +128,7 @@ class ControlsPanel(QWidget):
         form.addRow("Device", self.device)
         form.addRow("Schedule", self.schedule)
         form.addRow("Objective", self.objective)
+        form.addRow("Coupling", self.coupling)
         form.addRow("Hidden width", self.hidden)
         form.addRow("Learning rate", self.lr)
         form.addRow("Batch", self.batch)

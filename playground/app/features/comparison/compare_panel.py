@@ -27,6 +27,7 @@ TAIL_FRAMES = 10
 PANEL_FRAME_BYTES = 64 * 1024 * 1024      # beyond this per panel, keep every k-th frame (first and last always)
 SCORES = ("learned", "exact")
 REFLOW_SCORES = ("base model", "reflowed model")     # offered once a reflow has finished (reflow_panel)
+COUPLING_SCORES = ("independent model", "OT model")  # offered once the Pairing tab trained them
 NO_EXACT = "no exact counterpart: it learned the base model's pairing, not the target's"
 CLOCK_MODES = ("noise level", "fraction of run")
 DEFAULT_PANELS = (("ode-heun", 50, "learned"), ("ode-heun", 50, "exact"),
@@ -127,19 +128,19 @@ class ComparePanel:
     def configure(self, sampler: str, steps: int, score: str) -> None:
         if sampler not in SAMPLERS:
             raise ValueError(f"unknown sampler {sampler!r}")
-        if score not in SCORES + REFLOW_SCORES:
-            raise ValueError(f"score must be one of {', '.join(SCORES + REFLOW_SCORES)}")
+        if score not in SCORES + REFLOW_SCORES + COUPLING_SCORES:
+            raise ValueError(f"score must be one of {', '.join(SCORES + REFLOW_SCORES + COUPLING_SCORES)}")
         self.sampler.setCurrentIndex(self.sampler.findData(sampler))
         self.steps.setValue(int(steps))
         i = self.score.findText(score)
         self.score.setCurrentIndex(i if i >= 0 else 0)      # a reflow's model before any reflow: learned
 
-    def set_choices(self, reflowed: bool) -> None:
-        """Offer the base and reflowed models (after a reflow) or only learned/exact; keeps the choice if it stays."""
+    def set_choices(self, extra: tuple) -> None:
+        """Offer learned/exact and the `extra` models (a reflow's, the Pairing tab's); keeps the choice if it stays."""
         current = self.score.currentText()
         self.score.blockSignals(True)
         self.score.clear()
-        self.score.addItems(list(SCORES + (REFLOW_SCORES if reflowed else ())))
+        self.score.addItems(list(SCORES + tuple(extra)))
         i = self.score.findText(current)
         self.score.setCurrentIndex(i if i >= 0 else 0)
         self.score.blockSignals(False)

@@ -15,8 +15,9 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QComboBox, QGridLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton,
                                QSlider, QSpinBox, QVBoxLayout, QWidget)
 
+from playground.app.features.comparison import setups
 from playground.app.features.comparison.compare_panel import (
-    CLOCK_FPS, CLOCK_MODES, CLOCK_PLAY_SECONDS, CLOCK_TICKS, MAX_PANELS, NO_EXACT, PANEL_FRAME_BYTES, ComparePanel,
+    CLOCK_FPS, CLOCK_MODES, CLOCK_PLAY_SECONDS, CLOCK_TICKS, MAX_PANELS, PANEL_FRAME_BYTES, ComparePanel,
     PanelResult, panel_result, panel_source)
 from playground.app.widgets.controls import named, show_toggle, spin_box
 from playground.app.widgets.particle_item import density_image
@@ -36,7 +37,7 @@ class ComparisonView(QObject):
         self._running = False
         self._closed = False
         self._image = None
-        self.models: dict = {}             # "base model" / "reflowed model" -> source, from the reflow result
+        self.models: dict = {}             # extra scores -> source: a reflow's base and result, the couplings' models
         self.panels = [ComparePanel(i) for i in range(MAX_PANELS)]
         for p in self.panels[1:]:
             p.plot.setXLink(self.panels[0].plot)
@@ -49,7 +50,8 @@ class ComparisonView(QObject):
         sampling.compareFailed.connect(self._on_failed)
         self._on_target(state.preset)
         state.targetChanged.connect(self._on_target)
-        state.reflowChanged.connect(self._on_reflow)
+        state.reflowChanged.connect(lambda *_: self._on_models())
+        state.couplingModelsChanged.connect(lambda *_: self._on_models())
         services.on_shutdown(self.shutdown)
 
     # ----------------------------------------------------------------------------- building
@@ -89,7 +91,12 @@ class ComparisonView(QObject):
                                    "schedule, 50 Euler steps (their path straightness) and the few steps chosen")
         self.reflow_button.setEnabled(False)
         self.reflow_steps.setEnabled(False)
+        self.coupling_button = named(QPushButton("independent · OT · reflowed"), "compareCouplingButton",
+                                     "After Pairing > Train both: the independent and the OT model (and a reflowed "
+                                     "one, if any) from the same noise, with the few Euler steps chosen")
+        self.coupling_button.setEnabled(False)
         top.addWidget(self.reflow_button)
+        top.addWidget(self.coupling_button)
         top.addWidget(self.reflow_steps)
         top.addStretch(1)
         top.addWidget(self.progress)
@@ -130,6 +137,7 @@ class ComparisonView(QObject):
         self.count_spin.valueChanged.connect(lambda *_: self.apply_count())
         self.learned_exact_button.clicked.connect(lambda *_: self.learned_vs_exact())
         self.reflow_button.clicked.connect(lambda *_: self.base_vs_reflowed(self.reflow_steps.currentData()))
+        self.coupling_button.clicked.connect(lambda *_: self.couplings_vs_reflow(self.reflow_steps.currentData()))
         self.run_button.clicked.connect(lambda *_: self.run())
         self.cancel_button.clicked.connect(lambda *_: self.cancel())
         self.clock.valueChanged.connect(lambda *_: self.update_clock())
@@ -155,33 +163,12 @@ class ComparisonView(QObject):
         """Index of the stored frame panel i shows now (-1 before a run)."""
         return self.panels[i].shown
 
+    learned_vs_exact = setups.learned_vs_exact
+    base_vs_reflowed = setups.base_vs_reflowed
+    couplings_vs_reflow = setups.couplings_vs_reflow
+
     def is_running(self) -> bool:
         return self._running or self._awaiting_snapshot
-
-    def learned_vs_exact(self) -> None:
-        """Panels 1 and 2 get panel 1's sampler and steps, with the learned and the exact score (a
-        reflowed model has no exact counterpart: its base goes beside it instead)."""
-        spec = self.panels[0].spec()
-        if spec.score == "reflowed model":
-            self.panels[1].configure(spec.sampler, spec.steps, "base model")
-            self.ui.show_message(f"the reflowed model has {NO_EXACT}; panel 2 shows its base model instead")
-        else:
-            self.panels[0].configure(spec.sampler, spec.steps, "learned")
-            self.panels[1].configure(spec.sampler, spec.steps, "exact")
-        if self.panel_count() < 2:
-            self.count_spin.setValue(2)
-
-    def base_vs_reflowed(self, steps: int = 1) -> None:
-        """Four panels from the same noise on the flow schedule: base and reflowed with 50 Euler steps
-        (how straight their paths are) and with `steps` steps (what a few steps already give)."""
-        if not self.models:
-            self.ui.show_message("compare: no reflowed model yet (Tools > Reflow the model…)", error=True)
-            return
-        self.state.update_settings(origin="user", schedule="flow")
-        for p, (n, score) in zip(self.panels, ((50, "base model"), (50, "reflowed model"),
-                                               (int(steps), "base model"), (int(steps), "reflowed model"))):
-            p.configure("ode-euler", n, score)
-        self.count_spin.setValue(4)
 
     def run(self) -> None:
         """Start a comparison of the visible panels (asynchronous; runFinished when done)."""
@@ -321,13 +308,16 @@ class ComparisonView(QObject):
         if value >= CLOCK_TICKS:
             self.set_playing(False)
 
-    def _on_reflow(self, value) -> None:
-        """A finished reflow (or None: it is gone) brings or takes away the base and reflowed models."""
-        self.models = {} if value is None else {"base model": value.base, "reflowed model": value.reflowed}
+    def _on_models(self) -> None:
+        """A finished reflow or couplings' training (or None: gone) brings or takes away their models."""
+        reflow, couplings = self.state.reflow, self.state.coupling_models or {}
+        self.models = {} if reflow is None else {"base model": reflow.base, "reflowed model": reflow.reflowed}
+        self.models.update(couplings)
         for p in self.panels:
-            p.set_choices(bool(self.models))
-        self.reflow_button.setEnabled(bool(self.models))
-        self.reflow_steps.setEnabled(bool(self.models))
+            p.set_choices(tuple(self.models))
+        self.reflow_button.setEnabled(reflow is not None)
+        self.reflow_steps.setEnabled(reflow is not None or bool(couplings))
+        self.coupling_button.setEnabled(bool(couplings))
 
     # ----------------------------------------------------------------------------- target, layout
     def apply_count(self) -> None:
