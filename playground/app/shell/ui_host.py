@@ -30,6 +30,11 @@ class DockHandle:
     def widget(self) -> QWidget:
         if self._widget is None:
             self._widget = self._factory()
+            if getattr(self._widget, "fills_dock", False):
+                # A panel of plots that shrink: straight in the dock. In a scroll area, a word-wrapped
+                # label makes the layout ask every plot for its preferred height, and the tab scrolls.
+                self.dock.setWidget(self._widget)
+                return self._widget
             # In a scroll area, so no feature's contents can force the whole window's minimum size.
             scroll = QScrollArea()
             scroll.setWidget(self._widget)
