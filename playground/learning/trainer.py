@@ -6,7 +6,8 @@ i.e. the denoising error weighted to unit variance at every level. Flow matching
 al. 2023; Liu et al. 2022): with t ~ U(0, 1) (or logit-normal) and x_t = (1-t) x0 + t eps,
     E || v(x_t, t) - (eps - x0) ||^2 / c_v^2,
 plain velocity regression (in x0 terms the denoising error weighted by 1/t^2). Reflow trains the
-same loss on fixed couplings (x0, eps) instead of independent draws (set_couplings).
+same loss on fixed couplings (x0, eps) instead of independent draws (set_couplings); `coupling`
+instead reorders each fresh batch's noise to pair it with its data (minibatch OT, learning/couplings).
 AdamW, EMA weights, gradient clipping; a non-finite or exploding loss restores the last good
 weights and halves the learning rate instead of poisoning the model. One high loss is skipped, not
 called a divergence: at batch 1 the loss is a single heavy-tailed draw, and only a run of
