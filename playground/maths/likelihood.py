@@ -7,6 +7,7 @@ The trace is exact: two forward-mode JVPs (torch.func.jvp) per evaluation, one p
 from __future__ import annotations
 
 import math
+import threading
 
 import numpy as np
 import torch
@@ -16,6 +17,9 @@ from playground.maths.sources import ExactSource, Source
 
 S_START = 1e-3     # the ODE starts here: log p_{1e-3} differs from log p_0 by far less than 0.01 nats
 S_END = 80.0
+# Forward-mode AD levels are process-wide in torch: two threads inside jvp at once (the Likelihood
+# tab and the learned p_t backdrop) break each other's level ("no level exists"). One at a time.
+_JVP_LOCK = threading.Lock()
 
 
 def _denoise_fn(source: Source, s: float):
@@ -32,8 +36,9 @@ def divergence_and_drift(source: Source, y: torch.Tensor, s: float) -> tuple[tor
     e0[:, 0] = 1
     e1 = torch.zeros_like(y)
     e1[:, 1] = 1
-    d, j0 = jvp(f, (y,), (e0,))
-    _, j1 = jvp(f, (y,), (e1,))
+    with _JVP_LOCK:
+        d, j0 = jvp(f, (y,), (e0,))
+        _, j1 = jvp(f, (y,), (e1,))
     source.nfe += 2
     return y - d, 2.0 - (j0[:, 0] + j1[:, 1])
 
