@@ -348,6 +348,7 @@ class MainWindow(QMainWindow):
         self.play_timer.stop()
         self.status_view.stop()
         self.field_controller.stop()
+        self.ui.release_filters()
         self.services.shutdown()
         torch.set_num_threads(self._torch_threads_before)
         gui_gc.release()

@@ -62,6 +62,7 @@ class UiHost:
         self._banner = banner
         self.views = dict(views)         # "particles" / "field" / "loss": the pyqtgraph PlotWidgets
         self.docks: dict[str, QDockWidget] = dict(docks)
+        self._filters: list = []             # (widget, filter) pairs installed through filter_events
         if "loss" in self.docks:
             self.docks["loss"].visibilityChanged.connect(
                 lambda on: on and self._make_room(self.docks["loss"], LOSS_SHARE))
@@ -170,7 +171,20 @@ class UiHost:
     def accept_drops(self, event_filter) -> None:
         """Drops on the window reach event_filter.eventFilter (file imports)."""
         self._window.setAcceptDrops(True)
-        self._window.installEventFilter(event_filter)
+        self.filter_events(event_filter, self._window)
+
+    def filter_events(self, event_filter, *widgets) -> None:
+        """event_filter.eventFilter sees the widgets' events until the window closes (release_filters)."""
+        for widget in widgets:
+            widget.installEventFilter(event_filter)
+            self._filters.append((widget, event_filter))
+
+    def release_filters(self) -> None:
+        """On close: Python filters stop seeing events, so none runs while Qt destroys the widgets at
+        exit (a filter that raises then, its objects half gone, crashes shiboken: found by the monkey)."""
+        for widget, event_filter in self._filters:
+            widget.removeEventFilter(event_filter)
+        self._filters.clear()
 
     def dialog_parent(self) -> QWidget:
         return self._window

@@ -64,8 +64,7 @@ class TargetEditor(QObject):
         self.applier = EditApplier(services, self.view, PRESET_NAME, self)
         self.applier.compiled.connect(self._on_compiled)
         self.applier.failed.connect(lambda msg: self.ui.show_message(f"edit: {msg}", error=True))
-        for obj in (self.view, self.view.viewport()):
-            obj.installEventFilter(self)
+        ui.filter_events(self, self.view, self.view.viewport())
         state.presetChanged.connect(lambda *_: self._on_preset_switched())
         services.parts.register("target_editor", self.box.get_state, self.box.set_state)
         self._sync_widgets()
