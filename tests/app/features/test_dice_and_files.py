@@ -297,35 +297,32 @@ def test_broken_files_are_refused_and_nothing_changes(qtbot, window, tmp_path):
     qtbot.waitUntil(lambda: len(w.losses()) >= n + 10, timeout=30_000)
 
 
+def drag_and_drop(widget, path, pos):
+    """A drag of the file entering `widget` at pos, then its drop there; returns both events."""
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    events = (QDragEnterEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                              Qt.KeyboardModifier.NoModifier),
+              QDropEvent(QPointF(pos), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                         Qt.KeyboardModifier.NoModifier))
+    for event in events:
+        QApplication.sendEvent(widget, event)
+    return events
+
+
 def test_dropping_files_on_the_window_opens_them(qtbot, window, tmp_path):
     w = window
     png = tmp_path / "dropped.png"
     write_square_png(png)
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(png))])
-    enter = QDragEnterEvent(QPoint(400, 300), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                            Qt.KeyboardModifier.NoModifier)
-    QApplication.sendEvent(w, enter)
-    assert enter.isAccepted()
-    drop = QDropEvent(QPointF(400, 300), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                      Qt.KeyboardModifier.NoModifier)
-    QApplication.sendEvent(w, drop)
-    assert drop.isAccepted()
+    enter, drop = drag_and_drop(w, png, QPoint(400, 300))
+    assert enter.isAccepted() and drop.isAccepted()
     assert w.current_preset().name == "dropped" and w.current_preset().spec["kind"] == "image"
     # onto the particle plot: its scene does not take the drag, so it propagates to the window,
     # and Qt delivers the drop to the widget that accepted the enter
     pts = tmp_path / "dropped_pts.csv"
     np.savetxt(pts, np.array([[0.5, 0.5], [-1.0, 1.0]]), delimiter=",")
-    mime2 = QMimeData()
-    mime2.setUrls([QUrl.fromLocalFile(str(pts))])
-    viewport = w.particle_view.viewport()
-    enter2 = QDragEnterEvent(QPoint(50, 50), Qt.DropAction.CopyAction, mime2, Qt.MouseButton.LeftButton,
-                             Qt.KeyboardModifier.NoModifier)
-    QApplication.sendEvent(viewport, enter2)
+    enter2, _ = drag_and_drop(w.particle_view.viewport(), pts, QPoint(50, 50))
     assert enter2.isAccepted()
-    drop2 = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime2, Qt.MouseButton.LeftButton,
-                       Qt.KeyboardModifier.NoModifier)
-    QApplication.sendEvent(viewport, drop2)
     assert w.current_preset().name == "dropped_pts" and w.current_preset().spec["kind"] == "points"
     # an unsupported file is not taken
     txt = tmp_path / "a.txt"

@@ -44,16 +44,17 @@ class MemorisationPanel(TaskPanel):
     def __init__(self, state, services, ui):
         super().__init__(state, services, ui, "memorisation", "memorisation")
         self.sweep = None
-        self.size_spin = spin_box("memorisationSizeSpin", "N: how many exact samples the model trains on (the die rolled N "
-                             "times); the same set `train --dataset-size N` draws", 2, 100_000, 16)
-        self.use_button = named(QPushButton("Train on these N"), "memorisationUseButton",
-                                "Make the window's model train on exactly these N points (as the Dice panel's rolls do)")
-        self.run_button = named(QPushButton("Compare"), "memorisationRunButton",
-                                "Sample the empirical-exact denoiser of the N points and the current model, and "
-                                "count copies")
-        self.sweep_button = named(QPushButton("Sweep N"), "memorisationSweepButton",
-                                  f"Train one model per N in {', '.join(map(str, SWEEP_SIZES))} for {SWEEP_STEPS} steps "
-                                  "each and plot every copy rate against N (background, about a minute)")
+        self.size_spin = spin_box("memorisationSizeSpin", "N: how many exact samples the model trains on (the die "
+                                  "rolled N times); the same set `train --dataset-size N` draws", 2, 100_000, 16)
+        buttons = (("use_button", "Train on these N", "memorisationUseButton",
+                    "Make the window's model train on exactly these N points (as the Dice panel's rolls do)"),
+                   ("run_button", "Compare", "memorisationRunButton",
+                    "Sample the empirical-exact denoiser of the N points and the current model, and count copies"),
+                   ("sweep_button", "Sweep N", "memorisationSweepButton",
+                    f"Train one model per N in {', '.join(map(str, SWEEP_SIZES))} for {SWEEP_STEPS} steps each and "
+                    "plot every copy rate against N (background, about a minute)"))
+        for attr, text, name, tip in buttons:
+            setattr(self, attr, named(QPushButton(text), name, tip))
         self.cancel_button = named(QPushButton("Cancel", enabled=False), "memorisationCancelButton", "Stop it")
         self.progress = named(QProgressBar(), "memorisationProgress", "Progress")
         self.progress.setRange(0, 1000)
