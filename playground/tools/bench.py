@@ -120,9 +120,9 @@ def startup_s() -> float:
     like every start after a user's first: one unmeasured start fills the bytecode cache."""
     global _warmed
     if not _warmed:
-        _seconds_to_stamp(["-m", "playground.tools.startup_probe"], "first-paint")
+        _seconds_to_stamp(["-m", "playground.app.bench.startup_probe"], "first-paint")
         _warmed = True
-    return _seconds_to_stamp(["-m", "playground.tools.startup_probe"], "first-paint")
+    return _seconds_to_stamp(["-m", "playground.app.bench.startup_probe"], "first-paint")
 
 
 _warmed = False
@@ -174,7 +174,7 @@ def run_bench(json_path: str | None = None, quick: bool = False, reference: bool
         print(f"{'time_to_quality_ratio':22s} {figures['time_to_quality_ratio']:10.3f}   (reference / ours)")
     median("sample_10k_100_s", lambda: sample_10k_100_s(swiss))
     try:
-        from playground.tools.bench_window import (edit_ms_p90, fps_density_200k, fps_overlays_10k,
+        from playground.app.bench.bench_window import (edit_ms_p90, fps_density_200k, fps_overlays_10k,
                                                  fps_particles_10k, live_figures)
         median("fps_particles_10k", fps_particles_10k)
         median("fps_overlays_10k", fps_overlays_10k)

@@ -63,7 +63,7 @@ def sketch_window(qtbot, window):
     """The window on a 1000-point sketch, in edit mode with the brush."""
     from PySide6.QtWidgets import QPushButton
     from tests.helpers import child
-    from playground.tools.bench_window import _sketch_preset
+    from playground.app.bench.bench_window import _sketch_preset
     w = window
     w.apply_preset(_sketch_preset(1000, seed=0), "sketch")
     child(w, QPushButton, "editModeButton").click()
