@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QCheckBox, QLabel, QSizePolicy, QVBoxLayout, QWidg
 from playground.learning.diagnostics import level_weights
 from playground.maths.diagnostics.loss_by_level import LevelProbe, weighted_mean
 from playground.app.widgets.controls import named
+from playground.app.widgets.log_axis import LogLossAxis
 
 PROBE_N = 8000            # draws per level in the window: ~1% Monte Carlo error, ~0.1 s per scoring
 FLOOR_PEN = pg.mkPen((230, 230, 230), width=2, style=pg.QtCore.Qt.PenStyle.DashLine)
@@ -49,7 +50,8 @@ class LossByLevelPanel(QWidget):
         self.result = None
         self.shown = False
         self._building = self._again = False      # a probe is being built (seconds on big mixtures)
-        self.plot = named(pg.PlotWidget(), "lossByLevelView",
+        axes = {side: LogLossAxis(side) for side in ("bottom", "left")}    # log ticks whose labels never collide
+        self.plot = named(pg.PlotWidget(axisItems=axes), "lossByLevelView",
                           "Denoising error E‖D(y, s) − x₀‖² at each noise level s: the current model (orange) "
                           "and the exact denoiser (dashed), the floor no network can beat")
         self.plot.setLogMode(x=True, y=True)

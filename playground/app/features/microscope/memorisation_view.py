@@ -19,6 +19,7 @@ from playground.learning.diagnostics import SWEEP_SIZES, memorisation_sweep
 from playground.learning.trainer import TrainConfig, Trainer
 from playground.maths.diagnostics.memorisation import memorisation
 from playground.app.widgets.controls import named, side_by_side, spin_box
+from playground.app.widgets.log_axis import LogLossAxis
 from playground.app.widgets.task_panel import TaskPanel, cpu_copy
 
 SAMPLES = 1000                 # samples per source in the picture
@@ -76,7 +77,8 @@ class MemorisationPanel(TaskPanel):
                                        symbolBrush=COLOURS[k], name=name)
                      for k, s, name in (("empirical", 4, "empirical-exact"), ("model", 4, "model"),
                                         ("train", 8, "training points"))}
-        self.sweep_plot = named(pg.PlotWidget(), "memorisationSweepPlot", "Copy rate against the training-set size N")
+        self.sweep_plot = named(pg.PlotWidget(axisItems={"bottom": LogLossAxis("bottom")}), "memorisationSweepPlot",
+                                "Copy rate against the training-set size N")
         self.sweep_plot.setLogMode(x=True, y=False)
         self.sweep_plot.setMinimumSize(200, 160)
         self.sweep_plot.setLabel("bottom", "training points N")
