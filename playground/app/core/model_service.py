@@ -23,8 +23,6 @@ from playground.app.core.threads import stop_thread
 from playground.app.core.training_worker import PUSHED, TrainingWorker
 
 LOAD_WAIT_S = 10.0
-LIVE_SETTINGS = ("lr", "batch", "coupling")   # applied to the running trainer
-REBUILD_SETTINGS = ("device", "hidden", "objective")  # need a fresh model
 
 
 class ModelService(QObject):
