@@ -14,11 +14,13 @@ import weakref
 import torch
 from PySide6.QtCore import QCoreApplication, QRectF, Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QDockWidget, QHBoxLayout, QMainWindow, QScrollArea
+from PySide6.QtWidgets import QDockWidget, QHBoxLayout, QMainWindow, QScrollArea, QTabWidget
 
 from playground.formats.presets import Preset
 from playground.app.widgets.controls import DENSITY_AUTO_PARTICLES, ControlsPanel, show_toggle
 from playground.app.shell.controls_binding import ControlsBinding
+from playground.app.shell.dock_layout import VIEW_SHARE, DockLayout
+from playground.formats.session import state_dir
 from playground.app.core import gui_gc
 from playground.app.shell.features import FEATURES, install_feature, install_features
 from playground.app.shell.field_controller import FieldController
@@ -33,6 +35,7 @@ from playground.app.shell.window_support import AfterFirstPaint, alias, column, 
 from playground.app.core.errors import reported
 
 GUI_TORCH_THREADS = 1
+CONTROLS_WIDTH = 360          # the controls column at most: a laptop's width goes to the views
 
 
 class MainWindow(QMainWindow):
@@ -45,6 +48,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Diffusion Playground")
         self.resize(1400, 860)
         self.setDockNestingEnabled(True)
+        self.setTabPosition(Qt.DockWidgetArea.AllDockWidgetAreas, QTabWidget.TabPosition.North)
         self._closed = False
         # The GUI thread evaluates small fields (576 points). With the default OpenMP pool it
         # waits for a core the training thread is using: measured 130 ms per field on 2 cores,
@@ -56,8 +60,7 @@ class MainWindow(QMainWindow):
         self._build_layout()
         self.ui = UiHost(self, self.controls, self.menus, self.banner,
                          {"particles": self.particle_view, "field": self.field_view, "loss": self.loss_plot},
-                         {"controls": self.controls_dock, "particle": self.particle_dock,
-                          "field": self.field_dock, "loss": self.loss_dock})
+                         self.layout_)
         self.services.messageRaised.connect(self.show_message)
         self.binding = ControlsBinding(self.controls, self.state, self.services, self._error, self)
         bind_combo(self.preset_combo, self.services.presets, self._error)
@@ -84,11 +87,18 @@ class MainWindow(QMainWindow):
         if not defer_features:
             self.features = install_features(self.state, self.services, self.ui)
             self._fit_controls()
+            self._restore_layout()
+
+    def _restore_layout(self) -> None:
+        """The layout the last run left (dock places, open sections); a bad one: default, one note."""
+        note = self.layout_.restore_saved()
+        if note:
+            self.ui.status(note)
 
     def _fit_controls(self) -> None:
         """Wide enough for the widest section the features added (no clipped buttons on the right)."""
         bar = self.controls_scroll.verticalScrollBar().sizeHint().width()
-        width = min(420, self.controls.sizeHint().width() + bar + 6)
+        width = min(CONTROLS_WIDTH, self.controls.sizeHint().width() + bar + 6)
         self.controls_scroll.setMinimumWidth(width)
         if self.isVisible():        # installed after the first paint: the dock was laid out narrower
             self.resizeDocks([self.controls_dock], [width], Qt.Orientation.Horizontal)
@@ -112,13 +122,15 @@ class MainWindow(QMainWindow):
         self._fit_controls()            # the panel widens with the sections as they arrive
         if self._pending_features:
             QTimer.singleShot(0, self._install_next_feature)
+        else:
+            self._restore_layout()
 
     # ===================================================================== layout
     def _build_layout(self) -> None:
         self.particle_view, self.field_view, self.hist_image, self.particles = plot_views()
         self.loss_plot, self.loss_curve, self.loss_smooth = loss_plot()
         self.controls = c = ControlsPanel()
-        c.setMaximumWidth(400)
+        c.setMaximumWidth(CONTROLS_WIDTH)
         self.preset_combo, self.train_button, self.reset_button = c.preset, c.train, c.reset
         self.sampler_combo, self.sample_button = c.sampler, c.sample
         self.steps_spin, self.particles_spin, self.device_combo = c.steps, c.particles, c.device
@@ -136,25 +148,28 @@ class MainWindow(QMainWindow):
         scroll.setWidget(c)
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMaximumWidth(420)
+        scroll.setMaximumWidth(CONTROLS_WIDTH + 20)
         self.controls_scroll = scroll
         self.controls_dock = self._dock("Controls", scroll, "controlsDock")
         self.particle_dock = self._dock("Particles", particle_panel, "particleDock")
         self.field_dock = self._dock("Score field", field_panel, "fieldDock")
         self.loss_dock = self._dock("Training loss", self.loss_plot, "lossDock")
-        right = Qt.DockWidgetArea.RightDockWidgetArea
-        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.controls_dock)
-        self.addDockWidget(right, self.particle_dock)
-        self.addDockWidget(right, self.loss_dock)      # below, full width
-        self.splitDockWidget(self.particle_dock, self.field_dock, Qt.Orientation.Horizontal)
-        self.resizeDocks([self.particle_dock, self.loss_dock], [650, 170], Qt.Orientation.Vertical)
-        self.resizeDocks([self.particle_dock, self.field_dock], [600, 600], Qt.Orientation.Horizontal)
+        self.layout_ = lay = DockLayout(self, state_dir)
+        lay.place("controls", self.controls_dock, "left")
+        lay.place("particle", self.particle_dock, "right")
+        lay.place("field", self.field_dock, "right", split_from="particle")
+        lay.place("loss", self.loss_dock, "right", tab_with="field", share=VIEW_SHARE)
+        self.field_dock.raise_()
         self.setCentralWidget(None)
         bar = self.menuBar()
         self.menus = {key: bar.addMenu(title) for key, title in
                       (("file", "&File"), ("edit", "&Edit"), ("view", "&View"), ("tools", "&Tools"))}
         for d in (self.controls_dock, self.particle_dock, self.field_dock, self.loss_dock):
             self.menus["view"].addAction(d.toggleViewAction())
+        reset = self.menus["view"].addAction("Reset layout", lambda: self.layout_.reset())
+        reset.setObjectName("resetLayoutAction")
+        reset.setToolTip("Every panel back at its default place and size, the control sections as they start")
+        self.menus["view"].addSeparator()
 
     def _dock(self, title: str, widget, name: str) -> QDockWidget:
         d = QDockWidget(title, self)
@@ -348,6 +363,8 @@ class MainWindow(QMainWindow):
         self.play_timer.stop()
         self.status_view.stop()
         self.field_controller.stop()
+        if self.features_ready():
+            self.layout_.save()
         self.ui.release_filters()
         self.services.shutdown()
         torch.set_num_threads(self._torch_threads_before)
@@ -364,8 +381,8 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(1000, warm_optimiser_imports)   # after the first paint has surely happened
 
     def _first_layout(self) -> None:
-        half = max(200, (self.width() - self.controls_dock.width()) // 2)
-        self.resizeDocks([self.particle_dock, self.field_dock], [half, half], Qt.Orientation.Horizontal)
+        if not self.layout_.restored:
+            self.layout_.fit_widths()
         self._set_view_range()
 
     def closeEvent(self, event) -> None:

@@ -10,10 +10,30 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDockWidget, QFrame, QLabel, QScrollArea, QWidget
 
-ANALYSIS_SHARE = 0.55     # of the particle column's height an analysis tab gets when it comes to the front
-LOSS_SHARE = 0.25         # the training loss (the default tab) leaves the particles most of it
-AREAS = {"left": Qt.DockWidgetArea.LeftDockWidgetArea, "right": Qt.DockWidgetArea.RightDockWidgetArea,
-         "bottom": Qt.DockWidgetArea.BottomDockWidgetArea}
+from playground.app.widgets.section import Section
+
+from playground.app.shell.dock_layout import VIEW_SHARE, WIDE_SHARE
+
+
+class Fill(QWidget):
+    """A panel's holder inside its dock's scroll area, without height-for-width. A scroll area lays
+    out a height-for-width panel (any word-wrapped label) at its *preferred* height, so its plots
+    were drawn 480 px tall in a 300 px tab and scrolled; held here, the panel fills the tab and
+    only scrolls below its minimum size."""
+
+    def __init__(self, panel: QWidget):
+        super().__init__()
+        self.panel = panel
+        panel.setParent(self)
+
+    def sizeHint(self):
+        return self.panel.sizeHint()
+
+    def minimumSizeHint(self):
+        return self.panel.minimumSizeHint().expandedTo(self.panel.minimumSize())
+
+    def resizeEvent(self, event) -> None:
+        self.panel.setGeometry(self.rect())
 
 
 class DockHandle:
@@ -30,14 +50,9 @@ class DockHandle:
     def widget(self) -> QWidget:
         if self._widget is None:
             self._widget = self._factory()
-            if getattr(self._widget, "fills_dock", False):
-                # A panel of plots that shrink: straight in the dock. In a scroll area, a word-wrapped
-                # label makes the layout ask every plot for its preferred height, and the tab scrolls.
-                self.dock.setWidget(self._widget)
-                return self._widget
             # In a scroll area, so no feature's contents can force the whole window's minimum size.
             scroll = QScrollArea()
-            scroll.setWidget(self._widget)
+            scroll.setWidget(Fill(self._widget))
             scroll.setWidgetResizable(True)
             scroll.setFrameShape(QFrame.Shape.NoFrame)
             self.dock.setWidget(scroll)
@@ -55,17 +70,17 @@ class DockHandle:
 
 
 class UiHost:
-    def __init__(self, window, controls, menus: dict, banner, views: dict, docks: dict):
+    def __init__(self, window, controls, menus: dict, banner, views: dict, layout):
         self._window = window            # a QMainWindow: parent of docks, dialogs and toolbars
         self._controls = controls
         self._menus = menus
         self._banner = banner
+        self._layout = layout            # shell/dock_layout.DockLayout: places, room, saved layout
         self.views = dict(views)         # "particles" / "field" / "loss": the pyqtgraph PlotWidgets
-        self.docks: dict[str, QDockWidget] = dict(docks)
+        self.docks: dict[str, QDockWidget] = {name: p.dock for name, p in layout.places.items()}
         self._filters: list = []             # (widget, filter) pairs installed through filter_events
-        if "loss" in self.docks:
-            self.docks["loss"].visibilityChanged.connect(
-                lambda on: on and self._make_room(self.docks["loss"], LOSS_SHARE))
+        for section in controls.sections:
+            layout.add_section(section.objectName(), section)
 
     # ----- messages --------------------------------------------------------------------------------
     def show_message(self, text: str, error: bool = False) -> None:
@@ -84,9 +99,11 @@ class UiHost:
         self._window.statusBar().showMessage(text, ms)
 
     # ----- controls, menus, docks --------------------------------------------------------------------
-    def add_section(self, widget: QWidget) -> None:
-        """A group box in the controls panel (editing, guidance ...), above the trailing stretch."""
-        self._controls.add_section(widget)
+    def add_section(self, widget: QWidget, first: bool = False, open_: bool = True) -> None:
+        """A group box in the controls panel (editing, guidance ...), in a section that folds away; with
+        the everyday controls if `first`. The window remembers whether it is open."""
+        section = self._controls.add_section(widget, first=first, open_=open_)
+        self._layout.add_section(section.objectName(), section)
 
     def menu(self, key: str):
         """The "file", "edit", "view" or "tools" menu."""
@@ -112,37 +129,31 @@ class UiHost:
         return menu
 
     def add_dock(self, name: str, title: str, factory, area: str = "right", tabify_with: str | None = None,
-                 lazy: bool = False, front: bool = False) -> DockHandle:
+                 lazy: bool = False, front: bool = False, shown: bool = True) -> DockHandle:
         """A dock (listed in the View menu) whose contents come from factory(); tabbed behind the dock
-        named `tabify_with` ("particles", "field", "loss" or a feature dock), in front only if asked."""
+        named `tabify_with` ("particle", "field", "loss" or a feature dock), in front only if asked."""
         dock = QDockWidget(title, self._window)
         dock.setObjectName(f"{name}Dock")
         handle = DockHandle(dock, factory, lazy)
-        self._window.addDockWidget(AREAS[area], dock)
-        if tabify_with is not None:
-            behind = self.docks[tabify_with]
-            self._window.tabifyDockWidget(behind, dock)
-            if not front:
-                behind.raise_()
+        self._layout.place(name, dock, area, tab_with=tabify_with, shown=shown)
+        if tabify_with is not None and not front:
+            self.docks[tabify_with].raise_()
         self._menus["view"].addAction(dock.toggleViewAction())
         self.docks[name] = dock
         return handle
 
-    def add_tab(self, name: str, title: str, factory, lazy: bool = True) -> DockHandle:
-        """An analysis tab beside the loss plot, built when first shown; brought to the front, it
-        takes ANALYSIS_SHARE of the height below the particles (the loss plot gives it back)."""
-        handle = self.add_dock(name, title, factory, tabify_with="loss", lazy=lazy)
-        handle.dock.visibilityChanged.connect(lambda on, d=handle.dock: on and self._make_room(d, ANALYSIS_SHARE))
+    def add_tab(self, name: str, title: str, factory, lazy: bool = True, wide: bool = False) -> DockHandle:
+        """An analysis view in the tab group beside the particles, built when first shown; brought to
+        the front, it gets at least half the width right of the controls (`wide`: more, for views of
+        several plots side by side)."""
+        dock = QDockWidget(title, self._window)
+        dock.setObjectName(f"{name}Dock")
+        handle = DockHandle(dock, factory, lazy)
+        self._layout.place(name, dock, "right", tab_with="field", share=WIDE_SHARE if wide else VIEW_SHARE)
+        self.docks["field"].raise_()
+        self._menus["view"].addAction(dock.toggleViewAction())
+        self.docks[name] = dock
         return handle
-
-    def _make_room(self, dock: QDockWidget, share: float) -> None:
-        """Give the bottom tab that just came to the front `share` of the particle column's height."""
-        top, window = self.docks.get("particle"), self._window
-        if top is None or not window.isVisible() or dock.isFloating():
-            return
-        total = top.height() + dock.height()
-        low = int(share * total)
-        window.resizeDocks([top, dock], [total - low, low], Qt.Orientation.Vertical)
 
     def show_dock(self, name: str) -> bool:
         """Show and raise the dock of that name (a link in a panel's text); False when there is none."""
@@ -152,6 +163,17 @@ class UiHost:
         dock.show()
         dock.raise_()
         return True
+
+    def reveal(self, widget: QWidget) -> None:
+        """Make a widget seen: open the collapsed section holding it, show and raise its dock."""
+        parent = widget
+        while parent is not None:
+            if isinstance(parent, Section):
+                parent.set_open(True)
+            if isinstance(parent, QDockWidget):
+                parent.show()
+                parent.raise_()
+            parent = parent.parentWidget()
 
     def link_label(self, html: str, name: str):
         """A label whose links (<a href="dockName">) show that dock: how one panel points to another."""

@@ -85,9 +85,9 @@ class PlaybackBar(QWidget):
         self.slider = QSlider(Qt.Orientation.Horizontal, objectName="timeSlider")
         self.slider.setToolTip("Scrub through the stored sampler steps")
         self.slider.setRange(0, 0)
-        self.slider.setMinimumWidth(80)
+        self.slider.setMinimumWidth(60)
         self.label = QLabel("no run yet", objectName="frameLabel")
-        self.label.setMinimumWidth(170)
+        self.label.setMinimumWidth(120)
         bar = QHBoxLayout(self)
         bar.setContentsMargins(0, 0, 0, 0)
         for w in (self.play, self.back, self.forward):

@@ -5,9 +5,11 @@ module about behaviour. objectNames are part of the contract with the acceptance
 """
 from __future__ import annotations
 
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout,
+from PySide6.QtCore import QEvent, QObject
+from PySide6.QtWidgets import (QBoxLayout, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout,
                                QLabel, QPushButton, QSizePolicy, QSpinBox, QVBoxLayout, QWidget)
 
+from playground.app.widgets.section import Section
 from playground.formats.presets import builtin_names
 from playground.formats.settings import DEVICES, FIELDS, Settings
 from playground.learning.model import OBJECTIVES
@@ -16,6 +18,8 @@ from playground.maths.schedules import SCHEDULES
 from playground.maths.samplers.explanations import CONCEPTS, tooltip as sampler_tooltip
 
 DENSITY_AUTO_PARTICLES = 20000
+WIDE_RATIO = 1.3             # an owner this much wider than tall lays its views in a row
+QWIDGETSIZE_MAX = (1 << 24) - 1
 COUPLING_WORDS = {"independent": "independent pairs", "ot": "optimal transport (ot)",
                   "sinkhorn": "entropic OT (sinkhorn)", "ot-global": "OT across classes (ot-global)"}
 OBJECTIVE_CONCEPTS = {"dsm": "score-matching", "fm": "flow-matching"}
@@ -57,17 +61,44 @@ def spin_box(name: str, tip: str, lo, hi, value, step=1, decimals: int | None = 
     return box
 
 
+class FollowShape(QObject):
+    """Lays a QBoxLayout's items in a row while its owner is wide and in a column while it is tall:
+    the same panel reads well as a strip under the particles and as a tall tab beside them."""
+
+    def __init__(self, owner: QWidget, layout: QBoxLayout, column: QWidget | None, max_width: int):
+        super().__init__(owner)
+        self.layout, self.column, self.max_width = layout, column, max_width
+        owner.installEventFilter(self)
+
+    def eventFilter(self, owner, event) -> bool:
+        if event.type() == QEvent.Type.Resize:
+            wide = owner.width() >= WIDE_RATIO * owner.height()
+            direction = QBoxLayout.Direction.LeftToRight if wide else QBoxLayout.Direction.TopToBottom
+            if self.layout.direction() != direction:
+                self.layout.setDirection(direction)
+                if self.column is not None:
+                    self.column.setMaximumWidth(self.max_width if wide else QWIDGETSIZE_MAX)
+        return False
+
+
+def follow_shape(owner: QWidget, layout: QBoxLayout, column: QWidget | None = None, max_width: int = 0) -> None:
+    """Let `layout` (owner's) switch between a row and a column with the owner's shape (FollowShape)."""
+    FollowShape(owner, layout, column, max_width)
+
+
 def side_by_side(owner: QWidget, controls, max_width: int, *views) -> QWidget:
     """Lay `owner` out as a column of controls (a layout) at most max_width wide, then `views`
-    sharing the rest of the width equally; returns the column's widget."""
+    sharing the rest of the width equally; in a tall owner, the controls on top and the views
+    below each other. Returns the column's widget."""
     column = QWidget()
     column.setLayout(controls)
     column.setMaximumWidth(max_width)
-    lay = QHBoxLayout(owner)
+    lay = QBoxLayout(QBoxLayout.Direction.LeftToRight, owner)
     lay.setContentsMargins(2, 2, 2, 2)
     lay.addWidget(column)
     for view in views:
         lay.addWidget(view, 1)
+    follow_shape(owner, lay, column, max_width)
     return column
 
 
@@ -75,6 +106,8 @@ class ControlsPanel(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         outer = QVBoxLayout(self)
+        outer.setSpacing(4)
+        self.sections: list[Section] = []
         d = Settings()
 
         # --- target and model
@@ -125,13 +158,9 @@ class ControlsPanel(QWidget):
         self.preset_note.setWordWrap(True)          # the whole description, on as many lines as it needs
         self.preset_note.setStyleSheet("color: gray")
         form.addRow(self.preset_note)
-        form.addRow("Device", self.device)
-        form.addRow("Schedule", self.schedule)
         form.addRow("Objective", self.objective)
         form.addRow("Coupling", self.coupling)
-        form.addRow("Hidden width", self.hidden)
-        form.addRow("Learning rate", self.lr)
-        form.addRow("Batch", self.batch)
+        form.addRow("Device", self.device)
         row = QHBoxLayout()
         self.train = named(QPushButton("Train"), "trainButton", "Train the denoiser while pressed (T)")
         self.train.setCheckable(True)
@@ -139,7 +168,15 @@ class ControlsPanel(QWidget):
         row.addWidget(self.train)
         row.addWidget(self.reset)
         form.addRow(row)
-        outer.addWidget(box)
+        self._add(outer, Section("Target and model", "targetSection", box))
+        box = QGroupBox()
+        form = QFormLayout(box)
+        form.addRow("Schedule", self.schedule)
+        form.addRow("Hidden width", self.hidden)
+        form.addRow("Learning rate", self.lr)
+        form.addRow("Batch", self.batch)
+        self._add(outer, Section("Model options", "modelOptionsSection", box, open_=False,
+                                 tip="The noise schedule, the network's width, learning rate and batch"))
 
         # --- sampling
         box = QGroupBox("Sampling")
@@ -185,12 +222,16 @@ class ControlsPanel(QWidget):
         form.addRow(self.sampler_options)
         form.addRow("Steps", self.steps)
         form.addRow("Particles", self.particles)
+        self.sample = named(QPushButton("Sample"), "sampleButton", "Run the sampler on a snapshot of the model (S)")
+        form.addRow(self.sample)
+        self._add(outer, Section("Sampling", "samplingSection", box))
+        box = QGroupBox()
+        form = QFormLayout(box)
         form.addRow("Seed", self.seed)
         form.addRow("Speed", self.speed)
         form.addRow(self.density)
-        self.sample = named(QPushButton("Sample"), "sampleButton", "Run the sampler on a snapshot of the model (S)")
-        form.addRow(self.sample)
-        outer.addWidget(box)
+        self.sampling_options = Section("Sampling options", "samplingOptionsSection", box, open_=False,
+                                        tip="The noise seed, the animation speed and the density view")
 
         # --- score field toggles (laid out by the window under the field view)
         self.exact = named(QCheckBox("Exact score"), "exactCheck", "Overlay the exact score of the noised target (grey)")
@@ -205,6 +246,8 @@ class ControlsPanel(QWidget):
         self.field_info.setObjectName("fieldInfo")
         # Its text changes every frame: it must never push the plots around, so it gets what is left.
         self.field_info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self._everyday = outer.count()        # feature sections asked for first go here, the rest below
+        self._add(outer, self.sampling_options)
         outer.addStretch(1)
         self._outer = outer
         self.update_sampler_tooltip()
@@ -212,9 +255,22 @@ class ControlsPanel(QWidget):
         self.update_objective_tooltip()
         self.objective.currentIndexChanged.connect(self.update_objective_tooltip)
 
-    def add_section(self, widget) -> None:
-        """Append a feature's group box (editing, guidance, ...) above the trailing stretch."""
-        self._outer.insertWidget(self._outer.count() - 1, widget)
+    def _add(self, outer, section: Section) -> None:
+        outer.addWidget(section)
+        self.sections.append(section)
+
+    def add_section(self, widget, first: bool = False, open_: bool = True) -> Section:
+        """A feature's group box (editing, guidance, ...) in a collapsible section: with the everyday
+        controls if `first` (live samples), else above the trailing stretch."""
+        title = widget.title() if isinstance(widget, QGroupBox) else widget.objectName()
+        name = f"{widget.objectName() or title.replace(' ', '')}Fold"
+        section = Section(title, name, widget, open_=open_)
+        at = self._everyday if first else self._outer.count() - 1
+        if first:
+            self._everyday += 1
+        self._outer.insertWidget(at, section)
+        self.sections.append(section)
+        return section
 
     def update_objective_tooltip(self) -> None:
         concept = CONCEPTS[OBJECTIVE_CONCEPTS.get(self.objective.currentData(), "score-matching")]

@@ -45,6 +45,7 @@ def test_widgets_exist_with_names_and_tooltips(window):
 
 def test_quality_run_with_the_exact_score_draws_one_dashed_curve_per_sampler(window, qtbot, tmp_path):
     window.quality_dock.raise_()
+    qtbot.waitUntil(lambda: window.quality.plot.width() > 200)      # laid out in its tab
     tick_only(child(window, QListWidget, "qualitySamplers"), ["ode-euler", "ddpm"])
     steps = child(window, QLineEdit, "qualitySteps")
     steps.clear()

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QWidget
 
 from playground.maths.paths import path_summary
 from playground.maths.samplers import SAMPLERS
@@ -72,6 +72,21 @@ def panel_source(score: str, target, learned, models: dict):
     return source
 
 
+class _Margins(QObject):
+    """Keeps a panel's selectors along its plot's top edge and its figures along the bottom one."""
+
+    def __init__(self, panel: "ComparePanel"):
+        super().__init__(panel.plot)
+        self.panel = panel
+
+    def eventFilter(self, plot, event) -> bool:
+        if event.type() == QEvent.Type.Resize:
+            top, bottom = self.panel.margins
+            self.panel.selectors.setGeometry(0, 0, plot.width(), top)
+            self.panel.label.setGeometry(4, plot.height() - bottom, plot.width() - 8, bottom)
+        return False
+
+
 class ComparePanel:
     """One plot with its own sampler, step count and score; shows one stored frame at a time."""
 
@@ -110,16 +125,20 @@ class ComparePanel:
                             "|x_end − x_start| / path length (1 = straight lines)")
         self.label.setWordWrap(True)
 
-        self.widget = QWidget()
-        lay = QVBoxLayout(self.widget)
-        lay.setContentsMargins(1, 1, 1, 1)
-        row = QHBoxLayout()
+        # The panel is its plot: the selectors sit in the plot's top margin and the figures in its
+        # bottom margin, so four panels get 300 px plots each on a 768 px screen.
+        self.widget = self.plot
+        self.selectors = QWidget(self.plot)
+        row = QHBoxLayout(self.selectors)
+        row.setContentsMargins(1, 1, 1, 1)
         row.addWidget(self.sampler, 2)
         row.addWidget(self.steps, 1)
         row.addWidget(self.score, 2)
-        lay.addLayout(row)
-        lay.addWidget(self.plot, 1)
-        lay.addWidget(self.label)
+        self.label.setParent(self.plot)
+        self.label.setStyleSheet("color: #dcdcdc; background: transparent;")
+        self.margins = (self.selectors.sizeHint().height(), 2 * self.label.fontMetrics().lineSpacing() + 2)
+        self.plot.getPlotItem().layout.setContentsMargins(2, self.margins[0], 2, self.margins[1])
+        self.plot.installEventFilter(_Margins(self))
 
         self.result: PanelResult | None = None
         self.shown = -1

@@ -77,11 +77,9 @@ class ComparisonView(QObject):
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.progress.setMaximumWidth(140)
-        top.addWidget(QLabel("Panels"))
-        top.addWidget(self.count_spin)
-        top.addWidget(QLabel("Particles"))
-        top.addWidget(self.particles_spin)
-        top.addWidget(self.learned_exact_button)
+        self.count_spin.setPrefix("panels ")
+        self.particles_spin.setSuffix(" particles")
+        self.progress.setMaximumWidth(90)
         self.reflow_steps = named(QComboBox(), "compareReflowSteps", "Steps of the few-step panels of "
                                   "'base vs reflowed' (ode-euler on the flow schedule)")
         for k in (1, 2, 4):
@@ -91,26 +89,10 @@ class ComparisonView(QObject):
                                    "schedule, 50 Euler steps (their path straightness) and the few steps chosen")
         self.reflow_button.setEnabled(False)
         self.reflow_steps.setEnabled(False)
-        self.coupling_button = named(QPushButton("independent · OT · reflowed"), "compareCouplingButton",
+        self.coupling_button = named(QPushButton("indep · OT · reflow"), "compareCouplingButton",
                                      "After Pairing > Train both: the independent and the OT model (and a reflowed "
                                      "one, if any) from the same noise, with the few Euler steps chosen")
         self.coupling_button.setEnabled(False)
-        top.addWidget(self.reflow_button)
-        top.addWidget(self.coupling_button)
-        top.addWidget(self.reflow_steps)
-        top.addStretch(1)
-        top.addWidget(self.progress)
-        top.addWidget(self.run_button)
-        top.addWidget(self.cancel_button)
-        outer.addLayout(top)
-
-        grid = QGridLayout()
-        grid.setSpacing(2)
-        for i, p in enumerate(self.panels):
-            grid.addWidget(p.widget, i // 2, i % 2)
-        outer.addLayout(grid, 1)
-
-        clock = QHBoxLayout()
         self.clock_mode = named(QComboBox(), "compareClockMode",
                                  "What the clock means: a noise level σ/α (each panel shows its frame nearest "
                                  "in log-level) or a fraction of each run")
@@ -122,12 +104,29 @@ class ComparisonView(QObject):
         self.play_button = named(QPushButton("Play"), "comparePlayButton", "Sweep the clock from noise to samples")
         self.play_button.setCheckable(True)
         self.clock_label = named(QLabel("–"), "compareClockLabel", "Where the clock is")
-        self.clock_label.setMinimumWidth(120)
-        clock.addWidget(self.clock_mode)
-        clock.addWidget(self.play_button)
-        clock.addWidget(self.clock, 1)
-        clock.addWidget(self.clock_label)
-        outer.addLayout(clock)
+        self.clock_label.setMinimumWidth(96)
+        for w, width in ((self.play_button, 48), (self.run_button, 48), (self.cancel_button, 56),
+                         (self.learned_exact_button, 96), (self.reflow_button, 100), (self.coupling_button, 104)):
+            w.setMinimumWidth(width)            # the style's 80 px minimum made the bar scroll on a laptop
+        self.progress.setMaximumWidth(60)
+        # Two rows that fit beside the particles on a laptop: what runs and its clock, then the setups.
+        for w, stretch in ((self.count_spin, 0), (self.particles_spin, 0), (self.play_button, 0), (self.clock, 1),
+                           (self.clock_label, 0), (self.clock_mode, 0)):
+            top.addWidget(w, stretch)
+        outer.addLayout(top)
+        setups_row = QHBoxLayout()
+        for w in (self.learned_exact_button, self.reflow_button, self.reflow_steps, self.coupling_button):
+            setups_row.addWidget(w)
+        setups_row.addStretch(1)
+        for w in (self.progress, self.run_button, self.cancel_button):
+            setups_row.addWidget(w)
+        outer.addLayout(setups_row)
+
+        grid = QGridLayout()
+        grid.setSpacing(2)
+        for i, p in enumerate(self.panels):
+            grid.addWidget(p.widget, i // 2, i % 2)
+        outer.addLayout(grid, 1)
 
         self.root = root
         self.play_timer = QTimer(self)
@@ -367,7 +366,7 @@ class ComparisonView(QObject):
 
 def install(state, services, ui) -> ComparisonView:
     view = ComparisonView(state, services, ui)
-    # Beside the particles (they stay in front; Compare is one tab away).
-    view.dock = ui.add_dock("comparison", "Compare", lambda: view.root, tabify_with="particle").dock
+    # A tab beside the particles that takes most of the width when in front (up to four plots).
+    view.dock = ui.add_tab("comparison", "Compare", lambda: view.root, lazy=False, wide=True).dock
     services.parts.register("comparison", view.get_state, view.set_state)
     return view

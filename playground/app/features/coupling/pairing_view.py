@@ -30,7 +30,6 @@ NOISE_RGB, DATA_RGB = (170, 170, 170), (90, 160, 255)
 
 
 class PairingPanel(QWidget):
-    fills_dock = True          # plots that shrink with the tab: no scroll area around it (ui_host)
     def __init__(self, state, services, ui):
         super().__init__()
         self.state, self.services, self.ui = state, services, ui
@@ -68,7 +67,7 @@ class PairingPanel(QWidget):
         form.addRow(self.model_label)
         form.addRow(self.both_button)
         form.addRow(self.both_label)
-        side_by_side(self, form, 230, self.plot).setFixedWidth(230)
+        side_by_side(self, form, 230, self.plot).setMinimumWidth(230)
         self.both_runner = services.tasks("couplingModelsThread", self)
         self.both_runner.progress.connect(lambda f: self.both_label.setText(f"training both models … {f:.0%}"))
         self.both_runner.finished.connect(self._on_both)

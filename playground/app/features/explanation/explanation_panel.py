@@ -63,5 +63,5 @@ class ExplanationPanel(QScrollArea):
 
 def install(state, services, ui) -> ExplanationPanel:
     panel = ExplanationPanel(state, ui.show_dock)
-    ui.add_dock("explanation", "What the sampler and the model do", lambda: panel, area="left")
+    ui.add_tab("explanation", "Explain", lambda: panel, lazy=False)
     return panel

@@ -10,12 +10,15 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import QCoreApplication, QSize
+from PySide6.QtGui import QResizeEvent
 
 from playground.formats import render
 from playground.formats.io_utils import atomic_path, atomic_write_bytes, atomic_write_text
 from playground.app.core.errors import Refusal
 
 GIF_SIZE = 256
+HIDDEN_EXPORT_SIZE = QSize(800, 500)     # a view exported from behind a tab
 MP4_HINT = "MP4 export needs the imageio-ffmpeg package: pip install imageio-ffmpeg (GIF works without it)"
 
 
@@ -27,7 +30,19 @@ def mp4_available() -> bool:
     return importlib.util.find_spec("imageio_ffmpeg") is not None
 
 
+def _laid_out(widget: pg.PlotWidget) -> None:
+    """A view behind another tab keeps the size it had when last shown (or none): lay it out at a
+    readable size for the file (the tab lays it out again when it is shown)."""
+    if widget.isVisible() and not widget.viewport().visibleRegion().isEmpty():
+        return                        # on screen: exported as seen
+    old = widget.size()
+    size = old.expandedTo(HIDDEN_EXPORT_SIZE)
+    widget.resize(size)
+    QCoreApplication.sendEvent(widget, QResizeEvent(size, old))
+
+
 def write_view(widget: pg.PlotWidget, name: str, path: Path) -> Path:
+    _laid_out(widget)
     item = widget.getPlotItem()
     suffix = path.suffix.lower()
     if suffix == ".png":

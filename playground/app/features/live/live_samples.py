@@ -42,7 +42,7 @@ class LiveSamples(QObject):
         lay = QVBoxLayout(box)
         lay.addWidget(self.check)
         lay.addWidget(self.note)
-        ui.add_section(box)
+        ui.add_section(box, first=True)
         self.check.toggled.connect(self._on_toggled)
         state.trainingStep.connect(lambda *_: self.refresh())
         state.trainingChanged.connect(lambda *_: self.refresh())

@@ -19,10 +19,10 @@ import numpy as np
 import pyqtgraph as pg
 import torch
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
-from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QWidget
+from PySide6.QtWidgets import QBoxLayout, QFormLayout, QLabel, QWidget
 
 from playground.maths.metrics import energy_distance, noise_floor, off_support_fraction, sliced_w2
-from playground.app.widgets.controls import named
+from playground.app.widgets.controls import follow_shape, named
 from playground.app.core.threads import release_worker, start_worker, stop_worker
 from playground.app.widgets.weights_chart import WeightsChart
 from playground.app.core.errors import reported
@@ -128,8 +128,9 @@ class MetricsDock(QObject):
 
     def _build_widgets(self) -> None:
         root = QWidget()
-        lay = QHBoxLayout(root)          # a wide, short strip: it shares the loss plot's tab group
+        lay = QBoxLayout(QBoxLayout.Direction.LeftToRight, root)   # a column in a tall tab (follow_shape)
         lay.setContentsMargins(2, 2, 2, 2)
+        follow_shape(root, lay)
         form = QFormLayout()
         self.labels = {}
         for key, title, tip in (

@@ -42,7 +42,6 @@ def widest_gap(result) -> str:
 
 
 class LossByLevelPanel(QWidget):
-    fills_dock = True          # plots that shrink with the tab: no scroll area around it (ui_host)
     def __init__(self, state, services, ui):
         super().__init__()
         self.state, self.services, self.ui = state, services, ui

@@ -41,7 +41,6 @@ def nearest_lines(samples: np.ndarray, train: np.ndarray, limit: int = LINES) ->
 
 
 class MemorisationPanel(TaskPanel):
-    fills_dock = True          # plots that shrink with the tab: no scroll area around it (ui_host)
     def __init__(self, state, services, ui):
         super().__init__(state, services, ui, "memorisation", "memorisation")
         self.sweep = None
