@@ -17,8 +17,8 @@ import base64
 import json
 from dataclasses import dataclass
 
-from PySide6.QtCore import QByteArray, Qt
-from PySide6.QtWidgets import QDockWidget
+from PySide6.QtCore import QByteArray, QEvent, QObject, Qt, QTimer
+from PySide6.QtWidgets import QDockWidget, QTabBar
 
 LAYOUT_VERSION = 4           # bump when the default changes: an older saved layout is then ignored
 LAYOUT_FILE = "layout.json"
@@ -40,6 +40,39 @@ class Placement:
     shown: bool                # visible in the default layout
 
 
+def make_dock(window, title: str, widget, name: str) -> QDockWidget:
+    """One of the window's own docks (features make theirs through UiHost)."""
+    dock = QDockWidget(title, window)
+    dock.setObjectName(name)
+    dock.setWidget(widget)
+    return dock
+
+
+class WholeTabTitles(QObject):
+    """Tab bars of dock groups show whole titles and scroll: Qt's default elides fourteen titles
+    beside the particles to "S…", "T…", which says nothing. The window makes its tab bars as
+    groups form (and sets their elide mode itself), so they are set up once the window has
+    finished adding children."""
+
+    def __init__(self, window):
+        super().__init__(window)
+        self._window, self._due = window, False
+        window.installEventFilter(self)
+
+    def restyle(self) -> None:
+        self._due = False
+        for bar in self._window.findChildren(QTabBar):
+            if bar.elideMode() != Qt.TextElideMode.ElideNone:
+                bar.setElideMode(Qt.TextElideMode.ElideNone)
+                bar.setUsesScrollButtons(True)
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() in (QEvent.Type.ChildAdded, QEvent.Type.LayoutRequest) and not self._due:
+            self._due = True
+            QTimer.singleShot(0, self.restyle)
+        return False
+
+
 class DockLayout:
     """The window's docks by name, their default places and the room they get."""
 
@@ -50,7 +83,9 @@ class DockLayout:
         self.sections: dict = {}             # objectName -> a collapsible Section (controls)
         self._saved_sections: dict = {}      # open or not, as saved: sections added later follow it
         self._default_front = "field"
+        self._front: str | None = None       # the right group's view last brought to the front
         self.restored = False                # a saved layout was applied (its widths stand)
+        self._tabs = WholeTabTitles(window)
 
     # ----- building -------------------------------------------------------------------------------
     def place(self, name: str, dock: QDockWidget, area: str = "right", tab_with: str | None = None,
@@ -59,7 +94,7 @@ class DockLayout:
         self.places[name] = Placement(dock, area, tab_with, split_from, share, shown)
         self._put(self.places[name])
         if share:
-            dock.visibilityChanged.connect(lambda on, n=name: on and self.make_room(n))
+            dock.visibilityChanged.connect(lambda on, n=name: on and self._to_front(n))
         self._window.restoreDockWidget(dock)     # a dock added after restore_saved: its saved place
 
     def _put(self, p: Placement) -> None:
@@ -97,8 +132,14 @@ class DockLayout:
             return
         rest = max(400, w.width() - places["controls"].dock.width())
         w.resizeDocks([places["particle"].dock, places["field"].dock], [rest // 2, rest - rest // 2], H)
+        if self._front in places:           # a view brought forward before this keeps its room
+            self.make_room(self._front)
 
     # ----- room for the view in front ---------------------------------------------------------------
+    def _to_front(self, name: str) -> None:
+        self._front = name
+        QTimer.singleShot(0, self._window, lambda: self.make_room(name))   # once the raised tab is laid out
+
     def make_room(self, name: str) -> None:
         """The dock `name`, just brought to the front beside the particles, gets at least its share of
         the width they have together, and the particles keep MIN_PARTICLE_SHARE of it (between the
@@ -108,8 +149,9 @@ class DockLayout:
         w = self._window
         if p is None or top is None or not w.isVisible() or p.dock.isFloating() or not top.dock.isVisible():
             return
-        if w.dockWidgetArea(p.dock) != AREAS["right"] or p.dock.x() <= top.dock.x():
-            return
+        beside = self.places.get("field")
+        if beside is None or (p is not beside and beside.dock not in w.tabifiedDockWidgets(p.dock)):
+            return                          # moved out of the group beside the particles
         total = top.dock.width() + p.dock.width()
         lo, hi = p.share * total, max(p.share, 1 - MIN_PARTICLE_SHARE) * total
         want = int(min(max(p.dock.width(), lo), hi))
@@ -159,6 +201,14 @@ class DockLayout:
             if name in self.sections and isinstance(on, bool):
                 self.sections[name].set_open(on)
         return None
+
+    def add_reset_action(self, menu) -> None:
+        """View > Reset layout."""
+        action = menu.addAction("Reset layout", self.reset)
+        action.setObjectName("resetLayoutAction")
+        action.setToolTip("Every panel back at its default place and size, the control sections as they start")
+        action.setStatusTip(action.toolTip())
+        menu.addSeparator()
 
     def reset(self) -> None:
         """View > Reset layout: the default, and the saved layout forgotten."""

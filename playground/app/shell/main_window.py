@@ -14,12 +14,12 @@ import weakref
 import torch
 from PySide6.QtCore import QCoreApplication, QRectF, Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QDockWidget, QHBoxLayout, QMainWindow, QScrollArea, QTabWidget
+from PySide6.QtWidgets import QMainWindow, QTabWidget
 
 from playground.formats.presets import Preset
 from playground.app.widgets.controls import DENSITY_AUTO_PARTICLES, ControlsPanel, show_toggle
 from playground.app.shell.controls_binding import ControlsBinding
-from playground.app.shell.dock_layout import VIEW_SHARE, DockLayout
+from playground.app.shell.dock_layout import VIEW_SHARE, DockLayout, make_dock
 from playground.formats.session import state_dir
 from playground.app.core import gui_gc
 from playground.app.shell.features import FEATURES, install_feature, install_features
@@ -30,7 +30,7 @@ from playground.app.core.services import Services
 from playground.app.core.state import AppState
 from playground.app.shell.status_view import StatusView
 from playground.app.shell.ui_host import UiHost
-from playground.app.shell.views import Banner, PlaybackBar, loss_plot, plot_views
+from playground.app.shell.views import Banner, PlaybackBar, loss_plot, plot_views, scrolled, toggle_bar
 from playground.app.shell.window_support import AfterFirstPaint, alias, column, quiet_shutdown, warm_optimiser_imports
 from playground.app.core.errors import reported
 
@@ -138,22 +138,12 @@ class MainWindow(QMainWindow):
         self.playback = PlaybackBar()
         self.play_button, self.time_slider, self.frame_label = self.playback.play, self.playback.slider, self.playback.label
         particle_panel = column(self.banner, (self.particle_view, 1), self.playback)
-        fbar = QHBoxLayout()          # same height as the playback bar, so both plots line up
-        fbar.addWidget(c.exact)
-        fbar.addWidget(c.error)
-        fbar.addWidget(c.velocity)
-        fbar.addWidget(c.field_info, 1)
-        field_panel = column((self.field_view, 1), fbar)
-        scroll = QScrollArea()
-        scroll.setWidget(c)
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMaximumWidth(CONTROLS_WIDTH + 20)
-        self.controls_scroll = scroll
-        self.controls_dock = self._dock("Controls", scroll, "controlsDock")
-        self.particle_dock = self._dock("Particles", particle_panel, "particleDock")
-        self.field_dock = self._dock("Score field", field_panel, "fieldDock")
-        self.loss_dock = self._dock("Training loss", self.loss_plot, "lossDock")
+        field_panel = column((self.field_view, 1), toggle_bar(c.exact, c.error, c.velocity, c.field_info))
+        self.controls_scroll = scroll = scrolled(c, CONTROLS_WIDTH + 20)
+        self.controls_dock = make_dock(self, "Controls", scroll, "controlsDock")
+        self.particle_dock = make_dock(self, "Particles", particle_panel, "particleDock")
+        self.field_dock = make_dock(self, "Score field", field_panel, "fieldDock")
+        self.loss_dock = make_dock(self, "Training loss", self.loss_plot, "lossDock")
         self.layout_ = lay = DockLayout(self, state_dir)
         lay.place("controls", self.controls_dock, "left")
         lay.place("particle", self.particle_dock, "right")
@@ -166,16 +156,7 @@ class MainWindow(QMainWindow):
                       (("file", "&File"), ("edit", "&Edit"), ("view", "&View"), ("tools", "&Tools"))}
         for d in (self.controls_dock, self.particle_dock, self.field_dock, self.loss_dock):
             self.menus["view"].addAction(d.toggleViewAction())
-        reset = self.menus["view"].addAction("Reset layout", lambda: self.layout_.reset())
-        reset.setObjectName("resetLayoutAction")
-        reset.setToolTip("Every panel back at its default place and size, the control sections as they start")
-        self.menus["view"].addSeparator()
-
-    def _dock(self, title: str, widget, name: str) -> QDockWidget:
-        d = QDockWidget(title, self)
-        d.setObjectName(name)
-        d.setWidget(widget)
-        return d
+        lay.add_reset_action(self.menus["view"])
 
     def _build_playback(self) -> None:
         self.play_timer = QTimer(self)

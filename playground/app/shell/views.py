@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QScrollArea, QSlider, QWidget
 
 from playground.app.widgets.backdrop import BackdropPlotWidget
 from playground.app.widgets.log_axis import LogLossAxis
@@ -106,3 +106,23 @@ class PlaybackBar(QWidget):
             self.slider.blockSignals(True)
             self.slider.setValue(i)
             self.slider.blockSignals(False)
+
+
+def toggle_bar(*widgets) -> QHBoxLayout:
+    """The row under the field view (its toggles, then its info label taking what is left): as tall
+    as the playback bar, so the particle and field plots line up."""
+    bar = QHBoxLayout()
+    for w in widgets[:-1]:
+        bar.addWidget(w)
+    bar.addWidget(widgets[-1], 1)
+    return bar
+
+
+def scrolled(widget: QWidget, max_width: int) -> QScrollArea:
+    """The controls column: scrolls vertically, never sideways, at most max_width wide."""
+    scroll = QScrollArea()
+    scroll.setWidget(widget)
+    scroll.setWidgetResizable(True)
+    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    scroll.setMaximumWidth(max_width)
+    return scroll

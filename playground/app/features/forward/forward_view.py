@@ -14,6 +14,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel,
                                QPushButton, QSlider, QSpinBox, QWidget)
 
+from playground.app.widgets.legend import legend_beside
 from playground.maths.forward import check, forward_frames, schedule_curves
 from playground.maths.schedules import SCHEDULES, SIGMA_MAX, get_schedule
 from playground.app.widgets.controls import show_toggle, side_by_side
@@ -81,7 +82,7 @@ class ForwardPanel(QWidget):
         p1.showAxis("right")
         p1.getAxis("right").setLogMode(False, False)     # log-SNR is already a log: a linear axis
         p1.setLabel("right", "log-SNR")
-        self.legend = p1.addLegend(offset=(10, 10))
+        self.legend = legend_beside(p1)
         self.alpha_curve = p1.plot(pen=pg.mkPen((90, 170, 255), width=2), name="α_t")
         self.sigma_curve = p1.plot(pen=pg.mkPen((255, 120, 90), width=2), name="σ_t")
         self.snr_box = pg.ViewBox()

@@ -16,6 +16,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QCheckBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QListWidget,
                                QListWidgetItem, QProgressBar, QPushButton)
 
+from playground.app.widgets.legend import legend_beside
 from playground.maths.progress import Cancelled
 from playground.maths.quality import quality_vs_steps
 from playground.formats.io_utils import atomic_write_text
@@ -104,7 +105,7 @@ class QualityPanel(TaskPanel):
         self.plot.setLabel("left", "sliced W2")
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.plot.setMinimumHeight(150)
-        self.legend = self.plot.addLegend(offset=(-10, 10))
+        self.legend = legend_beside(self.plot)
 
         form = QFormLayout()
         form.addRow("Samplers", self.samplers)

@@ -11,6 +11,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from playground.app.widgets.legend import legend_beside
 from playground.maths.commitment import Commitment, commitment
 
 MAX_LINES = 24                  # classes drawn (the heaviest); the legend lists at most LEGEND_MAX
@@ -38,7 +39,7 @@ class CommitView(QWidget):
         self.plot.setLabel("bottom", "noise level σ/α")
         self.plot.setLabel("left", "probability")
         self.plot.setYRange(0.0, 1.02, padding=0)
-        self.legend = self.plot.addLegend(offset=(5, 5), labelTextSize="8pt")
+        self.legend = legend_beside(self.plot)
         self.cursor = pg.InfiniteLine(angle=90, pen=pg.mkPen((120, 200, 255), width=1))
         self.cursor.setVisible(False)
         self.plot.addItem(self.cursor)
