@@ -99,7 +99,7 @@ def quiet_qt_messages() -> None:
 
 
 def run_gui(preset: str | None = None, device: str = "auto", screenshot: str | None = None,
-            after: float = 20.0, session: str | None = None) -> int:
+            after: float = 20.0, session: str | None = None, size: tuple[int, int] | None = None) -> int:
     from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -145,6 +145,8 @@ def run_gui(preset: str | None = None, device: str = "auto", screenshot: str | N
         print(f"error: {window.statusBar().currentMessage() or 'could not open the session'}", file=sys.stderr)
         window.shutdown()
         return 2
+    if size is not None:
+        window.resize(*size)
     window.show()
     result = {"code": 0}
 

@@ -1,7 +1,7 @@
 """`gui` and `bench`: the desktop window and the performance benchmark."""
 from __future__ import annotations
 
-from .common import DEVICE_HELP, PRESET_HELP, check_out, example, positive_float
+from .common import DEVICE_HELP, PRESET_HELP, check_out, example, positive_float, window_size
 
 
 def cmd_bench(args) -> int:
@@ -14,7 +14,7 @@ def cmd_gui(args) -> int:
     if args.screenshot:
         check_out(args.screenshot, (".png",))
     return run_gui(preset=args.preset, device=args.device, screenshot=args.screenshot,
-                   after=args.after, session=args.session)
+                   after=args.after, session=args.session, size=args.size)
 
 
 def add_parsers(sub) -> None:
@@ -28,6 +28,7 @@ def add_parsers(sub) -> None:
                    help="train and animate for --after seconds, save a PNG of the whole window, exit")
     g.add_argument("--after", type=positive_float, default=10.0, metavar="S", help="seconds before the screenshot")
     g.add_argument("--session", help="open a saved session file (.dpsession)")
+    g.add_argument("--size", type=window_size, metavar="WxH", help="the window's size in pixels, e.g. 1366x768")
     g.set_defaults(func=cmd_gui)
 
     text = "the performance benchmark: training, sampling and window figures, each a median over repeats"

@@ -321,3 +321,14 @@ def classifier_guided(target, source, label: int, scale: float, classifier_file:
 def limit_threads():
     import torch
     torch.set_num_threads(max(1, min(torch.get_num_threads(), 4)))
+
+
+def window_size(text: str) -> tuple[int, int]:
+    """WxH in pixels, e.g. 1366x768 (argparse type): the window's size for screenshots."""
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not WxH in pixels, e.g. 1366x768") from None
+    if not (320 <= w <= 8192 and 240 <= h <= 8192):
+        raise argparse.ArgumentTypeError(f"{text!r}: width 320–8192 and height 240–8192 pixels")
+    return w, h

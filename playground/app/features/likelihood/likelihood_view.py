@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtWidgets import QCheckBox, QLabel, QProgressBar, QPushButton, QVBoxLayout
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from playground.maths.progress import Cancelled
 from playground.maths.elbo import negative_elbo
@@ -127,7 +127,12 @@ class LikelihoodPanel(TaskPanel):
                   self.progress, self.nll_label, self.elbo_label, self.elbo_plot):
             controls.addWidget(w)
         controls.addStretch(1)
-        side_by_side(self, controls, 220, self.plots[0], self.plots[1])
+        maps = QWidget()                    # the two maps stay side by side, under or beside the controls
+        row = QHBoxLayout(maps)
+        row.setContentsMargins(0, 0, 0, 0)
+        for w in self.plots:
+            row.addWidget(w, 1)
+        side_by_side(self, controls, 220, maps)
 
         self._attach(self.run_button, self.cancel_button, self.progress, self.nll_label)
         state.targetChanged.connect(lambda *_: self._clear())
