@@ -31,8 +31,11 @@ def test_required_widgets_and_defaults(window):
     for i in range(sampler.count()):
         assert sampler.itemData(i, Qt.ItemDataRole.ToolTipRole)
     pv, fv = window.particle_view.getPlotItem().vb, window.field_view.getPlotItem().vb
-    assert fv.linkedView(0) is pv and fv.linkedView(1) is pv       # same axes, linked pan/zoom
-    (x0, x1), _ = pv.viewRange()
+    assert fv.linkedView(0) is pv                                    # same x, linked pan/zoom
+    (x0, x1), (y0, y1) = pv.viewRange()
+    (f0, f1), (g0, g1) = fv.viewRange()
+    assert abs(f0 - x0) < 1e-6 and abs(f1 - x1) < 1e-6 and abs((g0 + g1) - (y0 + y1)) < 1e-3   # same centre
+    assert abs((f1 - f0) / fv.width() - (g1 - g0) / fv.height()) < 1e-3 * (f1 - f0) / fv.width()  # square pixels
     assert x0 <= -3.9 and x1 >= 3.9 and x1 - x0 < 12                 # the preset's view, not the noise
 
 

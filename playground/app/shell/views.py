@@ -28,6 +28,23 @@ class Banner(QLabel):
         self.setVisible(True)
 
 
+def follow_square(leader, follower) -> None:
+    """Give follower (x linked to leader's) the y range that makes its pixels square, centred on
+    leader's y centre: both views show the same place at the same scale whatever their shapes."""
+    def fit(*_):
+        (x0, x1), (y0, y1) = leader.viewRange()
+        w, h = follower.width(), follower.height()
+        if w <= 1 or h <= 1 or not x1 > x0:
+            return
+        half, mid = 0.5 * (x1 - x0) * h / w, 0.5 * (y0 + y1)
+        (f0, f1) = follower.viewRange()[1]
+        if abs(f0 - (mid - half)) + abs(f1 - (mid + half)) > 1e-6 * (x1 - x0):
+            follower.setYRange(mid - half, mid + half, padding=0)
+    leader.sigRangeChanged.connect(fit)
+    follower.sigRangeChanged.connect(fit)
+    follower.sigResized.connect(fit)
+
+
 def plot_views() -> tuple[BackdropPlotWidget, BackdropPlotWidget, pg.ImageItem, ParticleItem]:
     """The particle view (aspect locked, holds the particles and the density histogram) and the
     field view linked to it on both axes."""
@@ -40,11 +57,13 @@ def plot_views() -> tuple[BackdropPlotWidget, BackdropPlotWidget, pg.ImageItem, 
         w.showGrid(x=False, y=False)
         w.setTitle(title)
         w.setMinimumHeight(280)
-    # Only the particle view locks its aspect; the field view follows it through the links
-    # (two aspect-locked views linked on both axes fight each other when their shapes differ).
+    # Both keep square pixels (score arrows point where they point), so they cannot share both
+    # ranges when their shapes differ: x is linked, the particle view locks its aspect, and the field
+    # view takes the y range of square pixels about the particle view's centre. (Linked in y,
+    # pyqtgraph lines the views up on screen, and a banner above the particles moved the field.)
     particle_view.setAspectLocked(True)
     field_view.setXLink(particle_view)
-    field_view.setYLink(particle_view)
+    follow_square(particle_view.getViewBox(), field_view.getViewBox())
     hist_image = pg.ImageItem(axisOrder="col-major")
     hist_image.setLookupTable(pg.colormap.get("inferno").getLookupTable(nPts=256))
     hist_image.setZValue(-4)
