@@ -9,6 +9,7 @@
   services.parts      what sessions store for each feature: register(name, get_state, set_state)
   services.notify     a one-line message for the banner (messageRaised)
   services.on_shutdown(fn)  stop a feature's own work when the window closes
+  services.busy()     whether any of that background work is still unfinished (guided tours wait on it)
 """
 from __future__ import annotations
 
@@ -61,6 +62,10 @@ class Services(QObject):
         runner = TaskRunner(name, parent or self)
         self._runners.append(runner)
         return runner
+
+    def busy(self) -> bool:
+        """Whether any background job (a run, a panel's computation, a snapshot on its way) is unfinished."""
+        return self.model.waiting() or any(r.busy for r in self._runners)
 
     def on_shutdown(self, fn) -> None:
         self._hooks.append(fn)

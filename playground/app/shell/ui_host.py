@@ -63,6 +63,9 @@ class UiHost:
         self.views = dict(views)         # "particles" / "field" / "loss": the pyqtgraph PlotWidgets
         self.docks: dict[str, QDockWidget] = dict(docks)
         self._filters: list = []             # (widget, filter) pairs installed through filter_events
+        self._handles: dict[str, DockHandle] = {}
+        self._on_banner_link = None
+        banner.linkActivated.connect(lambda link: self._on_banner_link and self._on_banner_link(link))
         if "loss" in self.docks:
             self.docks["loss"].visibilityChanged.connect(
                 lambda on: on and self._make_room(self.docks["loss"], LOSS_SHARE))
@@ -79,6 +82,11 @@ class UiHost:
 
     def hide_message(self) -> None:
         self._banner.setVisible(False)
+
+    def show_offer(self, html: str, on_link) -> None:
+        """An information line with links in the banner; clicking one calls on_link(href)."""
+        self._on_banner_link = on_link
+        self._banner.show_text(html, False)
 
     def status(self, text: str, ms: int = 8000) -> None:
         self._window.statusBar().showMessage(text, ms)
@@ -111,14 +119,26 @@ class UiHost:
         self._menus[key] = menu
         return menu
 
+    def add_menubar_menu(self, key: str, title: str, name: str):
+        """A menu of its own on the menu bar (after Tools), reachable as menu(key)."""
+        menu = self._window.menuBar().addMenu(title)
+        menu.setObjectName(name)
+        menu.setToolTipsVisible(True)
+        self._menus[key] = menu
+        return menu
+
     def add_dock(self, name: str, title: str, factory, area: str = "right", tabify_with: str | None = None,
-                 lazy: bool = False, front: bool = False) -> DockHandle:
+                 lazy: bool = False, front: bool = False, below: str | None = None) -> DockHandle:
         """A dock (listed in the View menu) whose contents come from factory(); tabbed behind the dock
-        named `tabify_with` ("particles", "field", "loss" or a feature dock), in front only if asked."""
+        named `tabify_with` ("particles", "field", "loss" or a feature dock), in front only if asked,
+        or split off below the dock named `below` ("controls": the left column)."""
         dock = QDockWidget(title, self._window)
         dock.setObjectName(f"{name}Dock")
         handle = DockHandle(dock, factory, lazy)
+        self._handles[name] = handle
         self._window.addDockWidget(AREAS[area], dock)
+        if below is not None:
+            self._window.splitDockWidget(self.docks[below], dock, Qt.Orientation.Vertical)
         if tabify_with is not None:
             behind = self.docks[tabify_with]
             self._window.tabifyDockWidget(behind, dock)
@@ -152,6 +172,22 @@ class UiHost:
         dock.show()
         dock.raise_()
         return True
+
+    def find(self, name: str):
+        """The widget, dock or action of that objectName anywhere in the window (lazy docks are built
+        first when it is not found), or None: how a guided tour reaches what it talks about."""
+        found = self._find(name)
+        if found is None:
+            for handle in self._handles.values():
+                if not handle.built():
+                    handle.widget()
+            found = self._find(name)
+        return found
+
+    def _find(self, name: str):
+        from PySide6.QtCore import QObject
+        hits = [o for o in self._window.findChildren(QObject, name) if isinstance(o, (QWidget, QAction))]
+        return hits[0] if hits else None
 
     def link_label(self, html: str, name: str):
         """A label whose links (<a href="dockName">) show that dock: how one panel points to another."""
