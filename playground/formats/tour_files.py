@@ -72,6 +72,10 @@ class Tour:
     def questions(self) -> int:
         return sum(s.question is not None for s in self.stops)
 
+    def set_names(self) -> set[str]:
+        """The objectNames whose values the tour sets (kept, and given back when it closes)."""
+        return {name for s in self.stops for name in (*s.widgets, *s.after)}
+
     def widget_names(self) -> set[str]:
         """Every objectName the tour sets, clicks or highlights (the player checks they exist)."""
         names = set()

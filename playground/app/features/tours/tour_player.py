@@ -78,6 +78,7 @@ class TourPlayer(QObject):
         for name, tour in self.tours.items():
             ui.add_action("tours", tour.title, f"tour_{name}", f"Guided tour ({len(tour.stops)} stops): {tour.title}",
                           lambda n=name: self.start_guarded(n))
+        state.runChanged.connect(self._on_run)
         services.on_shutdown(self.shutdown)
 
     # ----- starting and checking ------------------------------------------------------------------------
@@ -115,8 +116,7 @@ class TourPlayer(QObject):
             self.close()
         tour = self.tours[name]
         found = self.widgets(tour)
-        settable = {n: w for n, w in found.items() if not widget_values.pressable(w) or w.isCheckable()}
-        self.memory = WindowMemory(self.state, self.services, self.ui, settable)
+        self.memory = WindowMemory(self.state, self.services, self.ui, {n: found[n] for n in tour.set_names()})
         self.tour, self._ran, self._run, self._model = tour, None, None, "original"
         self.stop_seconds = []
         self.dock.show()
@@ -241,12 +241,21 @@ class TourPlayer(QObject):
 
     def _act(self, action) -> None:
         if isinstance(action, dict):
-            widget_values.press(self.memory.widgets[action["click"]][0] if action["click"] in self.memory.widgets
-                                else self.ui.find(action["click"]))
+            widget_values.press(self.ui.find(action["click"]))
         elif action == "sample":
             self.services.sampling.sample()
         elif action == "sample_exact":
             self.services.sampling.run(ExactSource(self.state.preset.target))
+
+    def _on_run(self, run) -> None:
+        """A run made while a stop is being set up is not played: the stop shows the frame it names."""
+        if self.tour is not None and not self.ready and run is not None:
+            self._pause()
+
+    def _pause(self) -> None:
+        play = self.ui.find("playButton")
+        if play is not None:
+            widget_values.write(play, False)
 
     def _mark_run(self, src: int) -> None:
         self._ran, self._run = src, self.state.run
@@ -257,9 +266,7 @@ class TourPlayer(QObject):
 
     def _frame(self, stop) -> None:
         run = self.state.run
-        play = self.ui.find("playButton")
-        if play is not None:
-            widget_values.write(play, False)
+        self._pause()
         if run is None or not len(run):
             return
         last, f = len(run) - 1, stop.frame
