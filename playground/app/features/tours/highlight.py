@@ -6,7 +6,7 @@ panel. `reveal` makes the widget visible first: its dock shown and raised, its s
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QRect, Qt, QTimer
+from PySide6.QtCore import QPoint, QRect, Qt, QTimer
 from PySide6.QtGui import QAction, QColor, QPainter, QPen
 from PySide6.QtWidgets import QDockWidget, QScrollArea, QWidget
 
@@ -30,6 +30,16 @@ def reveal(widget) -> None:
     for w in chain:
         if isinstance(w, QScrollArea) and w.widget() is not None and w.widget().isAncestorOf(widget):
             w.ensureWidgetVisible(widget, 10, 10)
+
+
+def _clipped(widget: QWidget, window: QWidget) -> QRect:
+    """The widget's rectangle in window coordinates, cut to every ancestor's (scroll viewports, docks)."""
+    rect = QRect(widget.mapTo(window, QPoint(0, 0)), widget.size())
+    parent = widget.parentWidget()
+    while parent is not None and parent is not window:
+        rect = rect.intersected(QRect(parent.mapTo(window, QPoint(0, 0)), parent.size()))
+        parent = parent.parentWidget()
+    return rect
 
 
 class Highlight(QWidget):
@@ -64,12 +74,11 @@ class Highlight(QWidget):
         if not visible:
             self.hide()
             return
-        shown = t.visibleRegion().boundingRect()        # the part a scroll area does not clip away
+        shown = _clipped(t, window)          # the part no scroll area or dock clips away
         if shown.isEmpty():
             self.hide()
             return
-        rect = QRect(t.mapTo(window, shown.topLeft()), shown.size()).adjusted(-WIDTH, -WIDTH, WIDTH, WIDTH)
-        rect = rect.intersected(window.rect())
+        rect = shown.adjusted(-WIDTH, -WIDTH, WIDTH, WIDTH).intersected(window.rect())
         if rect != self.geometry():
             self.setGeometry(rect)
         self.show()

@@ -85,13 +85,14 @@ class TourPlayer(QObject):
     def widgets(self, tour) -> dict:
         """objectName -> widget for every name the tour uses; Refusal naming the first problem."""
         found = {}
-        for name in sorted(tour.widget_names()):
-            w = self.ui.find(name)
-            if w is None:
-                raise Refusal(f"tour {tour.name}: no widget or action named {name!r} in this window")
-            found[name] = w
         for i, stop in enumerate(tour.stops, 1):
             where = f"tour {tour.name}, stop {i}"
+            clicks = [a["click"] for a in stop.act if isinstance(a, dict)]
+            for name in [*stop.widgets, *stop.after, *clicks, *([stop.highlight] if stop.highlight else [])]:
+                if name not in found:
+                    found[name] = self.ui.find(name)
+                if found[name] is None:
+                    raise Refusal(f"{where}: no widget or action named {name!r} in this window")
             for name, value in list(stop.widgets.items()) + list(stop.after.items()):
                 why = widget_values.problem(found[name], value)
                 if why:
