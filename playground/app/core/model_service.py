@@ -139,6 +139,10 @@ class ModelService(QObject):
         self._callbacks[ticket] = (device or "", callback)
         self._sigSnapshot.emit(device or "", ticket)
 
+    def waiting(self) -> bool:
+        """Whether a snapshot asked for has not been handed over yet."""
+        return bool(self._callbacks)
+
     def read_state(self) -> dict | None:
         """A CPU copy of the whole trainer state (sessions), taken under the worker's lock between chunks."""
         return self.worker.read_state()

@@ -9,6 +9,7 @@
   services.parts      what sessions store for each feature: register(name, get_state, set_state)
   services.notify     a one-line message for the banner (messageRaised)
   services.on_shutdown(fn)  stop a feature's own work when the window closes
+  services.busy()     whether any of that background work is still unfinished (guided tours wait on it)
 """
 from __future__ import annotations
 
@@ -49,6 +50,7 @@ class Services(QObject):
         self.sampling = SamplingService(state, self.model, self.tasks, self)
         self.parts = SessionParts()
         self._hooks: list = []
+        self._busy_checks: list = []
         self.closed = False
         self.model.message.connect(self.notify)
         self.sampling.failed.connect(lambda msg: self.notify(msg, True))
@@ -61,6 +63,14 @@ class Services(QObject):
         runner = TaskRunner(name, parent or self)
         self._runners.append(runner)
         return runner
+
+    def busy(self) -> bool:
+        """Whether any background job (a run, a panel's computation, a snapshot on its way) is unfinished."""
+        return self.model.waiting() or any(r.busy for r in self._runners) or any(f() for f in self._busy_checks)
+
+    def add_busy_check(self, fn) -> None:
+        """fn() -> bool: a feature's own worker (not a TaskRunner) that `busy` must also wait for."""
+        self._busy_checks.append(fn)
 
     def on_shutdown(self, fn) -> None:
         self._hooks.append(fn)

@@ -163,7 +163,11 @@ class DockLayout:
         return self._state_dir() / LAYOUT_FILE
 
     def save(self) -> None:
-        """Write the layout (called on close); a folder that cannot be written costs nothing."""
+        """Write the layout (called on close); a folder that cannot be written costs nothing. Docks
+        hidden by default (the tour panel) are saved hidden: the next start has no tour running."""
+        for p in self.places.values():
+            if not p.shown:
+                p.dock.hide()
         data = {"version": LAYOUT_VERSION,
                 "docks": base64.b64encode(bytes(self._window.saveState(LAYOUT_VERSION))).decode("ascii"),
                 "sections": {name: s.is_open() for name, s in self.sections.items()}}

@@ -30,6 +30,7 @@ FEATURES: dict[str, str] = {          # registry name -> module under playground
     "model_notes": "model_notes.model_notes",
     "microscope": "microscope.microscope",
     "pairing": "coupling.pairing_view",
+    "tours": "tours.tour_player",            # last: a tour names widgets of every other feature
 }
 
 

@@ -81,6 +81,9 @@ class UiHost:
         self._filters: list = []             # (widget, filter) pairs installed through filter_events
         for section in controls.sections:
             layout.add_section(section.objectName(), section)
+        self._handles: dict[str, DockHandle] = {}
+        self._on_banner_link = None
+        banner.linkActivated.connect(lambda link: self._on_banner_link and self._on_banner_link(link))
 
     # ----- messages --------------------------------------------------------------------------------
     def show_message(self, text: str, error: bool = False) -> None:
@@ -94,6 +97,11 @@ class UiHost:
 
     def hide_message(self) -> None:
         self._banner.setVisible(False)
+
+    def show_offer(self, html: str, on_link) -> None:
+        """An information line with links in the banner; clicking one calls on_link(href)."""
+        self._on_banner_link = on_link
+        self._banner.show_text(html, False)
 
     def status(self, text: str, ms: int = 8000) -> None:
         self._window.statusBar().showMessage(text, ms)
@@ -128,14 +136,24 @@ class UiHost:
         self._menus[key] = menu
         return menu
 
+    def add_menubar_menu(self, key: str, title: str, name: str):
+        """A menu of its own on the menu bar (after Tools), reachable as menu(key)."""
+        menu = self._window.menuBar().addMenu(title)
+        menu.setObjectName(name)
+        menu.setToolTipsVisible(True)
+        self._menus[key] = menu
+        return menu
+
     def add_dock(self, name: str, title: str, factory, area: str = "right", tabify_with: str | None = None,
-                 lazy: bool = False, front: bool = False, shown: bool = True) -> DockHandle:
+                 lazy: bool = False, front: bool = False, shown: bool = True, below: str | None = None) -> DockHandle:
         """A dock (listed in the View menu) whose contents come from factory(); tabbed behind the dock
-        named `tabify_with` ("particle", "field", "loss" or a feature dock), in front only if asked."""
+        named `tabify_with` ("particle", "field", "loss" or a feature dock), in front only if asked,
+        or split off below the dock named `below` ("controls": the left column)."""
         dock = QDockWidget(title, self._window)
         dock.setObjectName(f"{name}Dock")
         handle = DockHandle(dock, factory, lazy)
-        self._layout.place(name, dock, area, tab_with=tabify_with, shown=shown)
+        self._handles[name] = handle
+        self._layout.place(name, dock, area, tab_with=tabify_with, split_from=below, shown=shown)
         if tabify_with is not None and not front:
             self.docks[tabify_with].raise_()
         self._menus["view"].addAction(dock.toggleViewAction())
@@ -149,6 +167,7 @@ class UiHost:
         dock = QDockWidget(title, self._window)
         dock.setObjectName(f"{name}Dock")
         handle = DockHandle(dock, factory, lazy)
+        self._handles[name] = handle
         self._layout.place(name, dock, "right", tab_with="field", share=WIDE_SHARE if wide else VIEW_SHARE)
         self.docks["field"].raise_()
         self._menus["view"].addAction(dock.toggleViewAction())
@@ -174,6 +193,22 @@ class UiHost:
                 parent.show()
                 parent.raise_()
             parent = parent.parentWidget()
+
+    def find(self, name: str):
+        """The widget, dock or action of that objectName anywhere in the window (lazy docks are built
+        first when it is not found), or None: how a guided tour reaches what it talks about."""
+        found = self._find(name)
+        if found is None:
+            for handle in self._handles.values():
+                if not handle.built():
+                    handle.widget()
+            found = self._find(name)
+        return found
+
+    def _find(self, name: str):
+        from PySide6.QtCore import QObject
+        hits = [o for o in self._window.findChildren(QObject, name) if isinstance(o, (QWidget, QAction))]
+        return hits[0] if hits else None
 
     def link_label(self, html: str, name: str):
         """A label whose links (<a href="dockName">) show that dock: how one panel points to another."""

@@ -1,5 +1,5 @@
 """Command line: presets, target, train, train-classifier, reflow, sample, nll, compare, diagnose, memorisation,
-bench and gui.
+tour, bench and gui.
 
 Bad input of any kind ends in one line on stderr and exit status 2, never a traceback, and
 outputs are written atomically so a failed command leaves earlier files untouched. Each command
@@ -12,11 +12,11 @@ import sys
 import warnings
 
 from . import (app_cmds, classifier_cmd, compare_cmd, data_cmds, diagnose_cmd, memorisation_cmd, reflow_cmd, sample_cmds,
-               train_cmd)
+               tour_cmd, train_cmd)
 from .common import USER_ERROR, Parser, Progress, UsageError, example
 
 COMMANDS = (app_cmds, data_cmds, train_cmd, classifier_cmd, reflow_cmd, sample_cmds, compare_cmd, diagnose_cmd,
-            memorisation_cmd)
+            memorisation_cmd, tour_cmd)
 
 
 def build_parser() -> Parser:

@@ -124,6 +124,7 @@ class MetricsDock(QObject):
         state.targetChanged.connect(self._on_target)
         services.model.datasetReady.connect(self._on_dataset)
         services.on_shutdown(self.shutdown)
+        services.add_busy_check(lambda: not self._closed and (self._busy or self._pending is not None))
         self._on_target(state.preset)
 
     def _build_widgets(self) -> None:

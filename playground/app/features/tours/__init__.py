@@ -1,0 +1,1 @@
+"""Guided tours: the Tours menu, the tour panel and the player (tours themselves are data: formats/tours)."""
