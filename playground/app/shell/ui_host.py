@@ -10,7 +10,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDockWidget, QFrame, QLabel, QScrollArea, QWidget
 
-from playground.app.widgets.section import Section
 
 from playground.app.shell.dock_layout import VIEW_SHARE, WIDE_SHARE
 
@@ -182,17 +181,6 @@ class UiHost:
         dock.show()
         dock.raise_()
         return True
-
-    def reveal(self, widget: QWidget) -> None:
-        """Make a widget seen: open the collapsed section holding it, show and raise its dock."""
-        parent = widget
-        while parent is not None:
-            if isinstance(parent, Section):
-                parent.set_open(True)
-            if isinstance(parent, QDockWidget):
-                parent.show()
-                parent.raise_()
-            parent = parent.parentWidget()
 
     def find(self, name: str):
         """The widget, dock or action of that objectName anywhere in the window (lazy docks are built

@@ -3,17 +3,9 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 
-from .common import UsageError, example
-
-
-def parse_size(text: str) -> tuple[int, int]:
-    m = re.fullmatch(r"\s*(\d{3,4})\s*[xX×]\s*(\d{3,4})\s*", text or "")
-    if not m or not (640 <= int(m[1]) <= 4000 and 480 <= int(m[2]) <= 4000):
-        raise UsageError(f"--size must be WIDTHxHEIGHT between 640x480 and 4000x4000, got {text!r}")
-    return int(m[1]), int(m[2])
+from .common import UsageError, example, window_size
 
 
 def cmd_tour(args) -> int:
@@ -30,7 +22,6 @@ def cmd_tour(args) -> int:
         raise UsageError(str(exc)) from None
     if not args.screenshots:
         raise UsageError("give --screenshots DIR: the folder for one picture per stop")
-    size = parse_size(args.size)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")     # without a display, always
     from playground.app.shell.launch import display_problem, quiet_qt_messages
     problem = display_problem()
@@ -39,7 +30,7 @@ def cmd_tour(args) -> int:
     quiet_qt_messages()
     from playground.app.shell.tour_shots import TourFailed, play_tour
     try:
-        result = play_tour(args.name, args.screenshots, size)
+        result = play_tour(args.name, args.screenshots, args.size)
     except TourFailed as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -57,5 +48,6 @@ def add_parsers(sub) -> None:
     t.add_argument("name", nargs="?", help="the tour to play (a name from --list)")
     t.add_argument("--list", action="store_true", help="print one line per tour: its name, then its title")
     t.add_argument("--screenshots", metavar="DIR", help="write 01.png, 02.png, ... (one per stop) into DIR")
-    t.add_argument("--size", default="1400x860", metavar="WxH", help="window size of the pictures")
+    t.add_argument("--size", type=window_size, default=(1366, 768), metavar="WxH",
+                   help="window size of the pictures (default 1366x768, a laptop's screen)")
     t.set_defaults(func=cmd_tour)

@@ -10,13 +10,16 @@ from PySide6.QtCore import QPoint, QRect, Qt, QTimer
 from PySide6.QtGui import QAction, QColor, QPainter, QPen
 from PySide6.QtWidgets import QDockWidget, QScrollArea, QWidget
 
+from playground.app.widgets.section import Section
+
 COLOUR = QColor(255, 170, 0)
 WIDTH = 3
 FOLLOW_MS = 150
 
 
 def reveal(widget) -> None:
-    """Show the dock that holds `widget` (raising it above its tabs), then scroll it into view."""
+    """Show the dock that holds `widget` (raising it above its tabs) and open the section holding
+    it, then scroll it into view."""
     if not isinstance(widget, QWidget):
         return
     chain, w = [], widget
@@ -24,6 +27,8 @@ def reveal(widget) -> None:
         chain.append(w)
         w = w.parentWidget()
     for w in reversed(chain):
+        if isinstance(w, Section):            # a folded section of the controls opens
+            w.set_open(True)
         if isinstance(w, QDockWidget):
             w.show()
             w.raise_()
