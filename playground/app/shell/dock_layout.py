@@ -147,6 +147,9 @@ class DockLayout:
         it is left as it is."""
         p, top = self.places.get(name), self.places.get("particle")
         w = self._window
+        if p is not None and p.area == "left" and p.split_from in self.places:
+            self._room_below(p, self.places[p.split_from].dock)
+            return
         if p is None or top is None or not w.isVisible() or p.dock.isFloating() or not top.dock.isVisible():
             return
         beside = self.places.get("field")
@@ -157,6 +160,17 @@ class DockLayout:
         want = int(min(max(p.dock.width(), lo), hi))
         if abs(p.dock.width() - want) > 4:
             w.resizeDocks([top.dock, p.dock], [total - want, want], H)
+
+    def _room_below(self, p: Placement, above: QDockWidget) -> None:
+        """A dock split off below another in the left column (the tour panel under the controls) gets
+        at least its share of their height while it is shown."""
+        w = self._window
+        if not w.isVisible() or p.dock.isFloating() or w.dockWidgetArea(p.dock) != AREAS["left"]:
+            return
+        total = above.height() + p.dock.height()
+        want = int(p.share * total)
+        if p.dock.height() < want - 4:
+            w.resizeDocks([above, p.dock], [total - want, want], V)
 
     # ----- remembered between runs ------------------------------------------------------------------
     def _path(self):

@@ -144,15 +144,17 @@ class UiHost:
         return menu
 
     def add_dock(self, name: str, title: str, factory, area: str = "right", tabify_with: str | None = None,
-                 lazy: bool = False, front: bool = False, shown: bool = True, below: str | None = None) -> DockHandle:
+                 lazy: bool = False, front: bool = False, shown: bool = True, below: str | None = None,
+                 share: float = 0.0) -> DockHandle:
         """A dock (listed in the View menu) whose contents come from factory(); tabbed behind the dock
         named `tabify_with` ("particle", "field", "loss" or a feature dock), in front only if asked,
-        or split off below the dock named `below` ("controls": the left column)."""
+        or split off below the dock named `below` ("controls": the left column), taking `share` of the
+        column's height whenever it is shown."""
         dock = QDockWidget(title, self._window)
         dock.setObjectName(f"{name}Dock")
         handle = DockHandle(dock, factory, lazy)
         self._handles[name] = handle
-        self._layout.place(name, dock, area, tab_with=tabify_with, split_from=below, shown=shown)
+        self._layout.place(name, dock, area, tab_with=tabify_with, split_from=below, shown=shown, share=share)
         if tabify_with is not None and not front:
             self.docks[tabify_with].raise_()
         self._menus["view"].addAction(dock.toggleViewAction())

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QPushButton, QR
 
 from playground.app.widgets.controls import named
 
-ANSWER_STYLE = "color:#9fd49f;"
+ANSWER_STYLE = "color:#1e7b1e; font-weight:bold;"   # readable on a light or dark panel
 PREPARING = "setting up the window …"
 MIN_HEIGHT = 230               # the text of a stop and its question without scrolling, at 1366×768
 
@@ -24,7 +24,7 @@ class TourPanel(QWidget):
         self.title.setStyleSheet("font-weight:bold;")
         self.step_label = named(QLabel(""), "tourStepLabel", "Which stop of the tour this is")
         self.status = QLabel("", objectName="tourStatus")
-        self.status.setStyleSheet("color:#999;")
+        self.status.setStyleSheet("color:#777;")
         self.answer = QLabel("", objectName="tourAnswer")
         self.answer.setWordWrap(True)
         self.answer.setStyleSheet(ANSWER_STYLE)

@@ -32,9 +32,12 @@ STEP_LIMIT_S = 60.0            # a step whose job never reports is given up on, 
 OFFER_MARK = "tours-offered"   # in the state folder: the first-run banner offers the first tour once
 
 
+PANEL_SHARE = 0.45         # of the left column's height: the whole stop text and its buttons on a laptop
+
+
 def place_panel(ui, factory):
     """The tour panel's dock: on the left, under the controls (the one place that says where)."""
-    handle = ui.add_dock("tour", "Tour", factory, area="left", below="controls", shown=False)
+    handle = ui.add_dock("tour", "Tour", factory, area="left", below="controls", shown=False, share=PANEL_SHARE)
     handle.dock.setObjectName("tourPanel")
     handle.dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                             | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
