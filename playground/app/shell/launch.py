@@ -98,6 +98,21 @@ def quiet_qt_messages() -> None:
     qInstallMessageHandler(handler)
 
 
+def offer_first_tour(window) -> None:
+    """On a user's first start the banner offers the first guided tour, once its feature is installed.
+    Only here, in the `gui` command: windows built by scripts and tests start without the offer."""
+    from PySide6.QtCore import QTimer
+
+    def check():
+        if window.features_ready():
+            tours = window.features.get("tours")
+            if tours is not None:
+                tours.offer_first_tour()
+        else:
+            QTimer.singleShot(200, window, check)
+    check()
+
+
 def run_gui(preset: str | None = None, device: str = "auto", screenshot: str | None = None,
             after: float = 20.0, session: str | None = None, size: tuple[int, int] | None = None) -> int:
     from PySide6.QtCore import QEventLoop, QTimer
@@ -150,6 +165,8 @@ def run_gui(preset: str | None = None, device: str = "auto", screenshot: str | N
     window.show()
     result = {"code": 0}
 
+    if not screenshot and saved is None:
+        offer_first_tour(window)
     if screenshot:
         after_ms = max(1000, int(float(after) * 1000))
 

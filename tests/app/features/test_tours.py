@@ -117,7 +117,10 @@ def test_back_then_next_shows_the_same_picture(qtbot, window):
 
 
 def test_the_first_run_banner_offers_the_first_tour(qtbot, make_window, state_dir):
+    from playground.app.shell.launch import offer_first_tour
     w = make_window()
+    assert not w.banner.isVisible()                  # a window a script builds: no offer
+    offer_first_tour(w)                              # what the gui command does
     first = tour_names()[0]
     assert w.banner.isVisible() and f"tour:{first}" in w.banner.text()
     w.banner.linkActivated.emit(f"tour:{first}")
@@ -125,4 +128,5 @@ def test_the_first_run_banner_offers_the_first_tour(qtbot, make_window, state_di
     assert w.tours.tour.name == first
     w.tours.close()
     again = make_window()
+    offer_first_tour(again)
     assert "tour:" not in again.banner.text()         # offered once

@@ -328,9 +328,7 @@ class TourPlayer(QObject):
 
 
 def install(state, services, ui) -> TourPlayer:
-    player = TourPlayer(state, services, ui)
-    player.offer_first_tour()
-    return player
+    return TourPlayer(state, services, ui)        # the `gui` command calls offer_first_tour (shell/launch)
 
 
 __all__ = ["TourPlayer", "TourError", "install"]
