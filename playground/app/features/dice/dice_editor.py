@@ -13,6 +13,7 @@ from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import (QGridLayout, QHBoxLayout, QLabel, QPushButton, QSlider, QSpinBox,
                                QVBoxLayout, QWidget)
 
+from playground.maths.budgets import MIXTURE_CELLS
 from playground.formats.presets import load_preset, preset_from_json
 from playground.app.widgets.controls import named
 from playground.app.widgets.weights_chart import WeightsChart
@@ -26,7 +27,7 @@ MAX_DATASET = 100_000
 MAX_CLASSIFY = 20_000        # sampled particles classified for the chart (a fixed subsample above this)
 
 
-def class_weights(target, x, max_points: int = MAX_CLASSIFY, max_cells: int = 2_000_000) -> np.ndarray:
+def class_weights(target, x, max_points: int = MAX_CLASSIFY, max_cells: int = MIXTURE_CELLS) -> np.ndarray:
     """Fraction of the (finite) points in each class of `target`, classified in memory-bounded chunks."""
     x = np.asarray(x, dtype=np.float64).reshape(-1, 2)
     x = x[np.all(np.isfinite(x), axis=1)]
