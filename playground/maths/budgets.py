@@ -25,3 +25,46 @@ PT_GRID_BYTES = 16 * MB          # p_t backdrop grids (one 96² float64 grid is 
 def cache_bytes() -> int:
     """What the caches may hold together at most."""
     return RUN_FRAME_BYTES + 4 * COMPARE_PANEL_FRAME_BYTES + DENOISED_BYTES + PT_GRID_BYTES
+DENSITY_IMAGE_BYTES = 2 * MB     # target density images shared by the views (one 128² float32 image is 64 KB)
+
+
+class ByteLRU:
+    """Least-recently-used entries under a byte budget: put() drops the oldest until the total
+    fits, and an entry larger than the whole budget is not kept at all."""
+
+    def __init__(self, max_bytes: int):
+        from collections import OrderedDict
+        self.max_bytes = int(max_bytes)
+        self.nbytes = 0
+        self._items: OrderedDict = OrderedDict()          # key -> (value, nbytes)
+
+    def get(self, key, default=None):
+        hit = self._items.get(key)
+        if hit is None:
+            return default
+        self._items.move_to_end(key)
+        return hit[0]
+
+    def put(self, key, value, nbytes: int) -> None:
+        self.pop(key)
+        if nbytes > self.max_bytes:
+            return
+        self._items[key] = (value, int(nbytes))
+        self.nbytes += int(nbytes)
+        while self.nbytes > self.max_bytes:
+            self.nbytes -= self._items.popitem(last=False)[1][1]
+
+    def pop(self, key) -> None:
+        hit = self._items.pop(key, None)
+        if hit is not None:
+            self.nbytes -= hit[1]
+
+    def clear(self) -> None:
+        self._items.clear()
+        self.nbytes = 0
+
+    def __contains__(self, key) -> bool:
+        return key in self._items
+
+    def __len__(self) -> int:
+        return len(self._items)

@@ -10,6 +10,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
+from playground.maths.budgets import COMPARE_PANEL_FRAME_BYTES
 from playground.maths.paths import path_summary
 from playground.maths.samplers import SAMPLERS
 from playground.maths.samplers.record import Run
@@ -24,7 +25,7 @@ CLOCK_FPS = 30
 CLOCK_PLAY_SECONDS = 3.0
 TAIL_PARTICLES = 64
 TAIL_FRAMES = 10
-PANEL_FRAME_BYTES = 64 * 1024 * 1024      # beyond this per panel, keep every k-th frame (first and last always)
+PANEL_FRAME_BYTES = COMPARE_PANEL_FRAME_BYTES   # beyond this per panel, keep every k-th frame (first and last always)
 SCORES = ("learned", "exact")
 REFLOW_SCORES = ("base model", "reflowed model")     # offered once a reflow has finished (reflow_panel)
 COUPLING_SCORES = ("independent model", "OT model")  # offered once the Pairing tab trained them
