@@ -132,6 +132,12 @@ class SampleProcess:
                                           env={**os.environ, "PYTHONUNBUFFERED": "1"})
             return self._proc
 
+    @property
+    def pid(self) -> int | None:
+        """The running child's process id (None before it starts and once it ends)."""
+        proc = self._proc
+        return proc.pid if proc is not None and proc.poll() is None else None
+
     def _answer(self, proc, stop: threading.Event, deadline: float):
         """The next answer; None when cancelled or closed meanwhile."""
         while True:
