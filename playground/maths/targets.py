@@ -60,6 +60,8 @@ class Target:
         """Most probable class of each point (posterior over classes under the clean target), in
         chunks of at most max_cells (point, component or class) pairs: memory stays bounded for
         100 000 rolls of a 4 000-component target."""
+        if self.n_groups == 1:
+            return np.zeros(len(x), np.int64)
         step = max(1, int(max_cells) // max(len(self.mixture), self.n_groups, 1))
         parts = [self.mixture.group_posteriors(x[a:a + step], self.groups, self.n_groups, max_cells=max_cells)
                  .argmax(1).numpy() for a in range(0, len(x), step)]
