@@ -1,7 +1,7 @@
 """Peak resident memory of the window on one preset, for `bench`'s peak_rss_mb.
 
-`python -m playground.app.bench.rss_probe PRESET SECONDS` opens the window as a user would, on
-PRESET with the heaviest everyday views on (live samples while training, the x̂₀ overlay and the
+`python -m playground.app.bench.rss_probe PRESET SECONDS` opens the window as a user would, picks
+PRESET, turns on the heaviest everyday views (live samples while training, the x̂₀ overlay and the
 exact p_t backdrop), runs it for SECONDS and prints `peak-rss <window MB> <sampling process MB>`.
 A fresh process per preset: a peak is a property of one session, and windows opened earlier in
 the same process would count towards it.
@@ -45,6 +45,7 @@ def peak_rss(preset: str, seconds: float) -> tuple[float, float]:
     seen = {"window": 0.0, "child": 0.0}
     try:
         w.show()
+        _run_loop(app, 1.0)            # as a user's session: the window settles on its first preset, then P is picked
         w.set_preset(preset)
         _overlay_on(w, "denoised")
         _overlay_on(w, "pt_exact")
