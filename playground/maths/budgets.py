@@ -13,19 +13,22 @@ MB = 1024 * 1024
 # Working sets: how much one computation holds at once.
 MIXTURE_CELLS = 1 << 16          # (point, component) pairs a mixture evaluates at once: ~6 float64 planes, 3 MB
                                  # (smaller chunks stay in cache: 2-3x faster than 1 << 21 on a 600-component target)
-WORKING_CELLS = 1 << 20          # (point, point) pairs a distance table holds at once (memorisation): 8 MB
+WORKING_CELLS = 1 << 20          # (point, point) pairs a distance table holds at once (memorisation, energy
+                                 # distance): 8 MB
 
 # Caches: what is kept between computations.
 RUN_FRAME_BYTES = 64 * MB        # frames of the main lane's run (a 10k x 100-step run is 8 MB; more: every k-th)
 COMPARE_PANEL_FRAME_BYTES = 32 * MB   # frames of each Compare panel (at most four panels)
 DENOISED_BYTES = 32 * MB         # x̂₀ of the frames shown (least recently used go first)
 PT_GRID_BYTES = 16 * MB          # p_t backdrop grids (one 96² float64 grid is 72 KB: a 50-step run is 3.7 MB)
+DENSITY_IMAGE_BYTES = 2 * MB     # target density images shared by the views (one 128² float32 image is 64 KB)
+COMPARE_PANELS = 4               # the Compare dock's most panels
 
 
 def cache_bytes() -> int:
     """What the caches may hold together at most."""
-    return RUN_FRAME_BYTES + 4 * COMPARE_PANEL_FRAME_BYTES + DENOISED_BYTES + PT_GRID_BYTES
-DENSITY_IMAGE_BYTES = 2 * MB     # target density images shared by the views (one 128² float32 image is 64 KB)
+    return (RUN_FRAME_BYTES + COMPARE_PANELS * COMPARE_PANEL_FRAME_BYTES + DENOISED_BYTES + PT_GRID_BYTES
+            + DENSITY_IMAGE_BYTES)
 
 
 class ByteLRU:

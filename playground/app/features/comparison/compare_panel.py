@@ -10,7 +10,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
-from playground.maths.budgets import COMPARE_PANEL_FRAME_BYTES
+from playground.maths.budgets import COMPARE_PANEL_FRAME_BYTES, COMPARE_PANELS
 from playground.maths.paths import path_summary
 from playground.maths.samplers import SAMPLERS
 from playground.maths.samplers.record import Run
@@ -19,7 +19,7 @@ from playground.maths.samplers.explanations import tooltip as sampler_tooltip
 from playground.app.widgets.controls import named
 from playground.app.widgets.particle_item import ParticleItem, start_colour_bins
 
-MAX_PANELS = 4
+MAX_PANELS = COMPARE_PANELS            # each holds up to PANEL_FRAME_BYTES of frames
 CLOCK_TICKS = 1000
 CLOCK_FPS = 30
 CLOCK_PLAY_SECONDS = 3.0
