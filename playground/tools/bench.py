@@ -143,6 +143,7 @@ def import_floor_s() -> float:
 
 
 def builtin_targets() -> list[str]:
+    """The built-in presets that have a target (blank has none)."""
     from playground.formats.presets import builtin_names
     return [name for name in builtin_names() if not load_preset(name).is_empty]
 
