@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from playground.maths.budgets import MIXTURE_CELLS
 from playground.maths.guidance import _check_scale, check_label, conditional_target
 from playground.maths.sources import Source
 from playground.maths.targets import Target
@@ -46,7 +47,7 @@ class ExactClassifier:
         mix = self.target.mixture
         y64, lv = torch.as_tensor(y).double().reshape(-1, 2), torch.as_tensor(levels).double().reshape(-1)
         groups = torch.as_tensor(self.target.groups)
-        step = max(1, (1 << 20) // len(mix))
+        step = max(1, MIXTURE_CELLS // len(mix))
         out = []
         for a in range(0, len(y64), step):
             yc, var = y64[a:a + step], lv[a:a + step, None] ** 2                 # (m, 2), (m, 1)

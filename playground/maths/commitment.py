@@ -13,20 +13,12 @@ import numpy as np
 import torch
 
 COMMITTED = 0.9
-_MAX_CELLS = 1 << 21            # (particle, component) pairs per chunk
 
 
 def class_posterior(target, x, alpha: float, sigma: float) -> np.ndarray:
     """p(c | x_t = x) for each row of x: (n, n_groups), rows sum to 1."""
     x = torch.as_tensor(np.asarray(x, dtype=np.float64))
-    onehot = np.zeros((len(target.mixture), target.n_groups))
-    onehot[np.arange(len(target.mixture)), target.groups] = 1.0
-    chunk = max(1, _MAX_CELLS // max(1, len(target.mixture)))
-    out = np.empty((len(x), target.n_groups))
-    for a in range(0, len(x), chunk):
-        r = target.mixture.responsibilities(x[a:a + chunk], alpha, sigma).numpy()
-        out[a:a + chunk] = r @ onehot
-    return out
+    return target.mixture.group_posteriors(x, target.groups, target.n_groups, alpha, sigma).numpy()
 
 
 @dataclass

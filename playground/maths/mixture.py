@@ -10,9 +10,9 @@ import math
 
 import torch
 
+from playground.maths.budgets import MIXTURE_CELLS
+
 LOG_2PI = math.log(2 * math.pi)
-# Keep n*K*(a few floats) per chunk bounded so big image/point targets do not blow memory.
-_CHUNK_ELEMS = 1 << 21
 
 
 class GaussianMixture:
@@ -58,8 +58,8 @@ class GaussianMixture:
         log_norm = torch.log(self.weights) - LOG_2PI - 0.5 * torch.log(det)
         return mean, cov, inv, log_norm
 
-    def _chunks(self, x: torch.Tensor):
-        step = max(1, _CHUNK_ELEMS // max(1, len(self)))
+    def _chunks(self, x: torch.Tensor, max_cells: int = MIXTURE_CELLS):
+        step = max(1, int(max_cells) // max(1, len(self)))
         for i in range(0, x.shape[0], step):
             yield x[i:i + step]
 
@@ -80,13 +80,13 @@ class GaussianMixture:
             return log_joint, None, None, None
         return log_joint, torch.softmax(log_joint, dim=0), px, py
 
-    def _per_chunk(self, x, alpha, sigma, reduce, width: int, need_r: bool = True):
+    def _per_chunk(self, x, alpha, sigma, reduce, width: int, need_r: bool = True, max_cells: int = MIXTURE_CELLS):
         """Apply reduce(log_joint, responsibilities, px, py) (all (K, n)) chunk by chunk, in float64,
         and return the result in x's dtype (shape (n,) for width 0, else (n, width))."""
         x = torch.as_tensor(x)
         x64 = x.to(torch.float64)
         mean, _, inv, log_norm = self._noised(alpha, sigma)
-        out = [reduce(*self._posterior(c, mean, inv, log_norm, need_r)) for c in self._chunks(x64)]
+        out = [reduce(*self._posterior(c, mean, inv, log_norm, need_r)) for c in self._chunks(x64, max_cells)]
         if not out:
             return x64.new_zeros((0, width) if width else (0,)).to(x.dtype)
         return torch.cat(out).to(x.dtype)
@@ -135,6 +135,15 @@ class GaussianMixture:
         """Posterior probability of each component given x, (n, K), float64."""
         return self._per_chunk(torch.as_tensor(x).to(torch.float64), alpha, sigma,
                                lambda lj, r, px, py: r.T, len(self))
+
+    def group_posteriors(self, x, groups, n_groups: int, alpha: float = 1.0, sigma: float = 0.0,
+                         max_cells: int = MIXTURE_CELLS) -> torch.Tensor:
+        """p(group | x_t = x), (n, n_groups) float64: responsibilities summed over each group's
+        components (groups[k] is component k's group), without holding the (n, K) table."""
+        index = torch.as_tensor(groups, dtype=torch.long)
+        return self._per_chunk(torch.as_tensor(x).to(torch.float64), alpha, sigma,
+                               lambda lj, r, px, py: r.new_zeros(int(n_groups), r.shape[1]).index_add_(0, index, r).T,
+                               int(n_groups), max_cells=max_cells)
 
     # ----- summaries -----------------------------------------------------------
     def mean(self) -> torch.Tensor:

@@ -10,17 +10,16 @@ a coarse grid, so it is computed off the GUI thread, only when asked, and cached
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
 
 import numpy as np
 import torch
 
+from playground.maths.budgets import PT_GRID_BYTES, ByteLRU
 from playground.maths.grid_density import grid_log_prob
 from playground.maths.likelihood import S_END, S_START, grid_points, log_density
 
 EXACT_RES = 96
 LEARNED_RES = 24
-CACHE_SIZE = 128               # grids; a 50-step run at 96² is 3.7 MB
 
 
 def view_key(view: dict) -> tuple:
@@ -66,15 +65,19 @@ def grid_image(log_grid: np.ndarray) -> np.ndarray:
 
 
 class PtGridCache:
-    """Least-recently-used log p_t grids keyed by (what, version, alpha, sigma, view, res).
+    """Least-recently-used log p_t grids keyed by (what, version, alpha, sigma, view, res), at most
+    max_bytes of them (budgets.PT_GRID_BYTES).
 
     `what` is the target (exact) or the score source (learned); the cache holds a reference to
     it, so its id cannot be reused by a new object while the entry lives. Bump `version` when a
     target is edited in place."""
 
-    def __init__(self, size: int = CACHE_SIZE):
-        self.size = int(size)
-        self._grids: OrderedDict[tuple, tuple] = OrderedDict()
+    def __init__(self, max_bytes: int = PT_GRID_BYTES):
+        self._grids = ByteLRU(max_bytes)
+
+    @property
+    def nbytes(self) -> int:
+        return self._grids.nbytes
 
     @staticmethod
     def key(kind: str, what, alpha, sigma, view, res, version=0) -> tuple:
@@ -82,16 +85,10 @@ class PtGridCache:
 
     def get(self, key: tuple, what):
         hit = self._grids.get(key)
-        if hit is None or hit[0] is not what:
-            return None
-        self._grids.move_to_end(key)
-        return hit[1]
+        return None if hit is None or hit[0] is not what else hit[1]
 
     def put(self, key: tuple, what, grid: np.ndarray) -> None:
-        self._grids[key] = (what, grid)
-        self._grids.move_to_end(key)
-        while len(self._grids) > self.size:
-            self._grids.popitem(last=False)
+        self._grids.put(key, (what, grid), np.asarray(grid).nbytes)
 
     def __len__(self) -> int:
         return len(self._grids)

@@ -88,3 +88,13 @@ def test_coupling_speeds_cover_each_coupling_and_batch_and_ot_has_a_floor():
     assert set(figures) == set(bench.BENCH_COUPLINGS) and all(set(r) == {"64", "32"} for r in figures.values())
     assert all(v > 0 for r in figures.values() for v in r.values())
     assert targets_missed({"ot_over_independent_256": 0.3}) == ["ot_over_independent_256 0.3 < 0.4"]
+
+
+def test_peak_memory_is_reported_per_built_in_preset_beside_the_sampling_process():
+    pytest.importorskip("PySide6")
+    assert "blank" not in bench.builtin_targets() and "rings" in bench.builtin_targets()
+    window, child = bench.peak_rss_mb(seconds=2.0, presets=["twin_peaks"])
+    assert set(window) == set(child) == {"twin_peaks"}
+    assert 100 < window["twin_peaks"] < 4096 and 50 < child["twin_peaks"] < 4096   # MB, not bytes or KB
+    assert targets_missed({"peak_rss_mb_max": 720.0}) == ["peak_rss_mb_max 720 > 700"]
+    assert targets_missed({"live_refresh_per_s": 4.5, "live_training_ratio": 0.8}) == ["live_refresh_per_s 4.5 < 5"]

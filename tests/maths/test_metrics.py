@@ -83,3 +83,14 @@ def test_far_fraction_counts_points_beyond_ten_times_the_box():
     x = np.array([[0, 1], [9.9, 1], [10.1, 1], [0, -9.5], [np.nan, 0]])
     assert far_fraction(x, box) == pytest.approx(3 / 5)
     assert far_fraction(np.zeros((0, 2)), box) == 0.0
+
+
+def test_energy_distance_is_its_pairwise_definition_whatever_the_chunking(monkeypatch):
+    from playground.maths import metrics
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=(300, 2)), rng.normal(size=(200, 2)) + 0.3
+    d = lambda a, b: np.mean(np.sqrt(((a[:, None] - b[None]) ** 2).sum(-1)))      # noqa: E731
+    exact = np.sqrt(2 * d(x, y) - d(x, x) - d(y, y))
+    assert energy_distance(x, y) == pytest.approx(exact, rel=1e-12)
+    monkeypatch.setattr(metrics, "WORKING_CELLS", 1000)           # five rows of 200 at a time
+    assert energy_distance(x, y) == pytest.approx(exact, rel=1e-12)

@@ -177,7 +177,7 @@ def test_the_pt_backdrop_is_the_target_convolved_with_the_noise(dice):
 
 
 def test_the_pt_cache_returns_stored_grids_and_forgets_the_oldest(dice):
-    cache = PtGridCache(size=2)
+    cache = PtGridCache(max_bytes=2 * 8 * 8 * 8)         # two 8x8 float64 grids
     a = cache.exact(dice, 1.0, 0.5, VIEW, res=8)
     assert cache.exact(dice, 1.0, 0.5, VIEW, res=8) is a
     b = cache.exact(dice, 1.0, 0.1, VIEW, res=8)

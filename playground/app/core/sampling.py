@@ -15,13 +15,14 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
+from playground.maths.budgets import RUN_FRAME_BYTES
 from playground.formats.settings import sampler_options
 from playground.maths.samplers import check_options
 from playground.maths.samplers.record import KEEP_LAST, Run, RunRequest
 from playground.app.core.live_lane import LiveLane
 from playground.app.core.state import AppState
 
-MAX_FRAME_BYTES = 512 * 1024 * 1024   # beyond this, keep every k-th frame (always the first and last)
+MAX_FRAME_BYTES = RUN_FRAME_BYTES     # beyond this, keep every k-th frame (always the first and last)
 
 
 class SamplingService(QObject):

@@ -7,13 +7,13 @@ array, and paint() is a handful of drawPoints calls with cosmetic pens: no maths
 """
 from __future__ import annotations
 
-from collections import OrderedDict
-
 import numpy as np
 import pyqtgraph as pg
 import pyqtgraph.functions as fn
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QPen
+
+from playground.maths.budgets import DENSITY_IMAGE_BYTES, ByteLRU
 
 ANGLE_BINS = 12
 RADIUS_BINS = 2
@@ -135,28 +135,29 @@ def grid_image(view: dict, res: int) -> tuple[np.ndarray, np.ndarray, QRectF]:
     return np.stack([gx.ravel(), gy.ravel()], 1), (xs, ys), QRectF(x0, y0, x1 - x0, y1 - y0)
 
 
-_DENSITY_CACHE: "OrderedDict[tuple, tuple]" = OrderedDict()
-_DENSITY_CACHE_SIZE = 6
+_DENSITY_CACHE = ByteLRU(DENSITY_IMAGE_BYTES)
 
 
 def density_image(target, view: dict, res: int = 128) -> tuple[np.ndarray, QRectF]:
     """exp(log_prob) on a grid, normalised to [0, 1]; computed once per target, not in paint.
 
     The window, the comparison panels and the guidance overlay all draw the same target: the
-    last few images are kept (keyed by the Target object, which the cache keeps alive so its id
-    cannot be reused), so a target change costs one evaluation, not one per view. 128 cells
+    last few images are kept (budgets.DENSITY_IMAGE_BYTES of them, keyed by the Target object,
+    which the cache keeps alive so its id cannot be reused), so a target change costs one evaluation, not one per view. 128 cells
     drawn with smooth scaling look like 200 and cost 2.4x less (a 579-component spiral: 0.7 s).
     """
     key = (id(target), tuple(map(float, view["xlim"])), tuple(map(float, view["ylim"])), int(res))
     hit = _DENSITY_CACHE.get(key)
     if hit is not None and hit[0] is target:
-        _DENSITY_CACHE.move_to_end(key)
         return hit[1].copy(), QRectF(hit[2])
     img, rect = _density_image(target, view, res)
-    _DENSITY_CACHE[key] = (target, img, QRectF(rect))
-    while len(_DENSITY_CACHE) > _DENSITY_CACHE_SIZE:
-        _DENSITY_CACHE.popitem(last=False)
+    _DENSITY_CACHE.put(key, (target, img, QRectF(rect)), img.nbytes)
     return img.copy(), rect
+
+
+def density_cache_bytes() -> int:
+    """Bytes of density images kept now (at most budgets.DENSITY_IMAGE_BYTES)."""
+    return _DENSITY_CACHE.nbytes
 
 
 def _density_image(target, view: dict, res: int) -> tuple[np.ndarray, QRectF]:

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from playground.maths.budgets import WORKING_CELLS
 from playground.maths.sources import Source
 
 COPY_FACTOR = 0.1
 SAMPLER, STEPS = "ode-heun", 50       # how the samples whose copies are counted are made
 FRESH_SEED_OFFSET = 50_021           # fresh exact samples: far from the training set's own seed
-_CHUNK_ELEMS = 1 << 20               # (points x training points) per chunk
 
 
 class EmpiricalSource(Source):
@@ -41,7 +41,7 @@ class EmpiricalSource(Source):
     def _denoise(self, y, level):
         y64 = torch.as_tensor(y).to(torch.float64)
         var = float(level) ** 2
-        step = max(1, _CHUNK_ELEMS // len(self.points))
+        step = max(1, WORKING_CELLS // len(self.points))     # (points x training points) per chunk
         out = []
         for i in range(0, len(y64), step):
             # -||y - x_i||^2 = 2 y.x_i - ||x_i||^2 - ||y||^2; the last term is the same for every i

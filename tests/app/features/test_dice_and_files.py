@@ -139,6 +139,7 @@ def test_roll_the_dice_ten_times_trains_on_ten_fixed_points(qtbot, window):
     w.steps_spin.setValue(8)
     w.particles_spin.setValue(500)
     sample_and_wait(qtbot, w)
+    qtbot.waitUntil(lambda: chart.series("sampled") is not None, timeout=10_000)     # classified in the background
     np.testing.assert_allclose(chart.series("sampled"), target.empirical_weights(w.current_frames().x[-1]))
     assert chart.series("sampled").sum() == pytest.approx(1.0)
     # a reset keeps N; 0 goes back to fresh samples and hides the series

@@ -10,6 +10,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QWidget
 
+from playground.maths.budgets import COMPARE_PANEL_FRAME_BYTES, COMPARE_PANELS
 from playground.maths.paths import path_summary
 from playground.maths.samplers import SAMPLERS
 from playground.maths.samplers.record import Run
@@ -18,13 +19,13 @@ from playground.maths.samplers.explanations import tooltip as sampler_tooltip
 from playground.app.widgets.controls import named
 from playground.app.widgets.particle_item import ParticleItem, start_colour_bins
 
-MAX_PANELS = 4
+MAX_PANELS = COMPARE_PANELS            # each holds up to PANEL_FRAME_BYTES of frames
 CLOCK_TICKS = 1000
 CLOCK_FPS = 30
 CLOCK_PLAY_SECONDS = 3.0
 TAIL_PARTICLES = 64
 TAIL_FRAMES = 10
-PANEL_FRAME_BYTES = 64 * 1024 * 1024      # beyond this per panel, keep every k-th frame (first and last always)
+PANEL_FRAME_BYTES = COMPARE_PANEL_FRAME_BYTES   # beyond this per panel, keep every k-th frame (first and last always)
 SCORES = ("learned", "exact")
 REFLOW_SCORES = ("base model", "reflowed model")     # offered once a reflow has finished (reflow_panel)
 COUPLING_SCORES = ("independent model", "OT model")  # offered once the Pairing tab trained them

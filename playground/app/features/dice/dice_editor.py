@@ -8,11 +8,14 @@ worker, which owns the data; this panel only receives them by signal.
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import (QGridLayout, QHBoxLayout, QLabel, QPushButton, QSlider, QSpinBox,
                                QVBoxLayout, QWidget)
 
+from playground.maths.budgets import MIXTURE_CELLS
 from playground.formats.presets import load_preset, preset_from_json
 from playground.app.widgets.controls import named
 from playground.app.widgets.weights_chart import WeightsChart
@@ -20,13 +23,14 @@ from playground.app.core.errors import reported
 from playground.app.features.microscope import LINKS as MICROSCOPE_LINKS
 
 DEBOUNCE_MS = 150            # a slider drag applies at most this often (and always at its final value)
+SAMPLED_EVERY_MS = 500       # live samples replace the run ~6 times a second: the chart follows at most twice
 DEFAULT_RADIUS, DEFAULT_STD = 2.2, 0.3
 ZERO_FACE = 1e-6             # a face at 0 keeps a negligible weight: every mixture weight must be > 0
 MAX_DATASET = 100_000
 MAX_CLASSIFY = 20_000        # sampled particles classified for the chart (a fixed subsample above this)
 
 
-def class_weights(target, x, max_points: int = MAX_CLASSIFY, max_cells: int = 2_000_000) -> np.ndarray:
+def class_weights(target, x, max_points: int = MAX_CLASSIFY, max_cells: int = MIXTURE_CELLS) -> np.ndarray:
     """Fraction of the (finite) points in each class of `target`, classified in memory-bounded chunks."""
     x = np.asarray(x, dtype=np.float64).reshape(-1, 2)
     x = x[np.all(np.isfinite(x), axis=1)]
@@ -110,6 +114,12 @@ class DiceEditor(QObject):
         self._timer.setSingleShot(True)
         self._timer.setInterval(DEBOUNCE_MS)
         self._timer.timeout.connect(self.apply_weights)
+        self._sampled_timer = QTimer(self)
+        self._sampled_timer.setSingleShot(True)
+        self._sampled_timer.timeout.connect(self._update_sampled)
+        self._sampled_at = -1e9
+        self._classifier = services.tasks("diceClassThread", self)     # off the GUI thread: 0.1 s on rings
+        self._classifier.finished.connect(self._on_sampled)
 
         services.model.datasetReady.connect(self._on_dataset)
         state.targetChanged.connect(self._on_target)
@@ -208,11 +218,31 @@ class DiceEditor(QObject):
         self.chart.set_series("training set", self.training_weights)
 
     def _on_frames(self, frames) -> None:
-        preset = self.state.preset
+        """A new run: its class weights are computed now, in the background, or (runs replaced faster
+        than SAMPLED_EVERY_MS, as live samples are) once that much time has passed since the last,
+        for the run then on screen."""
+        wait_ms = SAMPLED_EVERY_MS - 1000 * (time.monotonic() - self._sampled_at)
+        if frames is None or wait_ms <= 0:
+            self._sampled_timer.stop()
+            self._update_sampled()
+        elif not self._sampled_timer.isActive():
+            self._sampled_timer.start(int(wait_ms) + 1)
+
+    def _update_sampled(self) -> None:
+        preset, frames = self.state.preset, self.state.run
         if frames is None or not len(frames) or preset is None or preset.is_empty:
+            self._classifier.cancel()
             self.chart.set_series("sampled", None)
             return
-        self.chart.set_series("sampled", class_weights(preset.target, frames.x[-1]))
+        self._sampled_at = time.monotonic()
+        target, x = preset.target, frames.x[-1]
+        self._classifier.start(lambda progress, stop: (target, class_weights(target, x)))
+
+    def _on_sampled(self, result) -> None:
+        target, weights = result
+        preset = self.state.preset
+        if preset is not None and not preset.is_empty and preset.target is target:
+            self.chart.set_series("sampled", weights)
 
     # ----- "roll the dice N times" ------------------------------------------------------------
     def _on_dataset_size(self, n: int) -> None:

@@ -8,7 +8,8 @@ size): a run is as good as it can be shown to be when its curve meets that line.
 Metrics are computed in a worker thread, at most one request in flight (the newest frame wins),
 so playback never waits for them; after each answer the next request waits IDLE_PER_BUSY times as
 long as that one took, so metrics of fast-changing frames (playback, live samples while training)
-take at most about a third of a core from training and sampling.
+take at most about a third of a core from training and sampling; runs that replace each other
+(live samples) get metrics at most every RUN_EVERY_MS.
 """
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ OFF_SUPPORT_POINTS = 1000
 REFERENCE_SEED = 123_457
 THROTTLE_MS = 60
 IDLE_PER_BUSY = 2.0
+RUN_EVERY_MS = 500        # a new run's metrics wait this long after the last request (live samples: ~6 runs/s)
 
 
 def _sw2(x, y) -> float:
@@ -106,7 +108,8 @@ class MetricsDock(QObject):
         self.state, self.ui = state, ui
         self._frames = None
         self._run_id = 0
-        self._busy, self._sent_at = False, 0.0
+        self._busy, self._sent_at = False, -1e9
+        self._gap_ms, self._fresh_run = THROTTLE_MS, False
         self._pending: int | None = None
         self._closed = False
         self.sw2_by_step: dict[int, float] = {}
@@ -203,6 +206,7 @@ class MetricsDock(QObject):
         self._frames = frames
         self._run_id += 1
         self._pending = None
+        self._fresh_run = True
         self.sw2_by_step = {}
         self.last, self.last_index = None, -1
         self.curve.setData([], [])
@@ -217,14 +221,19 @@ class MetricsDock(QObject):
         self._pending = int(index)
         self.labels["NFE"].setText(str(self._frames.nfe[self._pending]))    # free: no need to wait
         if not self._busy and not self.throttle.isActive():
-            self.throttle.start()
+            self.throttle.start(self._wait_ms())
+
+    def _wait_ms(self) -> int:
+        if not self._fresh_run:
+            return self._gap_ms
+        return max(self._gap_ms, int(RUN_EVERY_MS - 1000 * (time.perf_counter() - self._sent_at)))
 
     def _send(self) -> None:
         target, frames = self._target(), self._frames
         if self._pending is None or frames is None or target is None or self._busy or self._closed:
             return
         index, self._pending = self._pending, None
-        self._busy, self._sent_at = True, time.perf_counter()
+        self._busy, self._sent_at, self._fresh_run = True, time.perf_counter(), False
         self._sigCompute.emit(self._run_id, index, frames.x[index], target)
 
     def _on_floor(self, target, n: int, floor: float) -> None:
@@ -251,9 +260,9 @@ class MetricsDock(QObject):
             self._draw_curve()
             self.updated.emit(index)
         busy_ms = 1000 * (time.perf_counter() - self._sent_at)
-        self.throttle.setInterval(int(max(THROTTLE_MS, IDLE_PER_BUSY * busy_ms)))
+        self._gap_ms = int(max(THROTTLE_MS, IDLE_PER_BUSY * busy_ms))
         if self._pending is not None and not self._closed:
-            self.throttle.start()
+            self.throttle.start(self._wait_ms())
 
     def _draw_curve(self) -> None:
         steps = sorted(k for k, v in self.sw2_by_step.items() if math.isfinite(v) and v > 0)

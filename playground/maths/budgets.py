@@ -1,0 +1,73 @@
+"""Memory budgets: every cache and working set of the app, sized here and nowhere else.
+
+The window's resident memory is the libraries' floor (torch, Qt, pyqtgraph, scipy: about 370 MB)
+plus what these allow, so the sum below is what a laptop is asked to spare beyond the floor.
+The peak counts as much as the steady state: a transient table of (points x components) float64
+planes is as resident, while it lives, as a cache. The bench reports the peak per built-in preset
+(`peak_rss_mb`); tests check that each cache keeps to its budget.
+"""
+from __future__ import annotations
+
+MB = 1024 * 1024
+
+# Working sets: how much one computation holds at once.
+MIXTURE_CELLS = 1 << 16          # (point, component) pairs a mixture evaluates at once: ~6 float64 planes, 3 MB
+                                 # (smaller chunks stay in cache: 2-3x faster than 1 << 21 on a 600-component target)
+WORKING_CELLS = 1 << 20          # (point, point) pairs a distance table holds at once (memorisation, energy
+                                 # distance): 8 MB
+
+# Caches: what is kept between computations.
+RUN_FRAME_BYTES = 64 * MB        # frames of the main lane's run (a 10k x 100-step run is 8 MB; more: every k-th)
+COMPARE_PANEL_FRAME_BYTES = 32 * MB   # frames of each Compare panel (at most four panels)
+DENOISED_BYTES = 32 * MB         # x̂₀ of the frames shown (least recently used go first)
+PT_GRID_BYTES = 16 * MB          # p_t backdrop grids (one 96² float64 grid is 72 KB: a 50-step run is 3.7 MB)
+DENSITY_IMAGE_BYTES = 2 * MB     # target density images shared by the views (one 128² float32 image is 64 KB)
+COMPARE_PANELS = 4               # the Compare dock's most panels
+
+
+def cache_bytes() -> int:
+    """What the caches may hold together at most."""
+    return (RUN_FRAME_BYTES + COMPARE_PANELS * COMPARE_PANEL_FRAME_BYTES + DENOISED_BYTES + PT_GRID_BYTES
+            + DENSITY_IMAGE_BYTES)
+
+
+class ByteLRU:
+    """Least-recently-used entries under a byte budget: put() drops the oldest until the total
+    fits, and an entry larger than the whole budget is not kept at all."""
+
+    def __init__(self, max_bytes: int):
+        from collections import OrderedDict
+        self.max_bytes = int(max_bytes)
+        self.nbytes = 0
+        self._items: OrderedDict = OrderedDict()          # key -> (value, nbytes)
+
+    def get(self, key, default=None):
+        hit = self._items.get(key)
+        if hit is None:
+            return default
+        self._items.move_to_end(key)
+        return hit[0]
+
+    def put(self, key, value, nbytes: int) -> None:
+        self.pop(key)
+        if nbytes > self.max_bytes:
+            return
+        self._items[key] = (value, int(nbytes))
+        self.nbytes += int(nbytes)
+        while self.nbytes > self.max_bytes:
+            self.nbytes -= self._items.popitem(last=False)[1][1]
+
+    def pop(self, key) -> None:
+        hit = self._items.pop(key, None)
+        if hit is not None:
+            self.nbytes -= hit[1]
+
+    def clear(self) -> None:
+        self._items.clear()
+        self.nbytes = 0
+
+    def __contains__(self, key) -> bool:
+        return key in self._items
+
+    def __len__(self) -> int:
+        return len(self._items)
