@@ -17,7 +17,7 @@ ot_batch = _bounded(positive_int, 1, 65_536, "the OT batch")
 def cmd_train(args) -> int:
     from playground.formats.checkpoint import save_checkpoint
     from playground.learning.model import ModelConfig
-    from playground.learning.train_loop import loss_text, train_for
+    from playground.learning.train_loop import budget_config, loss_text, train_for
     from playground.learning.trainer import TrainConfig, Trainer
     if (args.steps is None) == (args.seconds is None):
         raise UsageError("give exactly one of --steps N or --seconds S")
@@ -26,7 +26,7 @@ def cmd_train(args) -> int:
     preset, target = load(args.preset)
     out = check_out(args.out or f"{Path(preset.name).stem.replace(' ', '_')}.pt", (".pt",))
     limit_threads()
-    cfg = TrainConfig(seed=args.seed, device=args.device, lr=args.lr or TrainConfig.lr,
+    cfg = budget_config(seed=args.seed, device=args.device, lr=args.lr or TrainConfig.lr,
                       batch=args.batch or TrainConfig.batch, dataset_size=args.dataset_size,
                       conditional=args.conditional, t_sampling=args.t_sampling, coupling=args.coupling,
                       ot_batch=args.ot_batch or TrainConfig.ot_batch, ot_reg=args.ot_reg or TrainConfig.ot_reg,

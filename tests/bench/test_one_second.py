@@ -1,0 +1,28 @@
+"""The one-second recipe (issue 26) and bench's train_1s figure, at fixed step counts, not wall-clock."""
+from playground.learning.train_loop import BUDGET_RECIPE, budget_config
+from playground.tools.one_second import IDLE_STEPS_1S, builtin_presets, train_1s, trained_ratio, unseen_presets
+
+
+def test_the_budget_recipe_reaches_the_floor_band_on_a_cheap_target():
+    """fair_dice sits at 0.6-0.8x the floor after one idle second's steps; 1.5x leaves room for
+    seed and evaluation noise, while a recipe that fails to learn in that many steps lands far above."""
+    ratio, steps = trained_ratio("fair_dice", steps=IDLE_STEPS_1S, n=2000)
+    assert steps == IDLE_STEPS_1S and ratio <= 1.5
+    undertrained, _ = trained_ratio("fair_dice", steps=30, n=2000, recipe="default")
+    assert undertrained > 1.5          # the yardstick tells an unfinished model apart
+
+
+def test_budget_config_overrides_defaults_and_takes_fields():
+    config = budget_config(seed=3, p_std=0.7)
+    assert config.ema == BUDGET_RECIPE["ema"] and config.p_std == 0.7 and config.seed == 3
+
+
+def test_train_1s_reports_each_preset_and_the_worst():
+    figure = train_1s(["fair_dice", "eight_gaussians"], seconds=0.1)
+    assert set(figure["per_preset"]) == {"fair_dice", "eight_gaussians"} == set(figure["steps"])
+    assert figure["worst"] == max(figure["per_preset"].values()) and all(k > 0 for k in figure["steps"].values())
+
+
+def test_the_table_covers_every_built_in_and_the_unseen_targets():
+    assert "blank" not in builtin_presets() and {"twin_peaks", "two_moons"} <= set(builtin_presets())
+    assert len(unseen_presets()) >= 5
