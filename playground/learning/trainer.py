@@ -48,6 +48,9 @@ class TrainConfig:
     lr: float = 8e-3
     batch: int = 1024
     ema: float = 0.995
+    # > 0: a power-function EMA (Karras et al. 2024) instead, decay (1 - 1/t)^(ema_power + 1) at step t:
+    # it averages the last ~1/(ema_power + 1) of a run whatever its length (budgeted runs, train_loop).
+    ema_power: float = 0.0
     weight_decay: float = 1e-5
     warmup: int = 100
     grad_clip: float = 1.0
@@ -81,14 +84,6 @@ class TrainConfig:
         data = dict(data)
         model = ModelConfig(**{k: v for k, v in data.pop("model", {}).items() if k in ModelConfig.__dataclass_fields__})
         return cls(model=model, **{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
-
-
-def cosine_tail(done: float, start: float = 0.6, floor: float = 0.05) -> float:
-    """Learning-rate factor for a known budget: 1 until `start` of it, then a cosine down to `floor`."""
-    if done <= start:
-        return 1.0
-    f = min(1.0, (done - start) / (1 - start))
-    return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * f))
 
 
 def make_optimizer(params, lr: float, weight_decay: float = 0.0) -> torch.optim.AdamW:
@@ -352,7 +347,9 @@ class Trainer:
 
     @torch.no_grad()
     def _update_ema(self) -> None:
-        decay = min(self.config.ema, (1 + self.step) / (10 + self.step))
+        c = self.config
+        decay = ((1 - 1 / (self.step + 1)) ** (c.ema_power + 1) if c.ema_power > 0
+                 else min(c.ema, (1 + self.step) / (10 + self.step)))
         for pe, p in zip(self.ema_model.parameters(), self.model.parameters()):
             pe.lerp_(p, 1 - decay)
 

@@ -14,7 +14,7 @@ def test_the_budget_recipe_reaches_the_floor_band_on_a_cheap_target():
 
 def test_budget_config_overrides_defaults_and_takes_fields():
     config = budget_config(seed=3, p_std=0.7)
-    assert config.ema == BUDGET_RECIPE["ema"] and config.p_std == 0.7 and config.seed == 3
+    assert config.ema_power == BUDGET_RECIPE["ema_power"] > 0 and config.p_std == 0.7 and config.seed == 3
 
 
 def test_train_1s_reports_each_preset_and_the_worst():

@@ -12,7 +12,8 @@ from playground.formats.presets import compile_target
 from playground.learning.couplings import COUPLINGS, pair_batch, paired
 from playground.learning.model import ModelConfig
 from playground.learning.reflow import few_step_report
-from playground.learning.trainer import TrainConfig, Trainer, cosine_tail
+from playground.learning.train_loop import cosine_tail
+from playground.learning.trainer import TrainConfig, Trainer
 
 
 def mixture(means, std=0.3, weights=None):

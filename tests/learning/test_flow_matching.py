@@ -7,7 +7,8 @@ from tests.helpers import floor_and_distance
 from playground import load_preset
 from playground.formats.presets import compile_target
 from playground.learning.model import ModelConfig, build_model
-from playground.learning.trainer import TrainConfig, Trainer, cosine_tail
+from playground.learning.train_loop import cosine_tail
+from playground.learning.trainer import TrainConfig, Trainer
 from playground.maths import parametrization as P
 from playground.maths.samplers import sample
 from playground.maths.schedules import SCHEDULES, get_schedule

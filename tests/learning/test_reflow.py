@@ -5,7 +5,8 @@ from playground.formats.checkpoint import load_model, model_info, read_checkpoin
 from playground.formats.presets import compile_target
 from playground.learning.model import ModelConfig, build_model
 from playground.learning.reflow import Reflow, flow_report, unconditional_weights
-from playground.learning.trainer import TrainConfig, Trainer, cosine_tail
+from playground.learning.train_loop import cosine_tail
+from playground.learning.trainer import TrainConfig, Trainer
 from playground.maths.paths import path_summary
 from playground.maths.samplers import sample_steps
 from playground.maths.sources import ExactSource

@@ -4,7 +4,8 @@ import json
 import pytest
 
 from playground import load_preset
-from playground.learning.trainer import TrainConfig, Trainer, cosine_tail
+from playground.learning.train_loop import cosine_tail
+from playground.learning.trainer import TrainConfig, Trainer
 from tests.helpers import run
 
 
@@ -129,3 +130,15 @@ def test_reflow_cli_survives_a_chunk_whose_steps_were_all_skipped(tmp_path, monk
     train_lines = [line for line in shown if line.startswith("reflow step")]
     assert train_lines[0] == "reflow step 0/30  all steps skipped (loss spike)", train_lines
     assert train_lines[1].startswith("reflow step 25/30  fm loss ") and len(train_lines) == 4
+
+
+def test_a_power_ema_averages_the_end_of_a_run_whatever_its_length():
+    """ema_power: the EMA weights track the last ~1/(power + 1) of the steps, never the start."""
+    trainer = Trainer(load_preset("loaded_dice").target, TrainConfig(ema_power=8.0, batch=64, seed=0, device="cpu"))
+    start = [p.detach().clone() for p in trainer.model.parameters()]
+    trainer.train(200)
+    ema, raw = list(trainer.ema_model.parameters()), list(trainer.model.parameters())
+    from_start = sum(float((e - s).norm()) for e, s in zip(ema, start))
+    from_end = sum(float((e - r).norm()) for e, r in zip(ema, raw))
+    assert from_end < 0.25 * from_start            # near the end of the run, far from its start
+    assert from_end > 0                            # an average of the last steps, not a copy of the last
