@@ -36,7 +36,8 @@ class Placement:
     area: str                  # "left", "right" or "bottom"
     tab_with: str | None       # a dock name: tabbed behind it
     split_from: str | None     # a dock name: beside it (right of it, or below it for "left")
-    share: float               # of the width when brought to the front in the right group (0: none)
+    share: float               # room when shown: of the width beside the particles (right group), of the
+                               # column's height (a dock split below another on the left); 0: none
     shown: bool                # visible in the default layout
 
 
