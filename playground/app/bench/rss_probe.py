@@ -28,8 +28,21 @@ def _hwm_mb(pid: int) -> float | None:
 
 
 def _rss_mb(pid: int) -> float:
-    import psutil
-    return psutil.Process(pid).memory_info().rss / 2**20
+    """The process's resident MB now (Linux: /proc/PID/statm); elsewhere this process's own peak
+    (resource), and 0 for another process. The standard library only: bench runs in the test venv."""
+    try:
+        with open(f"/proc/{pid}/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError, AttributeError):
+        pass
+    if pid == os.getpid():
+        try:
+            import resource
+        except ImportError:          # Windows
+            return 0.0
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak / 2**20 if sys.platform == "darwin" else peak / 1024
+    return 0.0
 
 
 def peak_rss(preset: str, seconds: float) -> tuple[float, float]:
