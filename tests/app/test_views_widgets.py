@@ -183,7 +183,7 @@ def test_the_pt_exact_backdrop_is_the_noised_density_and_follows_the_frame(qtbot
 
 def test_the_learned_backdrop_is_absent_until_its_ode_solve_is_done(qtbot):
     from playground.app.widgets.pt_backdrop import PtBackdrop
-    from playground.maths.noised_grids import exact_pt_grid, grid_image
+    from playground.maths.grids.noised import exact_pt_grid, grid_image
     p = load_preset("loaded_dice")
     source = ExactSource(p.target)              # any score source; the exact one has a known answer
     backdrops = PtBackdrop(learned_res=4)

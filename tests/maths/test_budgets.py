@@ -5,7 +5,7 @@ import torch
 from playground.formats.presets import load_preset
 from playground.maths import budgets
 from playground.maths.budgets import ByteLRU
-from playground.maths.noised_grids import PtGridCache
+from playground.maths.grids.noised import PtGridCache
 
 VIEW = {"xlim": [-4.0, 4.0], "ylim": [-4.0, 4.0]}
 

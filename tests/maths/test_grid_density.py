@@ -1,11 +1,11 @@
-"""The grid sum behind the edit preview's density picture (maths.grid_density) against the mixture's
+"""The grid sum behind the edit preview's density picture (maths.grids.density) against the mixture's
 own log-sum-exp, on every cell, including where the plain sum underflows (moved here from
 tests/app/features/test_edit_preview.py)."""
 import numpy as np
 import pytest
 import torch
 
-from playground.maths.grid_density import grid_log_prob
+from playground.maths.grids.density import grid_log_prob
 from playground.maths.likelihood import grid_points
 from playground.maths.mixture import GaussianMixture
 

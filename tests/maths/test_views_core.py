@@ -11,7 +11,7 @@ from playground.maths.denoised import denoised_at
 from playground.maths.guidance import conditional_target
 from playground.maths.likelihood import grid_points
 from playground.maths.mesh import carry_mesh, mesh_edges, noise_grid
-from playground.maths.noised_grids import PtGridCache, exact_pt_grid, grid_image, learned_pt_grid
+from playground.maths.grids.noised import PtGridCache, exact_pt_grid, grid_image, learned_pt_grid
 from playground.maths.projection import direction, project, projected_density
 from playground.maths.samplers import initial_noise, sample_steps
 from playground.maths.sources import ExactSource

@@ -161,7 +161,7 @@ def density_cache_bytes() -> int:
 
 
 def _density_image(target, view: dict, res: int) -> tuple[np.ndarray, QRectF]:
-    from playground.maths.grid_density import grid_log_prob
+    from playground.maths.grids.density import grid_log_prob
     _, (xs, ys), rect = grid_image(view, res)
     lp = grid_log_prob(target.mixture, xs, ys)
     lp = np.where(np.isfinite(lp), lp, -np.inf)

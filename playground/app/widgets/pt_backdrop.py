@@ -1,6 +1,6 @@
 """The backdrop behind the particles that follows the frame: off, p₀, exact p_t, learned p_t.
 
-Exact grids come from maths.noised_grids' LRU cache (tens of ms on a miss, free on playback's
+Exact grids come from maths.grids.noised' LRU cache (tens of ms on a miss, free on playback's
 second pass). A learned grid costs one PF-ODE solve over a coarse grid (about a second, more
 under load), so it is computed in one background thread, newest request wins, within a time
 budget; until it exists the backdrop is absent and the note says so: never a stand-in picture.
@@ -13,7 +13,7 @@ import time
 import numpy as np
 from PySide6.QtCore import QObject, QRectF, Signal
 
-from playground.maths.noised_grids import LEARNED_RES, PtGridCache, grid_image, learned_pt_grid
+from playground.maths.grids.noised import LEARNED_RES, PtGridCache, grid_image, learned_pt_grid
 from playground.maths.progress import Cancelled
 from playground.app.core.errors import report
 

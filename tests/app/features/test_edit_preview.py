@@ -76,7 +76,7 @@ def sketch_window(qtbot, window):
 
 def test_the_view_shows_a_dab_at_once_and_ends_on_the_exact_density(qtbot, sketch_window, monkeypatch):
     from playground.app.widgets.backdrop import density_qimage, faint_lut
-    from playground.maths.noised_grids import EXACT_RES, grid_image
+    from playground.maths.grids.noised import EXACT_RES, grid_image
     w, view = sketch_window, sketch_window.particle_view
     compiled_in = []
     real = SketchDocument.to_preset

@@ -3,7 +3,7 @@
 Compiling a drawing into a validated Preset and making it current (views, the trainer's warm
 start, charts) took 0.3–1.5 s per edit of a 1000-point sketch. Now an edit first repaints the
 particle view's target density straight from the document: the very mixture the "sketch" compiler
-builds, summed on the grid by one matrix product (maths.grid_density, milliseconds). The compile
+builds, summed on the grid by one matrix product (maths.grids.density, milliseconds). The compile
 runs in a TaskRunner thread, newest edit wins (a superseded job is dropped before it starts, never
 queued behind), and its Preset is made current on the GUI thread when it is ready; that repaints
 the same picture from the compiled target, so no preview is ever left standing.
@@ -15,8 +15,8 @@ from PySide6.QtCore import QObject, Qt, Signal
 
 from playground.formats.drawing import Sketch, SketchDocument
 from playground.maths.mixture import GaussianMixture
-from playground.maths.grid_density import grid_log_prob
-from playground.maths.noised_grids import EXACT_RES, grid_axes, grid_image
+from playground.maths.grids.density import grid_log_prob
+from playground.maths.grids.noised import EXACT_RES, grid_axes, grid_image
 from playground.maths.progress import Cancelled
 from playground.app.widgets.pt_backdrop import view_rect
 

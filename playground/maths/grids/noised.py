@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from playground.maths.budgets import PT_GRID_BYTES, ByteLRU
-from playground.maths.grid_density import grid_log_prob
+from playground.maths.grids.density import grid_log_prob
 from playground.maths.likelihood import S_END, S_START, grid_points, log_density
 
 EXACT_RES = 96
