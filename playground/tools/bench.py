@@ -19,6 +19,7 @@ from playground.formats.presets import load_preset
 from playground.maths.samplers import sample
 from playground.learning.model import ModelConfig
 from playground.learning.trainer import TrainConfig, Trainer
+from playground.tools.one_second import builtin_presets as builtin_targets   # with a target (blank has none)
 
 QUALITY_FACTOR = 1.5
 QUALITY_N = 4000
@@ -140,12 +141,6 @@ def import_floor_s() -> float:
     """startup_s's floor on this machine right now: a process that only imports the app's libraries."""
     return _seconds_to_stamp(["-c", f"import time; {IMPORT_FLOOR}; print(f'imported {{time.time():.3f}}')"],
                              "imported")
-
-
-def builtin_targets() -> list[str]:
-    """The built-in presets that have a target (blank has none)."""
-    from playground.formats.presets import builtin_names
-    return [name for name in builtin_names() if not load_preset(name).is_empty]
 
 
 def peak_rss_mb(seconds: float = 10.0, presets=None) -> tuple[dict, dict]:

@@ -165,15 +165,8 @@ class UiHost:
         """An analysis view in the tab group beside the particles, built when first shown; brought to
         the front, it gets at least half the width right of the controls (`wide`: more, for views of
         several plots side by side)."""
-        dock = QDockWidget(title, self._window)
-        dock.setObjectName(f"{name}Dock")
-        handle = DockHandle(dock, factory, lazy)
-        self._handles[name] = handle
-        self._layout.place(name, dock, "right", tab_with="field", share=WIDE_SHARE if wide else VIEW_SHARE)
-        self.docks["field"].raise_()
-        self._menus["view"].addAction(dock.toggleViewAction())
-        self.docks[name] = dock
-        return handle
+        return self.add_dock(name, title, factory, "right", tabify_with="field", lazy=lazy,
+                             share=WIDE_SHARE if wide else VIEW_SHARE)
 
     def show_dock(self, name: str) -> bool:
         """Show and raise the dock of that name (a link in a panel's text); False when there is none."""
