@@ -138,3 +138,18 @@ def test_a_broken_or_foreign_saved_layout_falls_back_quietly(make_window, qtbot,
     for name in ("particleView", "fieldView"):
         assert drawn(window, child(window, QWidget, name)).width() >= 300, name
     assert window.controls_dock.isVisible() and not child(window, QWidget, "modelOptionsSection").is_open()
+
+
+def test_reset_layout_leaves_no_tab_bar_over_a_dock(make_window, qtbot):
+    window = make_window(size=(1366, 768))
+    show(qtbot, window, window.comparison.panels[0].plot)
+    child(window, object, "resetLayoutAction").trigger()
+    qtbot.waitUntil(lambda: not window.field_view.viewport().visibleRegion().isEmpty(), timeout=WAIT_MS)
+    qtbot.wait(100)         # negative check: the replayed layout settles
+    docks = [d for d in window.findChildren(QDockWidget) if d.isVisible() and not d.isFloating()]
+    for bar in window.findChildren(QTabBar):
+        r = drawn(window, bar)
+        assert r.isEmpty() or not any(r.intersects(drawn(window, d)) for d in docks), \
+            [bar.tabText(i) for i in range(bar.count())]
+    p, f = drawn(window, window.particle_dock), drawn(window, window.field_dock)
+    assert abs(p.width() - f.width()) < 40                  # the default's even split is back

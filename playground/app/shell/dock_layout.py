@@ -68,7 +68,7 @@ class WholeTabTitles(QObject):
                 bar.setUsesScrollButtons(True)
 
     def eventFilter(self, obj, event) -> bool:
-        if event.type() in (QEvent.Type.ChildAdded, QEvent.Type.LayoutRequest) and not self._due:
+        if event.type() == QEvent.Type.ChildAdded and not self._due:
             self._due = True
             QTimer.singleShot(0, self.restyle)
         return False
@@ -117,6 +117,8 @@ class DockLayout:
     def arrange_default(self) -> None:
         """Every dock back at its default place, the score field in front, default widths, the
         sections open or closed as they start."""
+        for p in self.places.values():       # out first: re-adding a dock where it already sits in a
+            self._window.removeDockWidget(p.dock)   # tab group left stray tab bars over other docks
         for p in self.places.values():
             self._put(p)
         front = self.places.get(self._default_front)
@@ -124,7 +126,8 @@ class DockLayout:
             front.dock.raise_()
         for section in self.sections.values():
             section.set_open(section.default_open)
-        self.fit_widths()
+        self._front = None
+        QTimer.singleShot(0, self._window, self.fit_widths)    # once the docks are laid out again
 
     def fit_widths(self) -> None:
         """Particles and the right group share the width beside the controls evenly."""
