@@ -263,8 +263,9 @@ def _check_trainer_meta(trainer, name: str) -> None:
 
 def _check_trainer(trainer: dict, weights: dict, name: str) -> None:
     """The weights must fit the stored config: build the (size-checked) model and optimiser and load them."""
+    from playground.learning.devices import make_optimizer
     from playground.learning.model import build_model
-    from playground.learning.trainer import TrainConfig, make_optimizer
+    from playground.learning.trainer import TrainConfig
     for key in WEIGHT_KEYS:
         if not isinstance(weights.get(key), dict):
             raise SessionError(f"{name}: weights.pt has no '{key}' state")

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from playground.learning.trainer import make_optimizer, resolve_device
+from playground.learning.devices import make_optimizer, resolve_device
 
 
 @dataclass

@@ -269,7 +269,7 @@ def source_for(args, target):
     if args.exact:
         return ExactSource(target)
     from playground.formats.checkpoint import load_model
-    from playground.learning.trainer import resolve_device
+    from playground.learning.devices import resolve_device
     device, note = resolve_device(getattr(args, "device", "auto"))
     if note:
         print(note, file=sys.stderr)

@@ -42,7 +42,7 @@ def cmd_memorisation(args) -> int:
 def model_source(args):
     """The checkpoint's denoiser; a warning when it was not trained on the set these flags describe."""
     from playground.formats.checkpoint import model_from_state, read_checkpoint
-    from playground.learning.trainer import resolve_device
+    from playground.learning.devices import resolve_device
     from playground.maths.sources import ModelSource
     device, note = resolve_device(args.device)
     if note:

@@ -14,7 +14,7 @@ def cmd_reflow(args) -> int:
     from playground.formats.checkpoint import model_from_state, model_info, read_checkpoint, save_checkpoint
     from playground.learning.reflow import Reflow, flow_report
     from playground.learning.train_loop import loss_text
-    from playground.learning.trainer import resolve_device
+    from playground.learning.devices import resolve_device
     if (args.steps is None) == (args.seconds is None):
         raise UsageError("give exactly one of --steps N or --seconds S")
     preset, target = load(args.preset)

@@ -1,0 +1,49 @@
+"""Stable target field (Xu et al. 2023): regress on the batch's posterior mean of x0, not on one x0.
+
+Plain score matching asks the network for E[x0 | y] but shows it a single x0 per noisy point: at
+levels where several far-apart data points could have made y, that target is mostly noise, and
+the weight between distant modes is learned last (issue 26). Here every point of the batch is a
+candidate for every noisy point, weighted by how likely it made it,
+    x0_hat(z) = sum_j w_j x_j,   w_j ~ exp(-|z - a x_j|^2 / (2 b^2))   (z = a x0 + b eps),
+with the point's own x0 always among the candidates. It uses the training samples only, never
+the target's formula, and at small b it is the plain target (only the own x0 has weight). It is
+consistent as the batch grows (the bias is O(1/batch)); with a batch of 1024 it gave the same SW2
+in 390 steps as the plain target in 575, in 2.3 ms a step instead of 1.5 (issue 26's closing note).
+"""
+from __future__ import annotations
+
+import torch
+
+LOGIT_FLOOR = -80.0     # exp(-80) is still a normal float32: deeper logits would make slow denormals
+
+
+class StableTarget:
+    """Callable (x0, z, a, b, classes=None, rows=None, null=None) -> x0_hat, reusing one (n, n) buffer."""
+
+    def __init__(self):
+        self._buf: torch.Tensor | None = None
+
+    @torch.no_grad()
+    def __call__(self, x0: torch.Tensor, z: torch.Tensor, a, b: torch.Tensor,
+                 classes: torch.Tensor | None = None, rows: torch.Tensor | None = None,
+                 null: int | None = None) -> torch.Tensor:
+        """x0 (n, 2) the batch, z = a*x0 + b*eps its noised points, a a float or (n, 1), b (n, 1).
+        Conditional training: classes (n,) is each x0's class and rows (n,) the label each noisy
+        point is trained with; a row with the null label averages over the whole batch, any other row
+        over the points of its own class only."""
+        n = len(x0)
+        a = torch.as_tensor(a, dtype=x0.dtype, device=x0.device).expand(n, 1)
+        inv = 0.5 / b**2
+        # -|z - a x_j|^2 / (2 b^2) up to a per-row constant, as one (n, 3) x (3, n) product.
+        za = torch.cat([z * (2 * a * inv), -(a * a) * inv], 1)
+        xa = torch.cat([x0, (x0 * x0).sum(1, keepdim=True)], 1)
+        if self._buf is None or self._buf.shape != (n, n) or self._buf.device != x0.device:
+            self._buf = torch.empty(n, n, dtype=x0.dtype, device=x0.device)
+        logits = torch.mm(za, xa.T, out=self._buf)
+        # Shift each row by its own point's logit: the own weight is exp(0) = 1, the others at most
+        # exp(|eps|^2 / 2), so nothing overflows and the denominator is never 0.
+        weights = logits.sub_(logits.diagonal().clone()[:, None]).clamp_(min=LOGIT_FLOOR).exp_()
+        if classes is not None and rows is not None:
+            weights.mul_((rows[:, None] == classes.reshape(1, -1)) | (rows == null)[:, None])
+        acc = torch.mm(weights, torch.cat([x0, torch.ones_like(x0[:, :1])], 1))
+        return acc[:, :2] / acc[:, 2:]
