@@ -8,6 +8,7 @@ and Fourier features of log s; guidance takes ∇_y log p(c | y, s) from it by a
 from __future__ import annotations
 
 import math
+from array import array
 from dataclasses import asdict, dataclass
 
 import torch
@@ -104,7 +105,7 @@ class ClassifierTrainer:
         self.opt = make_optimizer(self.model.parameters(), c.lr)
         self.lr_scale = 1.0
         self.step = 0
-        self.losses: list[float] = []
+        self.losses = array("f")     # every step's loss: 4 bytes each, not a 32-byte Python float
         self._gen = torch.Generator().manual_seed(c.seed + 1)
         self._groups = torch.as_tensor(target.groups, dtype=torch.long)
 

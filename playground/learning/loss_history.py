@@ -37,7 +37,20 @@ def positive(y: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(y) & (y > 0), y, np.nan)
 
 
+def _put(buf: np.ndarray, used: int, new: np.ndarray) -> np.ndarray:
+    """buf with new written after its first `used` entries, its capacity doubled when full: a long
+    run appends in amortised O(chunk), not O(history) as concatenating every refresh did."""
+    if used + len(new) > len(buf):
+        grown = np.empty(max(2 * len(buf), used + len(new), 1024), np.float32)
+        grown[:used] = buf[:used]
+        buf = grown
+    buf[used:used + len(new)] = new
+    return buf
+
+
 class LossHistory:
+    """Float32 throughout: 8 bytes a step for the losses and their smoothed curve."""
+
     def __init__(self, decay: float = LOSS_EMA):
         self.decay = decay
         self.reset()
@@ -45,7 +58,8 @@ class LossHistory:
     def reset(self) -> None:
         self._pending: list[np.ndarray] = []
         self._y = np.zeros(0, np.float32)
-        self._smooth = np.zeros(0)
+        self._smooth = np.zeros(0, np.float32)
+        self._n = 0
         self._carry = np.zeros(2)
         self.last = float("nan")
         self.dirty = True
@@ -64,21 +78,22 @@ class LossHistory:
             return
         new = np.concatenate(self._pending)
         self._pending = []
-        self._y = np.concatenate([self._y, new])
         smooth, self._carry = ema(positive(new), self.decay, self._carry)
-        self._smooth = np.concatenate([self._smooth, smooth])
+        self._y = _put(self._y, self._n, new)
+        self._smooth = _put(self._smooth, self._n, smooth)
+        self._n += len(new)
 
     def all(self) -> np.ndarray:
-        """Every loss received so far, buffered ones included."""
-        return np.concatenate([self._y, *self._pending]) if self._pending else self._y.copy()
+        """Every loss received so far, buffered ones included (a copy)."""
+        return np.concatenate([self._y[:self._n], *self._pending])
 
     def values(self) -> np.ndarray:
         self.flush()
-        return self._y
+        return self._y[:self._n]
 
     def smoothed(self) -> np.ndarray:
         self.flush()
-        return self._smooth
+        return self._smooth[:self._n]
 
     def __len__(self) -> int:
-        return len(self._y) + sum(len(c) for c in self._pending)
+        return self._n + sum(len(c) for c in self._pending)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import math
+from array import array
 from dataclasses import asdict, dataclass, field
 
 import torch
@@ -120,7 +121,7 @@ class Trainer:
         self.lr = c.lr
         self.lr_scale = 1.0           # a caller with a known budget may anneal it towards the end
         self.step = 0
-        self.losses: list[float] = []
+        self.losses = array("f")     # every step's loss: 4 bytes each, not a 32-byte Python float
         self._loss_mean = None        # running mean of recent good losses
         self._loss_best = math.inf    # lowest running mean: a slow blow-up cannot drag the yardstick up
         self._spikes = 0              # consecutive losses far above the yardstick

@@ -87,6 +87,23 @@ def test_loss_history_buffers_then_folds_in():
     assert len(h) == 0 and np.isnan(h.last)
 
 
+def test_loss_history_grows_in_chunks_to_what_one_pass_gives():
+    """Thousands of chunks: the record is every loss in order, the smoothed curve the one-pass EMA,
+    and the store stays float32 with at most double capacity (8 bytes a step, not a Python list)."""
+    rng = np.random.default_rng(0)
+    chunks = [rng.exponential(size=int(k)).astype(np.float32) for k in rng.integers(1, 60, size=3000)]
+    h = LossHistory()
+    for i, c in enumerate(chunks):
+        h.append(c)
+        if i % 7 == 0:
+            h.flush()
+    everything = np.concatenate(chunks)
+    assert np.array_equal(h.all(), everything) and np.array_equal(h.values(), everything)
+    assert np.allclose(h.smoothed(), ema(everything.astype(np.float64), h.decay)[0], rtol=1e-5)
+    assert h.values().dtype == np.float32 and h.smoothed().dtype == np.float32
+    assert h.values().base.nbytes <= 2 * everything.nbytes + 4096
+
+
 # ----- AppState ----------------------------------------------------------------------------------------
 class Recorder:
     """Records (signal name, arguments) in the order the signals fire."""

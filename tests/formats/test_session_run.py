@@ -37,7 +37,7 @@ def resume(path, drop=()):
     trainer = Trainer(TARGET, TrainConfig.from_dict(s.trainer["config"]))
     state = {k: v for k, v in s.trainer_state().items() if k not in drop}
     trainer.load_state_dict(state)
-    trainer.losses = [float(v) for v in s.weights["losses"]]
+    trainer.losses.extend(s.weights["losses"].tolist())
     return trainer
 
 

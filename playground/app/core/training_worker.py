@@ -185,7 +185,7 @@ class TrainingWorker(QObject):
             if tr is None:
                 return None
             state = _cpu_copy(tr.state_dict())
-            state["losses"] = torch.tensor(tr.losses, dtype=torch.float32)
+            state["losses"] = torch.from_numpy(np.array(tr.losses, dtype=np.float32))
         return state
 
     @Slot(object, object, object, int, object)
@@ -198,7 +198,7 @@ class TrainingWorker(QObject):
             trainer = Trainer(target, config)
             trainer.load_state_dict(state)
             if state.get("losses") is not None:
-                trainer.losses = [float(v) for v in state["losses"]]
+                trainer.losses.extend(state["losses"].tolist())
             with self.lock:
                 self.trainer = trainer
             self.generation = generation
