@@ -5,12 +5,13 @@ samples, divided by the median of ten two-sample floors (quality.quality_vs_step
 in-process (train_for on `budget_config`, as the CLI's train does, with the clock started after the
 model is built, as train's is) or, with cli=True, the `train` command itself in a fresh process.
 
-    python -m playground.tools.one_second                      # built-ins and unseen targets, 500 steps
+    python -m playground.tools.one_second                      # built-ins and unseen targets, 400 steps
     python -m playground.tools.one_second --seconds 1 --cli    # the issue's check, through the CLI
     python -m playground.tools.one_second --recipe default     # the open-ended defaults, for the before column
 
---steps 500 is what one second gives on an idle two-core machine (~520 steps/s after warm-up),
-so a comparison between recipes does not move with other processes' load.
+--steps 400 is what one second of the budget recipe gives on an idle two-core machine (375-450
+through the CLI; the stable target costs ~0.7 ms of a ~2.4 ms step), so a comparison between
+recipes does not move with other processes' load.
 """
 from __future__ import annotations
 
@@ -29,10 +30,10 @@ from playground.formats.presets import PresetError, load_preset
 from playground.learning.train_loop import budget_config, train_for
 from playground.learning.trainer import TrainConfig, Trainer
 from playground.maths.quality import quality_vs_steps
-from playground.maths.sources import ModelSource
+from playground.maths.sources import ExactSource, ModelSource
 
 N, SAMPLER, STEPS = 4000, "ode-heun", 50
-IDLE_STEPS_1S = 500
+IDLE_STEPS_1S = 400
 UNSEEN_DIR = Path(__file__).with_name("unseen_targets")
 
 
@@ -51,9 +52,10 @@ def unseen_presets() -> list[str]:
 
 
 def floor_ratio(target, model, n: int = N, seed: int = 0) -> float:
-    """SW2(model samples, fresh exact samples) / median two-sample floor, as `compare` computes it."""
-    table = quality_vs_steps(target, [SAMPLER], [STEPS], {"model": lambda: ModelSource(model, copy_weights=False)},
-                             n=n, seed=seed)
+    """SW2(model samples, fresh exact samples) / median two-sample floor, as `compare` computes it;
+    model None: the exact score's, what a perfect model would read at this evaluation seed."""
+    source = (lambda: ExactSource(target)) if model is None else (lambda: ModelSource(model, copy_weights=False))
+    table = quality_vs_steps(target, [SAMPLER], [STEPS], {"model": source}, n=n, seed=seed)
     return table["results"][0]["sw2"][0] / table["floor"]
 
 
@@ -97,6 +99,8 @@ def main(argv=None) -> int:
     ap.add_argument("--recipe", choices=("budget", "default"), default="budget",
                     help="budget: what train uses now; default: TrainConfig's open-ended defaults")
     ap.add_argument("--seeds", default="0", help="comma-separated training seeds")
+    ap.add_argument("--exact", action="store_true",
+                    help="also print the exact score's ratio: the yardstick's own reading for a perfect model")
     ap.add_argument("--json", help="write {preset: [ratio per seed]} here")
     a = ap.parse_args(argv)
     torch.set_num_threads(max(1, min(torch.get_num_threads(), 2)))
@@ -108,8 +112,9 @@ def main(argv=None) -> int:
         runs = [cli_ratio(preset, a.seconds, int(s)) if a.cli else
                 trained_ratio(preset, a.seconds, steps, int(s), a.recipe) for s in a.seeds.split(",")]
         rows[Path(preset).stem] = [r for r, _ in runs]
+        exact = f"   exact {floor_ratio(load_preset(preset).target, None):.2f}" if a.exact else ""
         print(f"{Path(preset).stem:16s} " + " ".join(f"{r:5.2f}" for r, _ in runs)
-              + "   steps " + ",".join(str(k) for _, k in runs), flush=True)
+              + "   steps " + ",".join(str(k) for _, k in runs) + exact, flush=True)
     ratios = [statistics.mean(v) for v in rows.values()]
     passed = sum(max(v) <= 1.5 for v in rows.values())
     print(f"worst {max(max(v) for v in rows.values()):.2f}  mean {statistics.mean(ratios):.2f}  "

@@ -26,3 +26,13 @@ def test_train_1s_reports_each_preset_and_the_worst():
 def test_the_table_covers_every_built_in_and_the_unseen_targets():
     assert "blank" not in builtin_presets() and {"twin_peaks", "two_moons"} <= set(builtin_presets())
     assert len(unseen_presets()) >= 5
+
+
+def test_the_table_prints_the_exact_scores_reading_beside_the_models(capsys):
+    """--exact: the yardstick's reading for a perfect model at the same evaluation seed, so a row over
+    1.5 can be told apart from one where exact sampling itself reads high."""
+    from playground.tools.one_second import main
+    assert main(["fair_dice", "--steps", "30", "--exact"]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("fair_dice"))
+    exact = float(row.split("exact")[1])
+    assert 0.3 < exact < 1.5
