@@ -153,3 +153,11 @@ def test_reset_layout_leaves_no_tab_bar_over_a_dock(make_window, qtbot):
             [bar.tabText(i) for i in range(bar.count())]
     p, f = drawn(window, window.particle_dock), drawn(window, window.field_dock)
     assert abs(p.width() - f.width()) < 40                  # the default's even split is back
+
+
+def test_feature_plots_answer_to_their_names(make_window):
+    """pg.PlotWidget(objectName=...) names its PlotItem, not the widget: each view sets its own name."""
+    window = make_window(size=(1366, 768))
+    for name in ("qualityPlot", "forwardView", "forwardSchedulePlot", "likelihoodModelPlot", "likelihoodExactPlot",
+                 "flowTimePlot", "commitPlot"):
+        assert type(child(window, QWidget, name)).__name__ == "PlotWidget", name

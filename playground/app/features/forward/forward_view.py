@@ -64,14 +64,16 @@ class ForwardPanel(QWidget):
         self.warning.setWordWrap(True)
         self.warning.setVisible(False)
 
-        self.view = pg.PlotWidget(objectName="forwardView")
+        self.view = pg.PlotWidget()
+        self.view.setObjectName("forwardView")   # PlotWidget hands objectName= to its PlotItem
         self.view.setToolTip("Samples of x_t under the forward process")
         self.view.setAspectLocked(True)
         self.view.setMinimumHeight(150)
         self.scatter = pg.ScatterPlotItem(size=2.5, pen=None, brush=pg.mkBrush(255, 200, 80, 160))
         self.view.addItem(self.scatter)
 
-        self.schedule_plot = pg.PlotWidget(objectName="forwardSchedulePlot")
+        self.schedule_plot = pg.PlotWidget()
+        self.schedule_plot.setObjectName("forwardSchedulePlot")   # PlotWidget hands objectName= to its PlotItem
         self.schedule_plot.setToolTip("α_t and σ_t (left, log scale) and log-SNR = log(α²/σ²) (right) against t; "
                                       "dots: the levels visited, line: the frame shown")
         self.schedule_plot.setMinimumHeight(150)

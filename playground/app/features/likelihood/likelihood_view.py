@@ -109,7 +109,8 @@ class LikelihoodPanel(TaskPanel):
         self.elbo_plot.hideButtons()
         self.plots, self.images = [], []
         for name, title in (("likelihoodModelPlot", "model log p (ODE)"), ("likelihoodExactPlot", "exact log p")):
-            w = pg.PlotWidget(objectName=name)
+            w = pg.PlotWidget()
+            w.setObjectName(name)   # PlotWidget hands objectName= to its PlotItem
             w.setToolTip(f"{title}; colours clipped to (max − {CLIP_NATS:g}, max) nats, same for both")
             w.setTitle(title)
             w.setAspectLocked(True)

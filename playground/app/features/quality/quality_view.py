@@ -98,7 +98,8 @@ class QualityPanel(TaskPanel):
         self.progress.setToolTip("Progress of the sweep")
         self.status = QLabel("", objectName="qualityStatus")
         self.status.setWordWrap(True)
-        self.plot = pg.PlotWidget(objectName="qualityPlot")
+        self.plot = pg.PlotWidget()
+        self.plot.setObjectName("qualityPlot")   # PlotWidget hands objectName= to its PlotItem
         self.plot.setToolTip("Sliced W2 to fresh exact samples against steps (log-log); dotted: noise floor")
         self.plot.setLogMode(x=True, y=True)
         self.plot.setLabel("bottom", "steps")
