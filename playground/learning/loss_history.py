@@ -65,7 +65,7 @@ class LossHistory:
         self.dirty = True
 
     def append(self, losses) -> None:
-        losses = np.asarray(losses, dtype=np.float32)
+        losses = np.array(losses, dtype=np.float32)     # a copy: never a view pinning the caller's buffer
         self._pending.append(losses)
         self.dirty = True
         finite = losses[np.isfinite(losses)]

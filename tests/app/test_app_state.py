@@ -181,3 +181,26 @@ def test_flags_and_typed_results():
     state.set_reflow(None)
     assert state.flags.conditional and state.quality["floor"] == 0.1
     assert rec.names() == ["flagsChanged", "qualityChanged", "reflowChanged"]
+
+
+def test_a_restored_trainer_keeps_training_while_its_losses_wait_to_be_drawn(qtbot):
+    """load_state hands the restored losses to the history, which holds them until the next refresh;
+    a view onto the trainer's array('f') would pin it, and the next chunk's extend() raise BufferError."""
+    import threading
+
+    import torch
+
+    from playground.app.core.training_worker import TrainingWorker
+    from playground.learning.trainer import TrainConfig, Trainer
+    target = load_preset("two_moons").target
+    config = TrainConfig(seed=0, device="cpu", batch=64)
+    trainer = Trainer(target, config)
+    trainer.train(5)
+    state = {**trainer.state_dict(), "losses": torch.tensor(trainer.losses)}
+    worker, history, errors = TrainingWorker(), LossHistory(), []
+    worker.lossesReady.connect(lambda losses, *rest: history.append(losses))
+    worker.failed.connect(lambda *a: errors.append(a))
+    worker.load_state(target, config, state, 0, threading.Event())
+    assert len(history) == 5 and worker.trainer.step == 5
+    worker._tick()                                   # a chunk before the history is flushed
+    assert not errors and worker.trainer.step > 5 and len(worker.trainer.losses) == worker.trainer.step

@@ -205,7 +205,8 @@ class TrainingWorker(QObject):
             self._events_seen = len(trainer.events)
             self._lr_seen = trainer.lr
             self.trainerReady.emit(self._info())
-            self.lossesReady.emit(np.asarray(trainer.losses, dtype=np.float32), trainer.step, 0.0, generation)
+            # A copy: a view would pin the array('f') and its next extend() would raise BufferError.
+            self.lossesReady.emit(np.array(trainer.losses, dtype=np.float32), trainer.step, 0.0, generation)
             self._publish()
             self._emit_dataset()
         self.runningChanged.emit(False)
