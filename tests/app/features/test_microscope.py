@@ -36,7 +36,9 @@ def test_loss_by_level_follows_training_and_sits_above_the_floor(qtbot, make_win
     view = w.findChild(type(panel.plot), "lossByLevelView")
     assert view is not None and view.isVisible()
     panel.excess_check.setChecked(True)                    # the loss plot shows the excess over the floor
-    assert w.state.loss_floor is not None and 0 < w.state.loss_floor < float(w.state.training.losses.last)
+    # Against the last 100 steps' mean: the latest 20 alone dipped 1.6% under the floor once (batch noise, CI).
+    recent = float(np.nanmean(w.state.training.losses.all()[-100:]))
+    assert w.state.loss_floor is not None and 0 < w.state.loss_floor < recent
 
 
 def test_memorisation_tab_counts_the_exact_denoisers_copies(qtbot, make_window):
