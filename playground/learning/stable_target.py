@@ -15,12 +15,15 @@ from __future__ import annotations
 import torch
 
 LOGIT_FLOOR = -80.0     # exp(-80) is still a normal float32: deeper logits would make slow denormals
+FINE = 0.01             # noise levels (b/a) under this share of the data's spread get exact differences
 
 
 class StableTarget:
-    """Callable (x0, z, a, b, classes=None, rows=None, null=None) -> x0_hat, reusing one (n, n) buffer."""
+    """Callable (x0, z, a, b, classes=None, rows=None, null=None) -> x0_hat, reusing one (n, n) buffer;
+    `spread` is the data's scale (the model's sigma_data)."""
 
-    def __init__(self):
+    def __init__(self, spread: float = 1.0):
+        self.spread = float(spread)     # the data's scale (sigma_data): where "small noise" begins
         self._buf: torch.Tensor | None = None
 
     @torch.no_grad()
@@ -33,17 +36,30 @@ class StableTarget:
         over the points of its own class only."""
         n = len(x0)
         a = torch.as_tensor(a, dtype=x0.dtype, device=x0.device).expand(n, 1)
+        # Centred on the batch mean: the expanded square below cancels terms of size |x|^2 / b^2.
+        mean = x0.mean(0)
+        x0, z = x0 - mean, z - a * mean
         inv = 0.5 / b**2
         # -|z - a x_j|^2 / (2 b^2) up to a per-row constant, as one (n, 3) x (3, n) product.
         za = torch.cat([z * (2 * a * inv), -(a * a) * inv], 1)
         xa = torch.cat([x0, (x0 * x0).sum(1, keepdim=True)], 1)
-        if self._buf is None or self._buf.shape != (n, n) or self._buf.device != x0.device:
-            self._buf = torch.empty(n, n, dtype=x0.dtype, device=x0.device)
-        logits = torch.mm(za, xa.T, out=self._buf)
+        buf = self._buf
+        if buf is None or buf.shape != (n, n) or buf.device != x0.device or buf.dtype != x0.dtype:
+            buf = self._buf = torch.empty(n, n, dtype=x0.dtype, device=x0.device)
+        logits = torch.mm(za, xa.T, out=buf)
         # Shift each row by its own point's logit: the own weight is exp(0) = 1, the others at most
         # exp(|eps|^2 / 2), so nothing overflows and the denominator is never 0.
-        weights = logits.sub_(logits.diagonal().clone()[:, None]).clamp_(min=LOGIT_FLOOR).exp_()
+        logits.sub_(logits.diagonal().clone()[:, None])
+        # Rows at small noise (level under FINE of the data's spread, rare) lose digits in that
+        # square: their logits come from the differences themselves.
+        fine = ((b / a.abs().clamp(min=1e-12)) < FINE * self.spread).reshape(-1).nonzero().reshape(-1)
+        if len(fine):       # |z - a x_j|^2 = a^2 |z/a - x_j|^2, each difference taken as such
+            af = a[fine]
+            dist = torch.cdist(z[fine] / af, x0, compute_mode="donot_use_mm_for_euclid_dist")
+            exact = dist.square_().mul_(-(af * af) * inv[fine])
+            logits[fine] = exact - exact.gather(1, fine[:, None])
+        weights = logits.clamp_(min=LOGIT_FLOOR).exp_()
         if classes is not None and rows is not None:
             weights.mul_((rows[:, None] == classes.reshape(1, -1)) | (rows == null)[:, None])
         acc = torch.mm(weights, torch.cat([x0, torch.ones_like(x0[:, :1])], 1))
-        return acc[:, :2] / acc[:, 2:]
+        return mean + acc[:, :2] / acc[:, 2:]

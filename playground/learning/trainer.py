@@ -127,7 +127,7 @@ class Trainer:
         self._spikes = 0              # consecutive losses far above the yardstick
         self.stalled = False          # diverged again at MIN_LR: training is not making progress
         self._gen = torch.Generator(device="cpu").manual_seed(c.seed + 1)
-        self._stable = StableTarget() if c.stable_target else None
+        self._stable = StableTarget(c.model.sigma_data) if c.stable_target else None
         self._good = self._snapshot()
         self.set_target(target)
 

@@ -1,4 +1,5 @@
 """The one-second recipe (issue 26) and bench's train_1s figure, at fixed step counts, not wall-clock."""
+from playground.learning.model import ModelConfig
 from playground.learning.train_loop import BUDGET_RECIPE, budget_config
 from playground.tools.one_second import IDLE_STEPS_1S, builtin_presets, train_1s, trained_ratio, unseen_presets
 
@@ -15,6 +16,8 @@ def test_the_budget_recipe_reaches_the_floor_band_on_a_cheap_target():
 def test_budget_config_overrides_defaults_and_takes_fields():
     config = budget_config(seed=3, p_std=0.7)
     assert config.ema_power == BUDGET_RECIPE["ema_power"] > 0 and config.p_std == 0.7 and config.seed == 3
+    assert config.stable_target and not budget_config(model=ModelConfig(objective="fm")).stable_target
+    assert budget_config(model=ModelConfig(objective="fm"), stable_target=True).stable_target     # asked for
 
 
 def test_train_1s_reports_each_preset_and_the_worst():
