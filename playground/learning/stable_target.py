@@ -7,8 +7,9 @@ candidate for every noisy point, weighted by how likely it made it,
     x0_hat(z) = sum_j w_j x_j,   w_j ~ exp(-|z - a x_j|^2 / (2 b^2))   (z = a x0 + b eps),
 with the point's own x0 always among the candidates. It uses the training samples only, never
 the target's formula, and at small b it is the plain target (only the own x0 has weight). It is
-consistent as the batch grows (the bias is O(1/batch)); with a batch of 1024 it gave the same SW2
-in 390 steps as the plain target in 575, in 2.3 ms a step instead of 1.5 (issue 26's closing note).
+consistent as the batch grows (the bias is O(1/batch)). With a batch of 1024, 390 steps of it beat
+575 plain ones (the same CPU time: ~2.5 ms a step instead of 1.5) on 10 hard targets, mean SW2
+over the floor 1.17 against 1.26 (issue 26's closing note).
 """
 from __future__ import annotations
 
