@@ -16,6 +16,7 @@ from __future__ import annotations
 import torch
 
 LOGIT_FLOOR = -80.0     # exp(-80) is still a normal float32: deeper logits would make slow denormals
+GROUP = 2048            # the most points averaged together: bounds the weight matrix at 16 MB
 FINE = 0.01             # noise levels (b/a) under this share of the data's spread get exact differences
 
 
@@ -34,9 +35,16 @@ class StableTarget:
         """x0 (n, 2) the batch, z = a*x0 + b*eps its noised points, a a float or (n, 1), b (n, 1).
         Conditional training: classes (n,) is each x0's class and rows (n,) the label each noisy
         point is trained with; a row with the null label averages over the whole batch, any other row
-        over the points of its own class only."""
+        over the points of its own class only. A batch over GROUP points is averaged within groups
+        of GROUP (the n x n matrix of a 65536 batch would be 16 GB)."""
         n = len(x0)
         a = torch.as_tensor(a, dtype=x0.dtype, device=x0.device).expand(n, 1)
+        parts = [slice(i, i + GROUP) for i in range(0, n, GROUP)]
+        return torch.cat([self._group(x0[p], z[p], a[p], b[p], None if classes is None else classes[p],
+                                      None if rows is None else rows[p], null) for p in parts])
+
+    def _group(self, x0, z, a, b, classes, rows, null) -> torch.Tensor:
+        n = len(x0)
         # Centred on the batch mean: the expanded square below cancels terms of size |x|^2 / b^2.
         mean = x0.mean(0)
         x0, z = x0 - mean, z - a * mean

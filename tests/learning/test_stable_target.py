@@ -71,6 +71,17 @@ def test_stays_accurate_at_small_noise_and_far_from_the_origin(level):
     assert err < 0.01
 
 
+def test_a_huge_batch_is_averaged_in_groups_with_a_bounded_matrix():
+    """batch 65536 would need a 16 GB weight matrix: groups of GROUP points are averaged on their own."""
+    from playground.learning.stable_target import GROUP
+    x0, b, eps = batch(2 * GROUP + 100)
+    stable = StableTarget()
+    got = stable(x0, x0 + b * eps, 1.0, b)
+    for p in (slice(0, GROUP), slice(GROUP, 2 * GROUP), slice(2 * GROUP, None)):
+        assert torch.allclose(got[p].double(), direct(x0[p], (x0 + b * eps)[p], 1.0, b[p]), atol=1e-4)
+    assert stable._buf.numel() <= GROUP * GROUP
+
+
 def test_is_close_to_the_exact_denoiser_where_one_x0_is_not():
     """On a real mixture at its own scale the batch average is far nearer the exact posterior mean
     than the single x0 plain score matching regresses on (0.001 against 3.0), and nearly unbiased."""
