@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from importlib import resources
-from pathlib import Path
 
 from playground.formats.builtin import builtin_names
 from playground.formats.settings import FIELDS, SettingsError, check
@@ -76,16 +75,6 @@ class Tour:
         """The objectNames whose values the tour sets (kept, and given back when it closes)."""
         return {name for s in self.stops for name in (*s.widgets, *s.after)}
 
-    def widget_names(self) -> set[str]:
-        """Every objectName the tour sets, clicks or highlights (the player checks they exist)."""
-        names = set()
-        for s in self.stops:
-            names |= set(s.widgets) | set(s.after)
-            names |= {a["click"] for a in s.act if isinstance(a, dict)}
-            if s.highlight:
-                names.add(s.highlight)
-        return names
-
 
 def tour_names() -> list[str]:
     """Names of the shipped tours, in their menu order (a file's "order"; checked when it is read)."""
@@ -109,16 +98,6 @@ def read_tour(name: str) -> Tour:
         known = ", ".join(_stems())
         raise TourError(f"unknown tour {name!r} (tours: {known})")
     return parse_tour(name, f.read_text(encoding="utf-8"))
-
-
-def load_tour_file(path) -> Tour:
-    """A tour from any file (a tour being written): the same checks as the shipped ones."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TourError(f"{path.name}: cannot read it ({exc})") from None
-    return parse_tour(path.stem, text)
 
 
 def model_names() -> list[str]:

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from PySide6.QtCore import QByteArray, QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import QDockWidget, QTabBar
 
+from playground.formats.io_utils import atomic_write_text
+
 LAYOUT_VERSION = 4           # bump when the default changes: an older saved layout is then ignored
 LAYOUT_FILE = "layout.json"
 VIEW_SHARE = 0.5             # of the width right of the controls, for a view in front of the right group
@@ -190,11 +192,7 @@ class DockLayout:
                 "docks": base64.b64encode(bytes(self._window.saveState(LAYOUT_VERSION))).decode("ascii"),
                 "sections": {name: s.is_open() for name, s in self.sections.items()}}
         try:
-            path = self._path()
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(data))
-            tmp.replace(path)
+            atomic_write_text(self._path(), json.dumps(data))
         except OSError:
             pass
 

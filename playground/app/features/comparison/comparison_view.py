@@ -76,10 +76,8 @@ class ComparisonView(QObject):
         self.progress = named(QProgressBar(), "compareProgress", "Steps done over all panels")
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
-        self.progress.setMaximumWidth(140)
         self.count_spin.setPrefix("panels ")
         self.particles_spin.setSuffix(" particles")
-        self.progress.setMaximumWidth(90)
         self.reflow_steps = named(QComboBox(), "compareReflowSteps", "Steps of the few-step panels of "
                                   "'base vs reflowed' (ode-euler on the flow schedule)")
         for k in (1, 2, 4):

@@ -15,8 +15,6 @@ MIN_HEIGHT = 230               # the text of a stop and its question without scr
 
 
 class TourPanel(QWidget):
-    fills_dock = True        # straight in its dock: the dock keeps the panel's minimum height
-
     def __init__(self):
         super().__init__()
         self.title = QLabel(objectName="tourTitle")
