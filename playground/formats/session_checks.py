@@ -50,6 +50,11 @@ def is_bool(v) -> bool:
     return isinstance(v, bool)
 
 
+def is_point_or_none(v) -> bool:
+    """None or [x, y], two finite numbers of at most 1e6 in size (a model's data_mean)."""
+    return v is None or (isinstance(v, list) and len(v) == 2 and all(num_in(-1e6, 1e6)(u) for u in v))
+
+
 TRAIN_RULES = {"lr": num_in(0, 100.0, open_low=True), "batch": int_in(1, 65536), "ema": num_in(0, 1),
                "weight_decay": num_in(0, 1), "warmup": int_in(0, 10**7), "grad_clip": num_in(0, 1e6, open_low=True),
                "p_mean": num_in(-10, 10), "p_std": num_in(0, 10, open_low=True), "seed": int_in(0, 2**32),
@@ -57,7 +62,7 @@ TRAIN_RULES = {"lr": num_in(0, 100.0, open_low=True), "batch": int_in(1, 65536),
                "conditional": is_bool, "label_dropout": num_in(0, 1)}
 MODEL_RULES = {"hidden": int_in(1, 4096), "depth": int_in(1, 8), "noise_freqs": int_in(1, 64),
                "x_freqs": int_in(0, 12), "sigma_data": num_in(0, 1e6, open_low=True),
-               "n_classes": int_in(0, MAX_COMPONENTS)}
+               "n_classes": int_in(0, MAX_COMPONENTS), "data_mean": is_point_or_none}
 
 
 def parameter_count(model: dict) -> int:

@@ -1,7 +1,7 @@
 """Step-based training of the denoiser, so a GUI or CLI can drive it in chunks.
 
 Score matching (dsm, Karras et al. 2022): with s ~ logNormal(p_mean, p_std) and y = x0 + s*eps,
-    E || F(y, s) - (x0 - c_skip(s) y) / c_out(s) ||^2,
+    E || F(y, s) - (x0 - m - c_skip(s) (y - m)) / c_out(s) ||^2 (m the data's mean, learning/model),
 i.e. the denoising error weighted to unit variance at every level. Flow matching (fm, Lipman et
 al. 2023; Liu et al. 2022): with t ~ U(0, 1) (or logit-normal) and x_t = (1-t) x0 + t eps,
     E || v(x_t, t) - (eps - x0) ||^2 / c_v^2,
@@ -115,6 +115,8 @@ class Trainer:
         torch.manual_seed(c.seed)
         if c.model.sigma_data <= 0 or c.model.sigma_data == ModelConfig.sigma_data:
             c.model.sigma_data = round(target.mixture.data_std(), 4)
+        if c.model.data_mean is None and c.model.objective == "dsm":
+            c.model.data_mean = [round(float(v), 4) for v in target.mixture.mean()]
         self.model = build_model(c.model).to(self.device)
         self.ema_model = copy.deepcopy(self.model).requires_grad_(False)
         self.opt = make_optimizer(self.model.parameters(), c.lr, c.weight_decay)
@@ -229,8 +231,8 @@ class Trainer:
         y = x0 + s * (self._noise(x0) if noise is None else noise)
         rows = self._dropped(labels)
         aim = self._stable(x0, y, 1.0, s, labels, rows, self.model.config.n_classes) if stable else x0
-        c_skip, c_out, _ = self.model.precond(s)
-        target = (aim - c_skip * y) / c_out
+        _, c_out, _ = self.model.precond(s)
+        target = (aim - self.model.skip(y, s)) / c_out
         return ((self.model.raw(y, s, rows) - target) ** 2).sum(1).mean()
 
     def _noise(self, x0: torch.Tensor) -> torch.Tensor:
