@@ -1,5 +1,6 @@
 """The one-second recipe (issue 26) and bench's train_1s figure, at fixed step counts, not wall-clock."""
 from playground.learning.model import ModelConfig
+from playground.learning.trainer import TrainConfig
 from playground.learning.train_loop import BUDGET_RECIPE, budget_config
 from playground.tools.one_second import IDLE_STEPS_1S, builtin_presets, train_1s, trained_ratio, unseen_presets
 
@@ -18,6 +19,19 @@ def test_budget_config_overrides_defaults_and_takes_fields():
     assert config.ema_power == BUDGET_RECIPE["ema_power"] > 0 and config.p_std == 0.7 and config.seed == 3
     assert config.stable_target and not budget_config(model=ModelConfig(objective="fm")).stable_target
     assert budget_config(model=ModelConfig(objective="fm"), stable_target=True).stable_target     # asked for
+    assert (config.lr, config.warmup) == (BUDGET_RECIPE["lr"], BUDGET_RECIPE["warmup"]) != (TrainConfig.lr, TrainConfig.warmup)
+    flow = budget_config(model=ModelConfig(objective="fm"))
+    assert (flow.lr, flow.warmup) == (TrainConfig.lr, TrainConfig.warmup)     # measured for score matching only
+    assert budget_config(lr=3e-3).lr == 3e-3
+
+
+def test_train_uses_the_recipes_rate_unless_given(tmp_path):
+    from playground.formats.checkpoint import read_checkpoint
+    from tests.helpers import run
+    for extra, lr in (([], BUDGET_RECIPE["lr"]), (["--lr", "0.002"], 0.002)):
+        out = tmp_path / f"m{len(extra)}.pt"
+        assert run("train", "fair_dice", "--steps", 3, "--out", out, *extra).returncode == 0
+        assert read_checkpoint(out)["config"]["lr"] == lr
 
 
 def test_train_1s_reports_each_preset_and_the_worst():

@@ -26,7 +26,8 @@ def cmd_train(args) -> int:
     preset, target = load(args.preset)
     out = check_out(args.out or f"{Path(preset.name).stem.replace(' ', '_')}.pt", (".pt",))
     limit_threads()
-    cfg = budget_config(seed=args.seed, device=args.device, lr=args.lr or TrainConfig.lr,
+    rate = {"lr": args.lr} if args.lr else {}       # not given: the budget recipe's own rate
+    cfg = budget_config(seed=args.seed, device=args.device, **rate,
                       batch=args.batch or TrainConfig.batch, dataset_size=args.dataset_size,
                       conditional=args.conditional, t_sampling=args.t_sampling, coupling=args.coupling,
                       ot_batch=args.ot_batch or TrainConfig.ot_batch, ot_reg=args.ot_reg or TrainConfig.ot_reg,
@@ -51,13 +52,15 @@ def cmd_train(args) -> int:
 def add_parsers(sub) -> None:
     from playground.learning.couplings import COUPLINGS
     from playground.learning.model import OBJECTIVES, ModelConfig
+    from playground.learning.train_loop import BUDGET_RECIPE
     from playground.learning.trainer import T_SAMPLINGS, TrainConfig
     text = "train the default denoiser on fresh exact samples of a target and save a checkpoint"
     tr = preset_command(sub, "train", text, "diffusion-playground train swiss_roll --seconds 60 --seed 0 --out swiss.pt")
     add_training_budget(tr, "optimiser steps to train (give this or --seconds)", "seconds to train (give this or --steps)",
                         "random seed of the weights and the training noise", DEVICE_HELP)
     tr.add_argument("--out", metavar="FILE.pt", help="checkpoint to write (default: <preset name>.pt here)")
-    tr.add_argument("--lr", type=learning_rate, help=f"learning rate (default: {TrainConfig.lr:g})")
+    tr.add_argument("--lr", type=learning_rate, help=f"peak learning rate (default: {BUDGET_RECIPE['lr']:g} for score "
+                    f"matching, {TrainConfig.lr:g} for flow matching)")
     tr.add_argument("--batch", type=batch_size, help=f"samples per step (default: {TrainConfig.batch})")
     tr.add_argument("--hidden", type=hidden_width, help=f"width of the network's layers (default: {ModelConfig.hidden})")
     tr.add_argument("--dataset-size", type=dataset_size, metavar="N",
