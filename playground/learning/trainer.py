@@ -29,7 +29,7 @@ import torch
 
 from playground.learning.couplings import DEFAULT_OT_BATCH, DEFAULT_OT_REG, check_coupling, pair_batch
 from playground.learning.dataset import training_set
-from playground.learning.devices import make_optimizer, resolve_device
+from playground.learning.devices import in_chunks, make_optimizer, resolve_device
 from playground.learning.model import ModelConfig, build_model
 from playground.learning.stable_target import StableTarget
 from playground.maths.parametrization import eps_from_x0, velocity_from_x0_eps
@@ -233,7 +233,7 @@ class Trainer:
         aim = self._stable(x0, y, 1.0, s, labels, rows, self.model.config.n_classes) if stable else x0
         _, c_out, _ = self.model.precond(s)
         target = (aim - self.model.skip(y, s)) / c_out
-        return ((self.model.raw(y, s, rows) - target) ** 2).sum(1).mean()
+        return ((in_chunks(self.model.raw, self.model.config.hidden, y, s, rows) - target) ** 2).sum(1).mean()
 
     def _noise(self, x0: torch.Tensor) -> torch.Tensor:
         return torch.randn(x0.shape, generator=self._gen).to(self.device)
@@ -268,7 +268,7 @@ class Trainer:
             far = t >= 1e-3
             x0, noise = torch.where(far, aim, x0), torch.where(far, eps_from_x0(x_t, aim, 1 - t, t.clamp(min=1e-3)), noise)
         target = velocity_from_x0_eps(x0, noise, -1.0, 1.0)
-        err = (self.model.velocity(x_t, t, rows) - target) / self.model.velocity_scale()
+        err = (in_chunks(self.model.velocity, self.model.config.hidden, x_t, t, rows) - target) / self.model.velocity_scale()
         return (err**2).sum(1).mean()
 
     def train(self, k: int = 1) -> list[float]:
