@@ -88,8 +88,12 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> "TrainConfig":
+        """A saved config (sessions, tours): a model saved before data_mean existed is uncentred, not
+        "to be centred on the target", so the Trainer does not fill it in under weights that never had it."""
         data = dict(data)
-        model = ModelConfig(**{k: v for k, v in data.pop("model", {}).items() if k in ModelConfig.__dataclass_fields__})
+        saved = dict(data.pop("model", {}))
+        saved.setdefault("data_mean", [0.0, 0.0])
+        model = ModelConfig(**{k: v for k, v in saved.items() if k in ModelConfig.__dataclass_fields__})
         return cls(model=model, **{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
 

@@ -71,3 +71,23 @@ def test_centring_fixes_the_weight_between_far_modes_in_a_short_run():
         pass
     ratio = (floor_ratio(target, trainer.ema_model, seed=0) + floor_ratio(target, trainer.ema_model, seed=1)) / 2
     assert ratio < 1.0
+
+
+def test_a_model_saved_before_centring_reloads_uncentred():
+    """Sessions, autosaves and tours rebuild a Trainer from the saved config and load the weights
+    into it: a config without data_mean must stay uncentred (the shipped dice_fresh tour model came
+    back 0.4-1.0 off at levels 0.2-80 when the Trainer filled the mean in)."""
+    from importlib import resources
+    from playground.formats.checkpoint import load_model
+    from playground.formats.tour_files import model_file, read_tour_model
+    data, state = read_tour_model("dice_fresh")
+    assert "data_mean" not in data["model"]
+    trainer = Trainer(load_preset("loaded_dice").target, TrainConfig.from_dict({**data, "device": "cpu"}))
+    trainer.load_state_dict(state)
+    with resources.as_file(model_file("dice_fresh")) as path:
+        shipped = load_model(path)
+    y = torch.randn(200, 2, generator=torch.Generator().manual_seed(1)) * 2
+    for level in (80.0, 5.0, 1.0, 0.2):
+        assert torch.allclose(trainer.ema_model(y, level), shipped(y, level), atol=1e-5)
+    fresh = TrainConfig.from_dict(TrainConfig().to_dict())       # a config saved now keeps what it says
+    assert fresh.model.data_mean is None and TrainConfig.from_dict(trainer.config.to_dict()).model.data_mean == [0.0, 0.0]

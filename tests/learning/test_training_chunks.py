@@ -32,3 +32,16 @@ def test_chunked_training_gives_the_same_loss_and_gradient(monkeypatch, config):
     assert chunked == pytest.approx(whole, rel=1e-5)
     for a, b in zip(grads, chunk_grads):
         assert torch.allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_without_gradients_the_slices_run_plainly(monkeypatch):
+    from playground.learning.model import build_model
+    monkeypatch.setattr(devices, "TRAIN_CELLS", 64 * 7)
+    model = build_model(ModelConfig(n_classes=3))
+    torch.nn.init.normal_(model.net[-1].weight)       # the last layer starts at zero: make F non-trivial
+    y, s = torch.randn(50, 2), torch.rand(50, 1) + 0.1
+    labels = torch.randint(0, 4, (50,))
+    with torch.no_grad():
+        whole = model.raw(y, s, labels)
+        sliced = devices.in_chunks(model.raw, 64, y, s, labels)
+    assert sliced.shape == (50, 2) and whole.abs().max() > 0.1 and torch.allclose(whole, sliced, atol=1e-6)
