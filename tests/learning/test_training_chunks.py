@@ -12,6 +12,9 @@ from playground.learning.trainer import TrainConfig, Trainer
 def _loss_and_grads(monkeypatch, cells, **config):
     monkeypatch.setattr(devices, "TRAIN_CELLS", cells)
     trainer = Trainer(load_preset("loaded_dice").target, TrainConfig(seed=0, device="cpu", batch=300, **config))
+    with torch.no_grad():         # the last layer starts at zero, which would leave the others no gradient
+        trainer.model.net[-1].weight.copy_(torch.randn(trainer.model.net[-1].weight.shape,
+                                                       generator=torch.Generator().manual_seed(2)))
     calls = []
     raw, velocity = trainer.model.raw, trainer.model.velocity
     trainer.model.raw = lambda *a: calls.append(len(a[0])) or raw(*a)
@@ -30,6 +33,7 @@ def test_chunked_training_gives_the_same_loss_and_gradient(monkeypatch, config):
     chunked, chunk_grads, chunk_calls = _loss_and_grads(monkeypatch, 64 * 100, **copy)   # 100 rows at width 64
     assert chunk_calls[:3] == [100, 100, 100]          # forward in three slices (backward recomputes them)
     assert chunked == pytest.approx(whole, rel=1e-5)
+    assert all(float(g.abs().max()) > 0 for g in grads)
     for a, b in zip(grads, chunk_grads):
         assert torch.allclose(a, b, rtol=1e-4, atol=1e-6)
 
