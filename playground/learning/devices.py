@@ -40,7 +40,7 @@ def in_chunks(fn, width: int, *args):
     """fn(*args) for a batch whose tensors share their first dimension (None passes through). When
     rows x width is over TRAIN_CELLS, fn runs on slices under activation checkpointing: backward
     recomputes one slice at a time, so the pass holds one slice's activations instead of the whole
-    batch's (65536 x 1024: 1.7 GB -> ~0.4 GB) and the gradient is the same."""
+    batch's (65536 x 1024 peaked at 1.7 GB, now 0.8 GB) and the gradient is the same."""
     n = len(args[0])
     rows = max(1, TRAIN_CELLS // max(1, int(width)))
     if n <= rows:

@@ -17,7 +17,7 @@ WORKING_CELLS = 1 << 20          # (point, point) pairs a distance table holds a
                                  # distance): 8 MB
 TRAIN_CELLS = 1 << 21            # (sample, hidden unit) pairs one training pass holds activations for: a
                                  # larger batch x width (65536 x 1024 peaked at 1.7 GB) runs the network in
-                                 # checkpointed chunks of this size (learning/devices.in_chunks), ~100 MB
+                                 # checkpointed chunks of this size (learning/devices.in_chunks): 8 MB a layer
 
 # Caches: what is kept between computations.
 RUN_FRAME_BYTES = 64 * MB        # frames of the main lane's run (a 10k x 100-step run is 8 MB; more: every k-th)
