@@ -18,6 +18,9 @@ WORKING_CELLS = 1 << 20          # (point, point) pairs a distance table holds a
 TRAIN_CELLS = 1 << 21            # (sample, hidden unit) pairs one training pass holds activations for: a
                                  # larger batch x width (65536 x 1024 peaked at 1.7 GB) runs the network in
                                  # checkpointed chunks of this size (learning/devices.in_chunks): 8 MB a layer
+EVAL_CELLS = 1 << 20             # (point, hidden unit) pairs one network evaluation holds: a sampler step on
+                                 # 200k particles at width 1024 peaked at 2.6 GB (64: +230 MB) and now runs in
+                                 # row slices of this size (maths/sources.ModelSource): 4 MB a layer
 
 # Caches: what is kept between computations.
 RUN_FRAME_BYTES = 64 * MB        # frames of the main lane's run (a 10k x 100-step run is 8 MB; more: every k-th)

@@ -113,17 +113,15 @@ class GuidedSource(_Guided):
         self.model = self.base.model
         self.device = self.base.device
 
-    @torch.no_grad()
     def _single(self, y, s, label):
-        return self.model(y.to(self.device), s, label)
+        return self.base.evaluate(y, s, label)
 
-    @torch.no_grad()
     def _pair(self, y, s):
         y = y.to(self.device)
         n = y.shape[0]
         labels = torch.full((2 * n,), self.model.null_label, dtype=torch.long, device=self.device)
         labels[:n] = self.label
-        denoised = self.model(torch.cat([y, y]), s, labels)
+        denoised = self.base.evaluate(torch.cat([y, y]), s, labels)
         return denoised[:n], denoised[n:]
 
 

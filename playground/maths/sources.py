@@ -11,6 +11,7 @@ import copy
 
 import torch
 
+from playground.maths.budgets import EVAL_CELLS
 from playground.maths.parametrization import score_from_x0, velocity_from_x0
 
 
@@ -79,7 +80,22 @@ class ModelSource(Source):
         return int(getattr(config, "n_classes", 0) or 0)
 
     @torch.no_grad()
+    def evaluate(self, y: torch.Tensor, level: float, label=None) -> torch.Tensor:
+        """The network at one level, on row slices of EVAL_CELLS (point, hidden unit) pairs: a sampler
+        step holds one slice's activations, not all the particles' (rows are independent, so the
+        result is the same). label: None, one class, or one per row (sliced with them)."""
+        y = y.to(self.device)
+        width = int(getattr(getattr(self.model, "config", None), "hidden", 0) or 64)
+        rows = max(1, EVAL_CELLS // width)
+        per_row = isinstance(label, torch.Tensor) and label.ndim > 0 and label.shape[0] == len(y)
+
+        def run(a, b):
+            if label is None:
+                return self.model(y[a:b], level)
+            return self.model(y[a:b], level, label[a:b] if per_row else label)
+        if len(y) <= rows:
+            return run(0, len(y))
+        return torch.cat([run(i, i + rows) for i in range(0, len(y), rows)])
+
     def _denoise(self, y, level):
-        if self.label is None:
-            return self.model(y.to(self.device), level)
-        return self.model(y.to(self.device), level, self.label)
+        return self.evaluate(y, level, self.label)
