@@ -27,14 +27,17 @@ RUN_FRAME_BYTES = 64 * MB        # frames of the main lane's run (a 10k x 100-st
 COMPARE_PANEL_FRAME_BYTES = 32 * MB   # frames of each Compare panel (at most four panels)
 DENOISED_BYTES = 32 * MB         # x̂₀ of the frames shown (least recently used go first)
 PT_GRID_BYTES = 16 * MB          # p_t backdrop grids (one 96² float64 grid is 72 KB: a 50-step run is 3.7 MB)
+BROWNIAN_BYTES = 8 * MB          # nodes of each shared Brownian path (maths/samplers/noise.py; Compare runs one
+                                 # per panel): was 64 MB each, 256 MB over four panels of 20k particles; kept
+                                 # least recently used first, and never under one root-to-leaf path
 DENSITY_IMAGE_BYTES = 2 * MB     # target density images shared by the views (one 128² float32 image is 64 KB)
 COMPARE_PANELS = 4               # the Compare dock's most panels
 
 
 def cache_bytes() -> int:
     """What the caches may hold together at most."""
-    return (RUN_FRAME_BYTES + COMPARE_PANELS * COMPARE_PANEL_FRAME_BYTES + DENOISED_BYTES + PT_GRID_BYTES
-            + DENSITY_IMAGE_BYTES)
+    return (RUN_FRAME_BYTES + COMPARE_PANELS * (COMPARE_PANEL_FRAME_BYTES + BROWNIAN_BYTES) + DENOISED_BYTES
+            + PT_GRID_BYTES + DENSITY_IMAGE_BYTES)
 
 
 class ByteLRU:

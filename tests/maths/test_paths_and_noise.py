@@ -100,3 +100,21 @@ def test_different_step_counts_follow_one_brownian_motion():
     by_step_index = (final(25, 1, False) - final(60, 1, False)).norm(dim=1).mean()
     assert same_seed < 0.3 * other_seed, (same_seed, other_seed)
     assert same_seed < 0.3 * by_step_index, (same_seed, by_step_index)
+
+
+def test_the_brownian_node_cache_keeps_its_budget_and_the_shared_top_of_the_tree():
+    """Least recently used nodes go first: with room for one root-to-leaf path (+2), a sequential
+    walk reuses the top levels every query shares instead of rebuilding the path after a clear."""
+    from playground.maths import budgets
+    path = BrownianPath(20_000, seed=1, device="cpu")
+    assert path._max_nodes * 16 * 20_000 <= max(budgets.BROWNIAN_BYTES, (path.depth + 2) * 16 * 20_000)
+    path._max_nodes = path.depth + 2
+    draws = []
+    original = path._gauss
+    path._gauss = lambda d, j: draws.append((d, j)) or original(d, j)
+    levels = get_schedule("edm").levels(300).level[:-1]
+    for k in range(len(levels) - 1):
+        path.between(k, levels[k], levels[k + 1])
+        assert len(path._nodes) <= path._max_nodes
+    per_query = len(draws) / (len(levels) - 1)
+    assert per_query < 0.75 * path.depth, per_query       # a clear-all cache of this size: ~1 path a query

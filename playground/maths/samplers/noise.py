@@ -7,9 +7,12 @@ the step's two noise levels, so runs with different step counts share their nois
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 
 import numpy as np
 import torch
+
+from playground.maths.budgets import BROWNIAN_BYTES
 
 
 def initial_noise(n: int, seed: int) -> torch.Tensor:
@@ -34,7 +37,6 @@ class NoiseStream:
 
 BROWNIAN_S_MIN, BROWNIAN_S_MAX = 1e-6, 1e5      # levels the shared Brownian path covers
 BROWNIAN_DEPTH = 26                             # bisections in log s: leaves ~4e-7 wide in u
-BROWNIAN_CACHE_BYTES = 64 * 1024 * 1024
 
 
 class BrownianPath(NoiseStream):
@@ -53,8 +55,10 @@ class BrownianPath(NoiseStream):
     def __init__(self, n: int, seed: int, device, depth: int = BROWNIAN_DEPTH):
         super().__init__(n, seed, device)
         self.depth = int(depth)
-        self._nodes: dict[tuple[int, int], torch.Tensor] = {}
-        self._max_nodes = max(8, BROWNIAN_CACHE_BYTES // (16 * self.n))      # values never depend on it
+        # Least recently used nodes go first: a walk down the tree touches the shared top levels on
+        # every query, so they stay, and one root-to-leaf path (+2) always fits. Values never depend on it.
+        self._nodes: OrderedDict[tuple[int, int], torch.Tensor] = OrderedDict()
+        self._max_nodes = max(self.depth + 2, BROWNIAN_BYTES // (16 * self.n))
         self._recent: dict[float, torch.Tensor] = {}
 
     def _v(self, frac: float) -> float:
@@ -68,11 +72,13 @@ class BrownianPath(NoiseStream):
     def _node(self, d: int, j: int, wa, wb, va: float, vb: float, vm: float) -> torch.Tensor:
         """W at the dyadic point j/2^d: the bridge between its parent interval's ends, plus its own draw."""
         w = self._nodes.get((d, j))
-        if w is None:
-            if len(self._nodes) >= self._max_nodes:
-                self._nodes.clear()
-            w = wa + (vm - va) / (vb - va) * (wb - wa) + math.sqrt((vm - va) * (vb - vm) / (vb - va)) * self._gauss(d, j)
-            self._nodes[(d, j)] = w
+        if w is not None:
+            self._nodes.move_to_end((d, j))
+            return w
+        w = wa + (vm - va) / (vb - va) * (wb - wa) + math.sqrt((vm - va) * (vb - vm) / (vb - va)) * self._gauss(d, j)
+        self._nodes[(d, j)] = w
+        while len(self._nodes) > self._max_nodes:
+            self._nodes.popitem(last=False)
         return w
 
     def w(self, s: float) -> torch.Tensor:
@@ -88,7 +94,8 @@ class BrownianPath(NoiseStream):
         wa = torch.zeros(self.n, 2, dtype=torch.float64)
         wb = self._nodes.get((0, 1))
         if wb is None:
-            wb = self._nodes.setdefault((0, 1), math.sqrt(v1 - v0) * self._gauss(0, 1))
+            wb = self._nodes[(0, 1)] = math.sqrt(v1 - v0) * self._gauss(0, 1)
+        self._nodes.move_to_end((0, 1))
         va, vb = v0, v1
         for d in range(1, self.depth + 1):
             mid, scale = 2 * lo + 1, scale * 2
