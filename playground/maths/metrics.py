@@ -37,16 +37,28 @@ def sliced_w2(x, y, n_directions: int = N_DIRECTIONS, seed: int = 0, trim: float
     if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
         return float("inf")
     d = _directions(n_directions, seed)
-    px, py = np.sort(x @ d.T, axis=0), np.sort(y @ d.T, axis=0)
-    if len(px) != len(py):
-        q = (np.arange(max(len(px), len(py))) + 0.5) / max(len(px), len(py))
-        px = np.quantile(px, q, axis=0, method="inverted_cdf")
-        py = np.quantile(py, q, axis=0, method="inverted_cdf")
-    sq = (px - py) ** 2
-    if trim > 0:
-        k = int(len(sq) * trim)
-        sq = sq[k:len(sq) - k] if k else sq
-    return float(np.sqrt(np.mean(sq)))
+    m = max(len(x), len(y))
+    q = (np.arange(m) + 0.5) / m
+    total, count = 0.0, 0
+    # Directions in groups of WORKING_CELLS / m: 256 projections of 50k points were ~400 MB of float64
+    # planes at once (the Quality sweep's largest size); up to ~4000 points it is one group.
+    for a in range(0, len(d), max(1, WORKING_CELLS // m)):
+        group = d[a:a + max(1, WORKING_CELLS // m)]
+        px, py = np.sort(x @ group.T, axis=0), np.sort(y @ group.T, axis=0)
+        if len(px) != len(py):      # matched quantiles of the sorted projections: the inverted CDF
+            px, py = px[_inverted_cdf(q, len(px))], py[_inverted_cdf(q, len(py))]
+        sq = (px - py) ** 2
+        if trim > 0:
+            k = int(len(sq) * trim)
+            sq = sq[k:len(sq) - k] if k else sq
+        total, count = total + float(sq.sum()), count + sq.size
+    return float(np.sqrt(total / count)) if count else float("nan")
+
+
+def _inverted_cdf(q: np.ndarray, n: int) -> np.ndarray:
+    """Rows of n sorted values at probabilities q, as np.quantile(method="inverted_cdf") picks them:
+    the smallest value whose empirical CDF reaches q. np.quantile along axis 0 took minutes at 50k."""
+    return np.clip(np.ceil(q * n).astype(np.int64) - 1, 0, n - 1)
 
 
 def energy_distance(x, y, max_points: int = 2000, seed: int = 0) -> float:
