@@ -8,6 +8,11 @@ planes is as resident, while it lives, as a cache. The bench reports the peak pe
 """
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import threading
+import time
+
 MB = 1024 * 1024
 
 # Working sets: how much one computation holds at once.
@@ -80,3 +85,37 @@ class ByteLRU:
 
     def __len__(self) -> int:
         return len(self._items)
+
+
+RELEASE_EVERY_S = 1.0     # malloc_trim is ~5 ms with 100 MB to hand back, ~0.4 ms with none
+_release = {"last": 0.0, "trim": None}
+_release_lock = threading.Lock()
+
+
+def release_free_memory(force: bool = False) -> bool:
+    """Hand the C allocator's free pages back to the system after a heavy job (glibc's malloc_trim).
+
+    Freed tensors and arrays stay resident in glibc's per-thread arenas: after four minutes of the
+    GUI monkey the window held 931 MB, of which 350 MB was free heap that malloc_trim returned.
+    At most once a RELEASE_EVERY_S unless forced; False where there is no glibc (macOS, Windows)
+    or when it was skipped."""
+    with _release_lock:
+        now = time.monotonic()
+        if not force and now - _release["last"] < RELEASE_EVERY_S:
+            return False
+        _release["last"] = now
+        if _release["trim"] is None:
+            _release["trim"] = _malloc_trim()
+        trim = _release["trim"]
+    return bool(trim and trim(0) >= 0)
+
+
+def _malloc_trim():
+    """glibc's malloc_trim, or False where the C library has none."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):
+        return False
+    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    return trim

@@ -1,5 +1,6 @@
 """Caches keep to their byte budgets (maths/budgets.py), and chunked class posteriors equal whole ones."""
 import numpy as np
+import pytest
 import torch
 
 from playground.formats.presets import load_preset
@@ -57,3 +58,30 @@ def test_class_posteriors_in_small_chunks_are_the_responsibilities_summed_per_cl
     torch.testing.assert_close(chunked, summed)
     clean = target.mixture.group_posteriors(x, target.groups, target.n_groups)
     np.testing.assert_array_equal(target.classify(x, max_cells=50), clean.argmax(1).numpy())
+
+
+def _resident_mb() -> float:
+    import os
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / budgets.MB
+
+
+def test_freed_heap_goes_back_to_the_system_after_a_job():
+    """Arrays freed in a worker thread stay resident in its arena until malloc_trim hands them back."""
+    import sys
+    import threading
+    if not sys.platform.startswith("linux") or not budgets.release_free_memory(force=True):
+        pytest.skip("glibc's malloc_trim is Linux-only")
+    kept = []
+
+    def job():          # 1500 blocks of 100 KB (under the mmap threshold): the last one pins the heap's top
+        blocks = [np.ones(12_800) for _ in range(1500)]
+        kept.append(blocks[-1])
+        del blocks
+    thread = threading.Thread(target=job)
+    thread.start()
+    thread.join()
+    held = _resident_mb()                            # 150 MB freed, still resident
+    assert budgets.release_free_memory(force=True)
+    assert held - _resident_mb() > 100               # handed back
+    assert not budgets.release_free_memory()         # at most once a RELEASE_EVERY_S unless forced

@@ -13,6 +13,7 @@ import time
 import torch
 from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, QThread, Signal, Slot
 
+from playground.maths.budgets import release_free_memory
 from playground.maths.progress import Cancelled
 from playground.app.core.errors import report
 
@@ -95,6 +96,8 @@ class _TaskWorker(QObject):
         except Exception as exc:  # noqa: BLE001 - the thread's boundary: one line, the traceback to the log
             self.failed.emit(job, report("", exc))
             return
+        finally:        # whatever the job freed goes back to the system, not only to this thread's arena
+            release_free_memory()
         if stop.is_set():
             self.cancelled.emit(job)
         else:

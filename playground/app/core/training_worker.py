@@ -19,6 +19,7 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from playground.learning.couplings import check_coupling
 from playground.learning.trainer import Trainer
 from playground.app.core.threads import release_worker
+from playground.maths.budgets import release_free_memory
 from playground.app.core.errors import reported
 
 PUSHED = 0              # snapshot ticket of copies the worker publishes unasked (reset, load, while training)
@@ -100,6 +101,7 @@ class TrainingWorker(QObject):
             self._timer.start()
         else:
             self._timer.stop()
+            release_free_memory()
         self.runningChanged.emit(bool(on))
 
     @Slot(object)
