@@ -8,8 +8,6 @@ planes is as resident, while it lives, as a cache. The bench reports the peak pe
 """
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import threading
 import time
 
@@ -32,9 +30,10 @@ RUN_FRAME_BYTES = 64 * MB        # frames of the main lane's run (a 10k x 100-st
 COMPARE_PANEL_FRAME_BYTES = 32 * MB   # frames of each Compare panel (at most four panels)
 DENOISED_BYTES = 32 * MB         # x̂₀ of the frames shown (least recently used go first)
 PT_GRID_BYTES = 16 * MB          # p_t backdrop grids (one 96² float64 grid is 72 KB: a 50-step run is 3.7 MB)
-BROWNIAN_BYTES = 8 * MB          # nodes of each shared Brownian path (maths/samplers/noise.py; Compare runs one
+BROWNIAN_BYTES = 10 * MB         # nodes of each shared Brownian path (maths/samplers/noise.py; Compare runs one
                                  # per panel): was 64 MB each, 256 MB over four panels of 20k particles; kept
-                                 # least recently used first, and never under one root-to-leaf path
+                                 # least recently used first, and never under one root-to-leaf path (28
+                                 # nodes of 16 bytes a particle: 9 MB at Compare's most, 20k particles)
 DENSITY_IMAGE_BYTES = 2 * MB     # target density images shared by the views (one 128² float32 image is 64 KB)
 COMPARE_PANELS = 4               # the Compare dock's most panels
 
@@ -111,11 +110,16 @@ def release_free_memory(force: bool = False) -> bool:
 
 
 def _malloc_trim():
-    """glibc's malloc_trim, or False where the C library has none."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        trim = libc.malloc_trim
-    except (OSError, AttributeError):
+    """glibc's malloc_trim, or False where the C library has none (ctypes is imported here, when
+    the first job ends, not at start-up)."""
+    import ctypes
+    for name in ("libc.so.6", None):        # None: the symbols already loaded into this process
+        try:
+            trim = ctypes.CDLL(name).malloc_trim
+            break
+        except (OSError, AttributeError, TypeError):
+            continue
+    else:
         return False
     trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
     return trim

@@ -83,11 +83,14 @@ class ModelSource(Source):
     def evaluate(self, y: torch.Tensor, level: float, label=None) -> torch.Tensor:
         """The network at one level, on row slices of EVAL_CELLS (point, hidden unit) pairs: a sampler
         step holds one slice's activations, not all the particles' (rows are independent, so the
-        result is the same). label: None, one class, or one per row (sliced with them)."""
-        y = y.to(self.device)
+        result is the same). level: one float for every row; label: None, one class, or one per row
+        (sliced with them). A model without a config is taken to be ModelConfig's default width."""
+        y, level = y.to(self.device), float(level)
         width = int(getattr(getattr(self.model, "config", None), "hidden", 0) or 64)
         rows = max(1, EVAL_CELLS // width)
-        per_row = isinstance(label, torch.Tensor) and label.ndim > 0 and label.shape[0] == len(y)
+        if label is not None and not isinstance(label, int):
+            label = torch.as_tensor(label, dtype=torch.long, device=self.device)
+        per_row = label is not None and not isinstance(label, int) and label.ndim > 0 and label.shape[0] == len(y)
 
         def run(a, b):
             if label is None:

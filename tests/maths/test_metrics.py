@@ -115,5 +115,5 @@ def test_sliced_w2_in_direction_groups_is_the_whole_statistic(monkeypatch, n, m)
     from playground.maths import metrics
     rng = np.random.default_rng(n + m)
     x, y = rng.normal(size=(n, 2)), rng.normal(size=(m, 2)) * 1.2 + 0.1
-    monkeypatch.setattr(metrics, "WORKING_CELLS", 10 * max(n, m))          # 7 groups of 10 (and one of 4)
+    monkeypatch.setattr(metrics, "WORKING_CELLS", 10 * max(n, m))          # 6 groups of 10 and one of 4
     assert metrics.sliced_w2(x, y, n_directions=64, seed=3) == pytest.approx(_sw2_reference(x, y), rel=1e-12)

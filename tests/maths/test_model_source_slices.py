@@ -46,12 +46,13 @@ def test_a_small_batch_is_one_call(monkeypatch):
 def test_labels_follow_their_rows_through_the_slices(monkeypatch):
     model = _model(n_classes=3)
     y = torch.randn(300, 2)
-    labels = torch.arange(300) % 4                   # 3 is the null label
+    labels = torch.randint(0, 4, (300,), generator=torch.Generator().manual_seed(1))    # 3: the null label
     whole = ModelSource(model).evaluate(y, 0.5, labels)
     one_class = ModelSource(model, label=1).denoise(y, 0.5)
     guided = GuidedSource(model, label=2, scale=3.0).denoise(y, 0.5)
     monkeypatch.setattr(sources, "EVAL_CELLS", 32 * 64)
     assert torch.allclose(ModelSource(model).evaluate(y, 0.5, labels), whole, atol=1e-6)
+    assert torch.allclose(ModelSource(model).evaluate(y, 0.5, labels.tolist()), whole, atol=1e-6)
     assert torch.allclose(ModelSource(model, label=1).denoise(y, 0.5), one_class, atol=1e-6)
     assert torch.allclose(GuidedSource(model, label=2, scale=3.0).denoise(y, 0.5), guided, atol=1e-6)
     # and the per-row labels really matter: the null label everywhere gives another answer

@@ -107,7 +107,7 @@ def test_the_brownian_node_cache_keeps_its_budget_and_the_shared_top_of_the_tree
     walk reuses the top levels every query shares instead of rebuilding the path after a clear."""
     from playground.maths import budgets
     path = BrownianPath(20_000, seed=1, device="cpu")
-    assert path._max_nodes * 16 * 20_000 <= max(budgets.BROWNIAN_BYTES, (path.depth + 2) * 16 * 20_000)
+    assert path._max_nodes == max(path.depth + 2, budgets.BROWNIAN_BYTES // (16 * 20_000)) == 32
     path._max_nodes = path.depth + 2
     draws = []
     original = path._gauss

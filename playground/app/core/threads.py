@@ -97,7 +97,10 @@ class _TaskWorker(QObject):
             self.failed.emit(job, report("", exc))
             return
         finally:        # whatever the job freed goes back to the system, not only to this thread's arena
-            release_free_memory()
+            try:
+                release_free_memory()
+            except Exception:  # noqa: BLE001 - never in the way of the job's own answer
+                pass
         if stop.is_set():
             self.cancelled.emit(job)
         else:

@@ -64,6 +64,7 @@ class _StoppableTarget:
 class _StoppableModel:
     def __init__(self, model, stop):
         self._model, self._stop = model, stop
+        self.config = getattr(model, "config", None)      # its width sizes ModelSource's row slices
 
     def __call__(self, y, s):
         if self._stop.is_set():
