@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from playground.learning.devices import make_optimizer, resolve_device
+from playground.maths.budgets import EVAL_CELLS
 
 
 @dataclass
@@ -79,10 +80,17 @@ class LearnedClassifier:
         return torch.log_softmax(self.model(y.to(self.device).float(), float(level)), dim=1)
 
     def grad_log_posterior(self, y: torch.Tensor, level: float, label: int) -> torch.Tensor:
+        """∇_y log p(label | y, level), on row slices of EVAL_CELLS (point, hidden unit) pairs: the
+        backward pass keeps every activation, 300 MB for 200k particles at once (rows are independent)."""
+        rows = max(1, EVAL_CELLS // int(self.model.config.hidden))
+        flat = y.detach().to(self.device).float()
+        parts = []
         with torch.enable_grad():
-            yy = y.detach().to(self.device).float().requires_grad_(True)
-            lp = torch.log_softmax(self.model(yy, float(level)), dim=1)[:, int(label)].sum()
-            (grad,) = torch.autograd.grad(lp, yy)
+            for i in range(0, len(flat), rows):
+                yy = flat[i:i + rows].clone().requires_grad_(True)
+                lp = torch.log_softmax(self.model(yy, float(level)), dim=1)[:, int(label)].sum()
+                parts.append(torch.autograd.grad(lp, yy)[0])
+        grad = torch.cat(parts) if parts else torch.zeros_like(flat)
         return grad.to(y.dtype)
 
 

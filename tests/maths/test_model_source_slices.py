@@ -57,3 +57,18 @@ def test_labels_follow_their_rows_through_the_slices(monkeypatch):
     assert torch.allclose(GuidedSource(model, label=2, scale=3.0).denoise(y, 0.5), guided, atol=1e-6)
     # and the per-row labels really matter: the null label everywhere gives another answer
     assert not torch.allclose(ModelSource(model).evaluate(y, 0.5, torch.full((300,), 3)), whole, atol=1e-3)
+
+
+def test_the_learned_classifiers_gradient_runs_in_slices_and_is_the_whole_gradient(monkeypatch):
+    """Classifier guidance's backward pass kept every activation of all particles (300 MB at 200k)."""
+    from playground.learning import classifier
+    torch.manual_seed(0)
+    net = classifier.NoisyClassifier(classifier.ClassifierConfig(n_classes=3, hidden=32))
+    learned = classifier.LearnedClassifier(net)
+    y = torch.randn(500, 2, dtype=torch.float64) * 2
+    whole = learned.grad_log_posterior(y, 0.4, 2)
+    monkeypatch.setattr(classifier, "EVAL_CELLS", 32 * 128)
+    sizes = _calls(net)
+    sliced = learned.grad_log_posterior(y, 0.4, 2)
+    assert sizes == [128, 128, 128, 116] and sliced.dtype == torch.float64
+    assert torch.allclose(sliced, whole, atol=1e-6) and float(whole.abs().max()) > 1e-3
