@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from playground.learning.devices import make_optimizer, resolve_device
-from playground.maths.budgets import EVAL_CELLS
+from playground.maths.budgets import EVAL_CELLS, rows_per_pass
 
 
 @dataclass
@@ -82,7 +82,7 @@ class LearnedClassifier:
     def grad_log_posterior(self, y: torch.Tensor, level: float, label: int) -> torch.Tensor:
         """∇_y log p(label | y, level), on row slices of EVAL_CELLS (point, hidden unit) pairs: the
         backward pass keeps every activation, 300 MB for 200k particles at once (rows are independent)."""
-        rows = max(1, EVAL_CELLS // int(self.model.config.hidden))
+        rows = rows_per_pass(self.model.config.hidden, EVAL_CELLS)
         flat = y.detach().to(self.device).float()
         parts = []
         with torch.enable_grad():

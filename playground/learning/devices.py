@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch.utils.checkpoint import checkpoint
 
-from playground.maths.budgets import TRAIN_CELLS
+from playground.maths.budgets import TRAIN_CELLS, by_rows, rows_per_pass
 
 
 def make_optimizer(params, lr: float, weight_decay: float = 0.0) -> torch.optim.AdamW:
@@ -41,12 +41,5 @@ def in_chunks(fn, width: int, *args):
     rows x width is over TRAIN_CELLS, fn runs on slices under activation checkpointing: backward
     recomputes one slice at a time, so the pass holds one slice's activations instead of the whole
     batch's (65536 x 1024 peaked at 1.7 GB, now 0.8 GB) and the gradient is the same."""
-    n = len(args[0])
-    rows = max(1, TRAIN_CELLS // max(1, int(width)))
-    if n <= rows:
-        return fn(*args)
-    parts = []
-    for i in range(0, n, rows):
-        chunk = [a[i:i + rows] if isinstance(a, torch.Tensor) and a.ndim and a.shape[0] == n else a for a in args]
-        parts.append(checkpoint(fn, *chunk, use_reentrant=False) if torch.is_grad_enabled() else fn(*chunk))
-    return torch.cat(parts)
+    wrap = (lambda f, *part: checkpoint(f, *part, use_reentrant=False)) if torch.is_grad_enabled() else None
+    return by_rows(fn, rows_per_pass(width, TRAIN_CELLS), *args, wrap=wrap)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import threading
 import time
 
+import torch
+
 MB = 1024 * 1024
 
 # Working sets: how much one computation holds at once.
@@ -36,6 +38,25 @@ BROWNIAN_BYTES = 10 * MB         # nodes of each shared Brownian path (maths/sam
                                  # nodes of 16 bytes a particle: 9 MB at Compare's most, 20k particles)
 DENSITY_IMAGE_BYTES = 2 * MB     # target density images shared by the views (one 128² float32 image is 64 KB)
 COMPARE_PANELS = 4               # the Compare dock's most panels
+
+
+def rows_per_pass(width: int, cells: int) -> int:
+    """Rows of a network `width` hidden units wide that one pass may hold under a budget of `cells`."""
+    return max(1, int(cells) // max(1, int(width)))
+
+
+def by_rows(fn, rows: int, *args, wrap=None):
+    """fn(*args) on slices of `rows` rows of every tensor sharing args[0]'s first dimension (anything
+    else passes whole), concatenated: the same answer when rows are independent, a bounded working
+    set. wrap(fn, *slice_args) runs each slice instead of fn (activation checkpointing, say)."""
+    n = len(args[0])
+    if n <= rows:
+        return fn(*args)
+    parts = []
+    for i in range(0, n, rows):
+        part = [a[i:i + rows] if isinstance(a, torch.Tensor) and a.ndim and a.shape[0] == n else a for a in args]
+        parts.append(fn(*part) if wrap is None else wrap(fn, *part))
+    return torch.cat(parts)
 
 
 def cache_bytes() -> int:

@@ -39,11 +39,11 @@ def sliced_w2(x, y, n_directions: int = N_DIRECTIONS, seed: int = 0, trim: float
     d = _directions(n_directions, seed)
     m = max(len(x), len(y))
     q = (np.arange(m) + 0.5) / m
-    total, count = 0.0, 0
+    total, count, per = 0.0, 0, max(1, WORKING_CELLS // m)
     # Directions in groups of WORKING_CELLS / m: 256 projections of 50k points were ~400 MB of float64
     # planes at once (the Quality sweep's largest size); up to ~4000 points it is one group.
-    for a in range(0, len(d), max(1, WORKING_CELLS // m)):
-        group = d[a:a + max(1, WORKING_CELLS // m)]
+    for a in range(0, len(d), per):
+        group = d[a:a + per]
         px, py = np.sort(x @ group.T, axis=0), np.sort(y @ group.T, axis=0)
         if len(px) != len(py):      # matched quantiles of the sorted projections: the inverted CDF
             px, py = px[_inverted_cdf(q, len(px))], py[_inverted_cdf(q, len(py))]

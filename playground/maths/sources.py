@@ -11,7 +11,7 @@ import copy
 
 import torch
 
-from playground.maths.budgets import EVAL_CELLS
+from playground.maths.budgets import EVAL_CELLS, by_rows, rows_per_pass
 from playground.maths.parametrization import score_from_x0, velocity_from_x0
 
 
@@ -86,19 +86,12 @@ class ModelSource(Source):
         result is the same). level: one float for every row; label: None, one class, or one per row
         (sliced with them). A model without a config is taken to be ModelConfig's default width."""
         y, level = y.to(self.device), float(level)
-        width = int(getattr(getattr(self.model, "config", None), "hidden", 0) or 64)
-        rows = max(1, EVAL_CELLS // width)
-        if label is not None and not isinstance(label, int):
+        rows = rows_per_pass(getattr(getattr(self.model, "config", None), "hidden", 0) or 64, EVAL_CELLS)
+        if label is None:
+            return by_rows(lambda part: self.model(part, level), rows, y)
+        if not isinstance(label, int):
             label = torch.as_tensor(label, dtype=torch.long, device=self.device)
-        per_row = label is not None and not isinstance(label, int) and label.ndim > 0 and label.shape[0] == len(y)
-
-        def run(a, b):
-            if label is None:
-                return self.model(y[a:b], level)
-            return self.model(y[a:b], level, label[a:b] if per_row else label)
-        if len(y) <= rows:
-            return run(0, len(y))
-        return torch.cat([run(i, i + rows) for i in range(0, len(y), rows)])
+        return by_rows(lambda part, labels: self.model(part, level, labels), rows, y, label)
 
     def _denoise(self, y, level):
         return self.evaluate(y, level, self.label)

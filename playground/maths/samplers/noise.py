@@ -58,7 +58,7 @@ class BrownianPath(NoiseStream):
         # Least recently used nodes go first: a walk down the tree touches the shared top levels on
         # every query, so they stay, and one root-to-leaf path (+2) always fits. Values never depend on it.
         self._nodes: OrderedDict[tuple[int, int], torch.Tensor] = OrderedDict()
-        self._max_nodes = max(self.depth + 2, BROWNIAN_BYTES // (16 * self.n))
+        self._max_nodes = max(self.depth + 2, BROWNIAN_BYTES // (16 * max(1, self.n)))
         self._recent: dict[float, torch.Tensor] = {}
 
     def _v(self, frac: float) -> float:
