@@ -41,6 +41,14 @@ def floor_and_distance(target, make_samples, n=4000, seeds=tuple(range(8))):
 
 # ----- the command line ------------------------------------------------------------------------------------
 
+def assert_same_noise(a, b, max_shift=0.5, atol=1e-4):
+    """Two runs' first frames hold the same noise, each centred on its own source's mean
+    (Source.start_centre): they differ by one small shift, the same for every particle."""
+    shift = np.asarray(a) - np.asarray(b)
+    np.testing.assert_allclose(shift, np.broadcast_to(shift[0], shift.shape), atol=atol)
+    assert np.abs(shift[0]).max() < max_shift, shift[0]
+
+
 def run_process(*args, timeout=300):
     """`python -m playground ARGS` in a fresh interpreter, as users and acceptance scripts call it."""
     return subprocess.run([sys.executable, "-m", "playground", *map(str, args)], capture_output=True, text=True,

@@ -2,10 +2,11 @@
 its end comes to the noise a sampler starts from.
 
 What a sampler starts from: every sampler here (samplers.sample_steps) starts in the scale-free
-frame from y_T = s_max * eps, i.e. from x_T = sigma_T * eps in the schedule's own frame; the
-alpha_T * x0 part of the true x_T is simply dropped. So the prior mismatch is between
-law(alpha_T x0 + sigma_T eps) and N(0, sigma_T^2 I), and dividing both by sigma_T, between
-    law(x0 / s_max + eps)  and  N(0, I),        s_max = sigma_T / alpha_T.
+frame from y_T = m + s_max * eps, i.e. from x_T = alpha_T m + sigma_T * eps in the schedule's own
+frame, with m the data's mean (Source.start_centre); of the true x_T only the spread of alpha_T x0
+about its mean is dropped. So the prior mismatch is between law(alpha_T (x0 - m) + sigma_T eps)
+and N(0, sigma_T^2 I), and dividing both by sigma_T, between
+    law((x0 - m) / s_max + eps)  and  N(0, I),        s_max = sigma_T / alpha_T.
 That is the check `terminal_gap` makes, for every schedule alike. For VP schedules sigma_T is
 within 1e-4 of 1, so it is literally "x_T against N(0, I)"; for VE/EDM (alpha = 1) it is
 "x_T / sigma_max against N(0, I)". It depends on the schedule only through s_max: a VP
@@ -76,10 +77,11 @@ def schedule_curves(schedule, points: int = 400) -> dict[str, np.ndarray]:
 
 
 def terminal_gap(target, schedule, n: int = 2000, seed: int = 0) -> tuple[float, float]:
-    """(SW2 between x_T / sigma_T and N(0, I), the same SW2 between two N(0, I) sets of size n)."""
+    """(SW2 between (x_T - alpha_T m) / sigma_T and N(0, I), the same SW2 between two N(0, I) sets of
+    size n); m is the data's mean, where the sampler's start is centred."""
     sched = _schedule(schedule)
     a, s = float(sched.alpha(sched.t_max)), float(sched.sigma(sched.t_max))
-    x0 = target.sample(int(n), seed=seed).double()
+    x0 = target.sample(int(n), seed=seed).double() - torch.as_tensor(target.mixture.mean(), dtype=torch.float64)
     g = lambda k: torch.randn(int(n), 2, generator=torch.Generator().manual_seed(seed + k), dtype=torch.float64)
     x_t = (a * x0 + s * g(1)) / s
     return sliced_w2(x_t, g(2)), sliced_w2(g(3), g(4))

@@ -1,7 +1,8 @@
 """Negative log-likelihood through the probability-flow ODE, with the exact 2x2 divergence.
 
 In the scale-free frame with u = log s the ODE is dy/du = y - D(y, e^u) and
-    log p_0(y_0) = log N(y_T; 0, s_max^2 I) + int_{u_0}^{u_T} (2 - tr dD/dy) du.
+    log p_0(y_0) = log N(y_T; m, s_max^2 I) + int_{u_0}^{u_T} (2 - tr dD/dy) du,
+with m the source's start_centre: the prior is the cloud its samplers start from.
 The trace is exact: two forward-mode JVPs (torch.func.jvp) per evaluation, one per axis.
 """
 from __future__ import annotations
@@ -78,7 +79,8 @@ def nll(source: Source, x, rtol: float = 1e-5, atol: float = 1e-5, s_start: floa
         raise RuntimeError(f"likelihood ODE failed: {sol.message}")
     end = sol.y[:, -1]
     y_end, integral = end[: 2 * n].reshape(n, 2), end[2 * n:]
-    log_prior = -0.5 * (y_end**2).sum(1) / S_END**2 - 2 * math.log(S_END) - math.log(2 * math.pi)
+    centre = source.start_centre(S_END).double().cpu().numpy()
+    log_prior = -0.5 * ((y_end - centre)**2).sum(1) / S_END**2 - 2 * math.log(S_END) - math.log(2 * math.pi)
     return -(log_prior + integral)
 
 

@@ -92,7 +92,7 @@ def _keep(frame_steps):
 def _same_run(sampler, source, eps, sched, steps, frame_steps, options) -> list:
     levels = sched.levels(int(steps))
     run = RunContext(source, levels, sched, NoiseStream(len(eps), 0, source.device))
-    y = float(levels.level[0]) * eps
+    y = source.start_centre(levels.level[0]).to(eps.dtype) + float(levels.level[0]) * eps
     wanted = _keep(frame_steps)
     out = [None] * len(wanted)
     if 0 in wanted:
@@ -110,7 +110,7 @@ def _along_frames(source, eps, sched, alphas, sigmas, unit_start: bool) -> list:
     run's own adaptive steps are too coarse for first-order steps); equal levels: no motion."""
     alphas = np.asarray(alphas, dtype=np.float64)
     level = np.asarray(sigmas, dtype=np.float64) / alphas
-    y = eps if unit_start else float(level[0]) * eps
+    y = eps if unit_start else source.start_centre(level[0]).to(eps.dtype) + float(level[0]) * eps
     out = [(y * float(alphas[0])).cpu().numpy().astype(np.float32)]
     for k in range(1, len(level)):
         s, s_end = float(level[k - 1]), float(level[k])

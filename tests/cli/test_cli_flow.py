@@ -40,8 +40,10 @@ def test_sample_paths_hold_the_whole_run_in_the_schedule_frame(checkpoints, tmp_
     paths = np.load(tmp_path / "p.npy")
     assert paths.shape == (8, 40, 2) and paths.dtype == np.float32
     from playground.maths.samplers import initial_noise
-    t_max = 80.0 / 81.0                       # the flow schedule's first level: x = alpha * 80 * eps = t * eps
-    np.testing.assert_allclose(paths[0], t_max * initial_noise(40, 3).numpy(), rtol=1e-5)
+    t_max = 80.0 / 81.0         # the flow schedule's first level: x = alpha * (m + 80 eps) = t eps + (1 - t) m
+    shift = paths[0] - t_max * initial_noise(40, 3).numpy()
+    np.testing.assert_allclose(shift, np.broadcast_to(shift[0], shift.shape), atol=1e-5)
+    assert np.linalg.norm(shift[0]) < 0.05    # (1 - t) m: the model's data mean over 81
     np.testing.assert_array_equal(paths[-1], np.load(tmp_path / "s.npy"))
 
 

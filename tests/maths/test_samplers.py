@@ -69,7 +69,7 @@ def test_ddim_with_eta_zero_is_euler_on_the_probability_flow_ode():
     t = load_preset("spiral").target
     a = sample("ddim", ExactSource(t), 500, seed=1, steps=25)
     b = sample("ode-euler", ExactSource(t), 500, seed=1, steps=25)
-    assert torch.allclose(a, b, atol=1e-5)
+    assert torch.allclose(a, b, atol=1e-4)     # float32 rounding of two update forms; a wrong rule is off by 0.1
 
 
 def test_ddim_with_eta_one_matches_ddpm_in_distribution():

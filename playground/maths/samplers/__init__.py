@@ -71,7 +71,8 @@ def check_options(sampler: str, options: dict) -> None:
 def sample_steps(sampler: str, source: Source, n: int, seed: int = 0, steps: int = DEFAULT_STEPS,
                  schedule: Schedule | str = DEFAULT_SCHEDULE, eta: float | None = None,
                  brownian_path: bool = False, start: torch.Tensor | None = None, **options) -> Iterator[Step]:
-    """Yield Step 0 (the initial noise) and then the state after every sampler step.
+    """Yield Step 0 (the initial noise, y = m + s_max * eps with m the source's start_centre) and then
+    the state after every sampler step.
 
     options: the sampler's own keyword options (SAMPLERS[name].options), e.g. gamma and mu.
     brownian_path: stochastic steps take their noise from one BrownianPath keyed by noise level
@@ -103,7 +104,7 @@ def sample_steps(sampler: str, source: Source, n: int, seed: int = 0, steps: int
         y = eps
         yield Step(0, 1.0, 1.0, 1.0, y, None, source.nfe)
     else:
-        y = levels.level[0] * eps
+        y = source.start_centre(levels.level[0]).to(eps.device, eps.dtype) + levels.level[0] * eps
         yield run.step(0, y, None)
     yield from info.fn(run, y, **options)
 

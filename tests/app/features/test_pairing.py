@@ -1,14 +1,13 @@
 """The coupling in the window: the combo beside the objective, the Pairing tab that draws one batch's
 pairs (OT pairs are shorter than independent ones), the running trainer following the combo, and
 independent vs OT models side by side in Compare in one click."""
-import numpy as np
 import pytest
 
 pytest.importorskip("pytestqt")
 
 from PySide6.QtWidgets import QComboBox, QPushButton    # noqa: E402
 
-from tests.helpers import WAIT_MS, child, click, pick   # noqa: E402
+from tests.helpers import WAIT_MS, assert_same_noise, child, click, pick   # noqa: E402
 
 
 def mean_pair_length(panel) -> float:
@@ -50,6 +49,6 @@ def test_train_both_then_compare_independent_and_ot_in_one_click(qtbot, make_win
     scores = [w.comparison.panel_result(i).spec.score for i in range(2)]
     assert scores == ["independent model", "OT model"] and w.state.settings.schedule == "flow"
     first = [w.comparison.panel_frames(i)[0] for i in range(2)]
-    np.testing.assert_array_equal(first[0], first[1])             # the same noise in both panels
+    assert_same_noise(first[0], first[1])                         # the same noise in both panels
     w.set_preset("eight_gaussians")                               # models of the old target are dropped
     assert w.state.coupling_models is None and not button.isEnabled()

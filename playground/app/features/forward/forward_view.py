@@ -56,8 +56,9 @@ class ForwardPanel(QWidget):
         self.slider.setToolTip("Scrub through the forward process (left: data, right: noise)")
         self.frame_label = QLabel("", objectName="forwardFrameLabel")
         self.gap_label = QLabel("", objectName="forwardGapLabel")
-        self.gap_label.setToolTip("Sliced W2 between x_T/σ_T and N(0, I) — what the sampler actually starts from "
-                                  "— and the same distance between two independent N(0, I) sets")
+        self.gap_label.setToolTip("Sliced W2 between (x_T − α_T·m)/σ_T and N(0, I): the sampler starts from "
+                                  "α_T·m + σ_T·ε, m the data's mean; and the same distance between two "
+                                  "independent N(0, I) sets")
         self.gap_label.setWordWrap(True)
         self.warning = QLabel("", objectName="forwardWarning")
         self.warning.setStyleSheet(WARNING_STYLE)
@@ -160,7 +161,7 @@ class ForwardPanel(QWidget):
         self.snr_box.enableAutoRange()
         self.schedule_plot.getPlotItem().enableAutoRange()
         c = self.check
-        self.gap_label.setText(f"x_T/σ_T vs N(0, I): SW2 {c.sw2:.3f} (floor {c.floor:.3f} at N = {N_POINTS})")
+        self.gap_label.setText(f"(x_T − α_T·m)/σ_T vs N(0, I): SW2 {c.sw2:.3f} (floor {c.floor:.3f} at N = {N_POINTS})")
         self.warning.setText("\n".join("⚠ " + w for w in c.warnings))
         self.warning.setVisible(not c.ok)
         self.slider.blockSignals(True)
