@@ -10,6 +10,10 @@ import numpy as np
 
 LOSS_EMA = 0.98
 LAST_WINDOW = 20           # the status line shows the mean of the latest chunk's last 20 finite losses
+# The loss plot gets at most this many points: pyqtgraph keeps x, y and log y of every point it is
+# given, ~50 bytes a training step for the two curves (46 MB an hour of training); 16k points are
+# still ~15 per pixel of a full-screen plot.
+PLOT_POINTS = 1 << 14
 
 
 def ema(y: np.ndarray, decay: float, carry=None) -> tuple[np.ndarray, np.ndarray]:
@@ -35,6 +39,26 @@ def ema(y: np.ndarray, decay: float, carry=None) -> tuple[np.ndarray, np.ndarray
 def positive(y: np.ndarray) -> np.ndarray:
     """Losses a log-scale plot can show (non-positive and non-finite become NaN gaps)."""
     return np.where(np.isfinite(y) & (y > 0), y, np.nan)
+
+
+def for_plot(y: np.ndarray, max_points: int = PLOT_POINTS) -> tuple[np.ndarray, np.ndarray]:
+    """(step, value) for a curve of y against steps 1..n: y itself up to max_points, beyond that the
+    means of equal blocks of steps at each block's middle step (NaN gaps skipped; an all-NaN block
+    stays a gap), as the plot's own mean downsampling would show them."""
+    y = np.asarray(y)
+    n = len(y)
+    if n <= max_points:
+        return np.arange(1, n + 1, dtype=np.float64), y
+    k = -(-n // max_points)
+    pad = -n % k
+    v = np.concatenate([y.astype(np.float64), np.full(pad, np.nan)]).reshape(-1, k)
+    good = np.isfinite(v)
+    count = good.sum(1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(count > 0, np.where(good, v, 0.0).sum(1) / count, np.nan)
+    first = np.arange(0, n, k, dtype=np.float64) + 1
+    last = np.minimum(first + k - 1, n)
+    return (first + last) / 2, mean
 
 
 def _put(buf: np.ndarray, used: int, new: np.ndarray) -> np.ndarray:

@@ -10,7 +10,7 @@ import pytest
 from playground import load_preset
 from playground.formats.session import SessionError, check_settings
 from playground.formats.settings import FIELDS, Settings, SettingsError, known
-from playground.learning.loss_history import LossHistory, ema
+from playground.learning.loss_history import LossHistory, ema, for_plot
 
 pytest.importorskip("PySide6")
 from playground.app.core.state import AppState  # noqa: E402
@@ -102,6 +102,18 @@ def test_loss_history_grows_in_chunks_to_what_one_pass_gives():
     assert np.allclose(h.smoothed(), ema(everything.astype(np.float64), h.decay)[0], rtol=1e-5)
     assert h.values().dtype == np.float32 and h.smoothed().dtype == np.float32
     assert h.values().base.nbytes <= 2 * everything.nbytes + 4096
+
+
+def test_a_long_loss_curve_reaches_the_plot_as_block_means_of_steps():
+    y = np.arange(1, 11, dtype=np.float32)
+    x, v = for_plot(y, max_points=20)                      # short: every step as it is
+    assert np.array_equal(x, np.arange(1, 11)) and v is y
+    y[4:8] = np.nan                                        # steps 5-8: a gap
+    x, v = for_plot(y, max_points=3)                       # blocks of 4 steps: 1-4, 5-8, 9-10
+    assert np.array_equal(x, [2.5, 6.5, 9.5])
+    assert v[0] == 2.5 and np.isnan(v[1]) and v[2] == 9.5
+    x, v = for_plot(np.ones(1_000_001, np.float32))
+    assert len(x) <= 1 << 14 and x[0] >= 1 and x[-1] <= 1_000_001 and np.all(v == 1)
 
 
 # ----- AppState ----------------------------------------------------------------------------------------

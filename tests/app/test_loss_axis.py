@@ -32,3 +32,19 @@ def test_window_loss_plot_uses_the_log_axis(make_window):
     from playground.app.widgets.log_axis import LogLossAxis
     w = make_window()
     assert isinstance(child(w, pg.PlotWidget, "lossPlot").getAxis("left"), LogLossAxis)
+
+
+def test_a_long_training_history_hands_the_plot_a_bounded_curve(qtbot, make_window):
+    """An hour of training is ~10^6 steps: the plot gets block means, not every step (pyqtgraph kept
+    ~50 bytes a step of them), and still spans the whole run."""
+    from playground.learning.loss_history import PLOT_POINTS
+    w = make_window()
+    n = 300_000
+    w.state.add_losses(np.linspace(2.0, 1.0, n, dtype=np.float32), n, 100.0)
+    curves = child(w, pg.PlotWidget, "lossPlot").getPlotItem().listDataItems()
+    qtbot.waitUntil(lambda: all(c.getOriginalDataset()[0] is not None and len(c.getOriginalDataset()[0]) > 1000
+                                for c in curves), timeout=WAIT_MS)
+    for c in curves:
+        x, y = c.getOriginalDataset()
+        assert len(x) <= PLOT_POINTS and x[-1] > n - n / PLOT_POINTS and x[0] < n / PLOT_POINTS
+    child(w, pg.PlotWidget, "lossPlot").grab()

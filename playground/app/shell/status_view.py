@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QLabel
 
-from playground.learning.loss_history import positive
+from playground.learning.loss_history import for_plot, positive
 from playground.app.core.state import AppState
 from playground.app.core.errors import reported
 
@@ -70,12 +69,11 @@ class StatusView(QObject):
         if history.dirty and self._ticks % LOSS_REFRESH_TICKS == 0:
             history.dirty = False
             floor = self.state.loss_floor          # set: the excess over the lowest reachable loss
-            y = positive(history.values() - (0.0 if floor is None else floor))
-            x = np.arange(1, len(y) + 1, dtype=np.float64)
+            shift = 0.0 if floor is None else floor
+            x, y = for_plot(positive(history.values() - shift))
             self.raw.setData(x, y, connect="finite")
             if len(y):
-                self.smooth.setData(x, positive(history.smoothed() - (0.0 if floor is None else floor)),
-                                    connect="finite")
+                self.smooth.setData(*for_plot(positive(history.smoothed() - shift)), connect="finite")
             else:
                 self.smooth.setData([], [])
         self.labels["rate"].setText(f"{tr.rate:.0f} steps/s" if tr.running else f"step {tr.step}")
