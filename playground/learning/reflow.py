@@ -2,8 +2,9 @@
 
 Step 1, couplings: draw noise z and integrate the base model's probability-flow ODE from it
 (ode-heun, `ode_steps` Karras-spaced levels) to its sample x = ODE(z). z is the samplers' own
-initial noise eps: the ODE starts at level 80 (t = 80/81 on the flow path, where x_t = 0.988 z),
-and the stretch from t = 1 it skips moves a particle by ~1% of the data mean.
+initial noise eps: the ODE starts at level 80 from y = m + 80 z (t = 80/81 on the flow path, where
+x_t = 0.988 z + 0.012 m, m the model's data mean), and the stretch from t = 1 it skips moves a particle
+by ~1% of its offset from that mean.
 Step 2: train a new flow-matching model on the straight lines between the coupled pairs,
 x_t = (1-t) x + t z with target z - x. Paths of the base cross (two particles may pass one point
 heading different ways), so its velocity field averages them and the ODE bends; the coupled lines

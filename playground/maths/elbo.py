@@ -3,8 +3,9 @@
 Chain in the scale-free frame on levels s_1 < ... < s_K (a schedule's K levels): q(y_t | x0) =
 N(x0, s_t^2 I), Markov forward steps y_t = y_{t-1} + sqrt(s_t^2 - s_{t-1}^2) z. The model reverses
 it with Gaussian kernels p(y_{t-1} | y_t) = q(y_{t-1} | y_t, x0 = D(y_t, s_t)) (DDPM's posterior
-variance), decodes with p(x0 | y_1) = N(D(y_1, s_1), s_1^2 I), and starts from p(y_K) = N(0, s_K^2 I):
-    -ELBO = |x0|^2 / 2s_K^2  +  sum_{t=2..K} (1/s_{t-1}^2 - 1/s_t^2) |x0 - D(y_t, s_t)|^2 / 2
+variance), decodes with p(x0 | y_1) = N(D(y_1, s_1), s_1^2 I), and starts from p(y_K) = N(m, s_K^2 I)
+with m the source's start_centre, where its samplers start:
+    -ELBO = |x0 - m|^2 / 2s_K^2  +  sum_{t=2..K} (1/s_{t-1}^2 - 1/s_t^2) |x0 - D(y_t, s_t)|^2 / 2
             +  |x0 - D(y_1, s_1)|^2 / 2s_1^2 + log(2 pi s_1^2),          y_t ~ q(y_t | x0).
 Every term is a KL between Gaussians of equal covariance, so the sum is exact given one draw of
 y_t per level (Monte Carlo only in y_t). The decoder is a density on the continuous x0, so the
@@ -55,7 +56,8 @@ def negative_elbo(source: Source, x, steps: int = DEFAULT_ELBO_STEPS, seed: int 
                 diffusion += 0.5 * (1 / level[t - 1] ** 2 - 1 / s**2) * err
             if progress is not None and t % 20 == 19 and progress((t + 1) / len(level)) is False:
                 raise Cancelled()
-    prior = (x0.double().cpu() ** 2).sum(1) / (2 * level[-1] ** 2)
+    centre = source.start_centre(float(level[-1])).double().cpu()
+    prior = ((x0.double().cpu() - centre) ** 2).sum(1) / (2 * level[-1] ** 2)
     total = prior + diffusion + reconstruction
     if progress is not None and progress(1.0) is False:
         raise Cancelled()

@@ -8,8 +8,8 @@ about its mean is dropped. So the prior mismatch is between law(alpha_T (x0 - m)
 and N(0, sigma_T^2 I), and dividing both by sigma_T, between
     law((x0 - m) / s_max + eps)  and  N(0, I),        s_max = sigma_T / alpha_T.
 That is the check `terminal_gap` makes, for every schedule alike. For VP schedules sigma_T is
-within 1e-4 of 1, so it is literally "x_T against N(0, I)"; for VE/EDM (alpha = 1) it is
-"x_T / sigma_max against N(0, I)". It depends on the schedule only through s_max: a VP
+within 1e-4 of 1, so it is "x_T - alpha_T m against N(0, I)"; for VE/EDM (alpha = 1) it is
+"(x_T - m) / sigma_max against N(0, I)". It depends on the schedule only through s_max: a VP
 schedule with alpha_T = 0.0125 starts exactly as well as VE with sigma_max = 80.
 
 The animation shows x_t / sqrt(alpha_t^2 + sigma_t^2): the identity for VP schedules, and for
@@ -109,7 +109,7 @@ def check(target, schedule, steps: int, n: int = 2000, seed: int = 0) -> Forward
     sw2, floor = terminal_gap(target, sched, n, seed)
     warnings = []
     if sw2 > floor + GAP_TOLERANCE:
-        warnings.append(f"x_T is not close to the sampler's start N(0, I): SW2 {sw2:.3f} vs floor {floor:.3f}; "
+        warnings.append(f"x_T is not close to the sampler's start (noise around the data's mean): SW2 {sw2:.3f} vs floor {floor:.3f}; "
                         f"raise σ_max (now {sched.sigma_max:g}) well above the data's spread "
                         f"({target.mixture.data_std():.2g})")
     level = sched.levels(int(steps)).level

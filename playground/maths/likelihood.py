@@ -2,7 +2,7 @@
 
 In the scale-free frame with u = log s the ODE is dy/du = y - D(y, e^u) and
     log p_0(y_0) = log N(y_T; m, s_max^2 I) + int_{u_0}^{u_T} (2 - tr dD/dy) du,
-with m the source's start_centre: the prior is the cloud its samplers start from.
+with m the denoiser's fixed point at s_max (prior_centre): the cloud the samplers start from.
 The trace is exact: two forward-mode JVPs (torch.func.jvp) per evaluation, one per axis.
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch.func import jvp
 
-from playground.maths.sources import ExactSource, Source
+from playground.maths.sources import ExactSource, Source, denoiser_fixed_point
 
 S_START = 1e-3     # the ODE starts here: log p_{1e-3} differs from log p_0 by far less than 0.01 nats
 S_END = 80.0
@@ -28,6 +28,15 @@ def _denoise_fn(source: Source, s: float):
         return lambda y: source.target.denoise(y, 1.0, s)
     model = source.model
     return lambda y: model(y, s)
+
+
+def prior_centre(source: Source) -> np.ndarray:
+    """The centre m of the ODE's starting law N(m, S_END^2 I): the fixed point of the very denoiser the
+    ODE integrates (a guided source's ODE runs its model unguided here), as Source.start_centre."""
+    dtype = torch.float64 if isinstance(source, ExactSource) else torch.float32
+    with torch.no_grad():
+        m = denoiser_fixed_point(_denoise_fn(source, S_END), source.device, dtype)
+    return m.double().cpu().numpy()
 
 
 def divergence_and_drift(source: Source, y: torch.Tensor, s: float) -> tuple[torch.Tensor, torch.Tensor]:
@@ -79,7 +88,7 @@ def nll(source: Source, x, rtol: float = 1e-5, atol: float = 1e-5, s_start: floa
         raise RuntimeError(f"likelihood ODE failed: {sol.message}")
     end = sol.y[:, -1]
     y_end, integral = end[: 2 * n].reshape(n, 2), end[2 * n:]
-    centre = source.start_centre(S_END).double().cpu().numpy()
+    centre = prior_centre(source)
     log_prior = -0.5 * ((y_end - centre)**2).sum(1) / S_END**2 - 2 * math.log(S_END) - math.log(2 * math.pi)
     return -(log_prior + integral)
 

@@ -15,6 +15,16 @@ from playground.maths.budgets import EVAL_CELLS, by_rows, rows_per_pass
 from playground.maths.parametrization import score_from_x0, velocity_from_x0
 
 
+def denoiser_fixed_point(denoise, device, dtype=torch.float32) -> torch.Tensor:
+    """Two steps of m <- denoise(m) from the origin on one row, (2,); the origin if that is not finite
+    (a diverged model). See Source.start_centre for why two steps are enough at the top level."""
+    m = torch.zeros(1, 2, device=device, dtype=dtype)
+    for _ in range(2):
+        m = denoise(m).to(device, dtype)
+    m = m[0]
+    return m if bool(torch.isfinite(m).all()) else torch.zeros(2, device=device, dtype=dtype)
+
+
 class Source:
     device = torch.device("cpu")
     name = ""
@@ -42,14 +52,11 @@ class Source:
         target, makes a learned, conditional or guided source start where its own law is. The probes
         are not counted in NFE: one row each, nothing next to a step on n particles.
         """
-        nfe, m = self.nfe, torch.zeros(1, 2, device=self.device)
+        nfe = self.nfe
         try:
-            for _ in range(2):
-                m = self.denoise(m, float(level)).to(self.device, torch.float32)
+            return denoiser_fixed_point(lambda y: self.denoise(y, float(level)), self.device)
         finally:
             self.nfe = nfe
-        m = m[0]
-        return m if bool(torch.isfinite(m).all()) else torch.zeros(2, device=self.device)
 
     def score(self, x: torch.Tensor, alpha: float, sigma: float) -> torch.Tensor:
         """Score of the noised marginal in the original frame x = alpha*x0 + sigma*eps."""

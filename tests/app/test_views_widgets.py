@@ -201,3 +201,13 @@ def test_the_learned_backdrop_is_absent_until_its_ode_solve_is_done(qtbot):
     img, _, note = hurried.image_for("learned", p.target, p.view, 1.0, 0.3, source)
     assert img is None and "more than 0 s" in note
     hurried.shutdown()
+
+
+def test_start_colours_follow_the_noise_not_where_its_cloud_is_centred():
+    """Two runs from the same noise around different sources' means colour each particle alike."""
+    from playground.app.widgets.particle_item import start_colour_bins
+    eps = np.random.default_rng(0).normal(size=(2000, 2)) * 80
+    a, colours = start_colour_bins(eps + [0.3, -0.2])
+    b, _ = start_colour_bins(eps + [-4.0, 2.5])
+    assert np.array_equal(a, b) and len(set(a.tolist())) == len(colours)
+    assert start_colour_bins(np.zeros((0, 2)))[0].shape == (0,)

@@ -13,7 +13,7 @@ from playground.maths.sources import ExactSource
 from playground.maths.targets import Target
 
 # Two tight modes 16 apart, 0.8 / 0.2: the mean sits at (-4.8, 3), 0.07 noise std off the origin at s = 80.
-FAR = Target(GaussianMixture([0.8, 0.2], [[-8.0, 3.0], [8.0, 3.0]], [np.eye(2) * 0.1] * 2), {"kind": "mixture"})
+FAR = Target(GaussianMixture([0.8, 0.2], [[-8.0, 3.0], [8.0, 3.0]], np.array([np.eye(2) * 0.1] * 2)), {"kind": "mixture"})
 N = 20_000
 
 
@@ -51,3 +51,21 @@ def test_a_non_finite_denoiser_falls_back_to_the_origin():
         def _denoise(self, y, level):
             return torch.full_like(y, float("nan"))
     assert torch.equal(Broken(FAR).start_centre(80.0), torch.zeros(2))
+
+
+def _far_shifted_by(c):
+    return Target(GaussianMixture([0.8, 0.2], [[-8.0 + c[0], 3.0 + c[1]], [8.0 + c[0], 3.0 + c[1]]],
+                                  np.array([np.eye(2) * 0.1] * 2)), {"kind": "mixture"})
+
+
+def test_likelihood_and_elbo_do_not_depend_on_where_the_data_sits():
+    """Moving target and points together moves nothing: the prior N(m, s_max^2) moves with them.
+    A prior fixed at the origin would change the NLL by ~|c|^2 / (2 * 80^2) = 0.1 nats here."""
+    from playground.maths.elbo import negative_elbo
+    from playground.maths.likelihood import nll
+    c = torch.tensor([30.0, -20.0], dtype=torch.float64)
+    x = FAR.sample(40, seed=5)
+    here, there = ExactSource(FAR), ExactSource(_far_shifted_by(c))
+    assert np.allclose(nll(here, x), nll(there, x + c), atol=2e-3)
+    a, b = negative_elbo(here, x, steps=50, seed=1), negative_elbo(there, x + c, steps=50, seed=1)
+    assert np.allclose(a["prior"], b["prior"], atol=1e-4) and abs(a["elbo"].mean() - b["elbo"].mean()) < 2e-3

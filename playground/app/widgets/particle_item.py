@@ -21,8 +21,10 @@ POINT_PX = 3.0
 
 
 def start_colour_bins(x0: np.ndarray) -> tuple[np.ndarray, list[QColor]]:
-    """Bin index of each particle from its starting position (hue = angle, lightness = radius)."""
+    """Bin index of each particle from its starting position about the cloud's mean (hue = angle,
+    lightness = radius): runs from the same noise centred on different sources' means match."""
     x0 = np.asarray(x0, dtype=np.float64)
+    x0 = x0 - x0.mean(0) if len(x0) else x0
     ang = (np.arctan2(x0[:, 1], x0[:, 0]) + np.pi) / (2 * np.pi)
     a_bin = np.minimum((ang * ANGLE_BINS).astype(np.int64), ANGLE_BINS - 1)
     r = np.hypot(x0[:, 0], x0[:, 1])

@@ -16,7 +16,7 @@ import torch
 
 from playground.maths.budgets import PT_GRID_BYTES, ByteLRU
 from playground.maths.grids.density import grid_log_prob
-from playground.maths.likelihood import S_END, S_START, grid_points, log_density
+from playground.maths.likelihood import S_END, S_START, grid_points, log_density, prior_centre
 
 EXACT_RES = 96
 LEARNED_RES = 24
@@ -46,8 +46,8 @@ def learned_pt_grid(source, alpha: float, sigma: float, view: dict, res: int = L
     alpha, sigma = float(alpha), float(sigma)
     pts = grid_points(view, res) / alpha
     s = sigma / alpha
-    if s >= S_END:      # the ODE's own starting law N(0, S_END² I)
-        lp = -0.5 * (pts**2).sum(1) / S_END**2 - 2 * math.log(S_END) - math.log(2 * math.pi)
+    if s >= S_END:      # the ODE's own starting law N(m, S_END² I)
+        lp = -0.5 * ((pts - prior_centre(source))**2).sum(1) / S_END**2 - 2 * math.log(S_END) - math.log(2 * math.pi)
     else:
         dtype = torch.float64 if getattr(source, "name", "") == "exact" else torch.float32
         lp = log_density(source, torch.as_tensor(pts, dtype=dtype), batch=res * res, rtol=rtol, atol=rtol,
