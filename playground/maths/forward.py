@@ -109,7 +109,8 @@ def check(target, schedule, steps: int, n: int = 2000, seed: int = 0) -> Forward
     sw2, floor = terminal_gap(target, sched, n, seed)
     warnings = []
     if sw2 > floor + GAP_TOLERANCE:
-        warnings.append(f"x_T is not close to the sampler's start (noise around the data's mean): SW2 {sw2:.3f} vs floor {floor:.3f}; "
+        warnings.append(f"x_T is not close to the sampler's start (noise around the data's mean): "
+                        f"SW2 {sw2:.3f} vs floor {floor:.3f}; "
                         f"raise σ_max (now {sched.sigma_max:g}) well above the data's spread "
                         f"({target.mixture.data_std():.2g})")
     level = sched.levels(int(steps)).level

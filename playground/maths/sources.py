@@ -45,8 +45,8 @@ class Source:
 
         The noised law at level s has the data's mean m, and D(y, s) ~ m + C (C + s^2)^-1 (y - m) for
         data covariance C, so two one-row steps from 0 land within (C/s^2)^2 m of the fixed point. That
-        point is the noised law's mode, within (spread/s)^2 * spread of m: 1e-3 noise std at the top
-        level, where the error fixed here was 0.04. Starting at 0 shifts the cloud by m/s noise std,
+        point is the noised law's mode, within (spread/s)^2 * spread of m: ~1e-4 noise std at s = 80
+        for line4, whose uncentred start was 0.04 off. Starting at 0 shifts the cloud by m/s noise std,
         and for far-apart modes of unequal weight that moves several percent of the mass to the wrong
         mode (line4 with the exact score: SW2 1.8x an i.i.d. sample's). Asking the source, not the
         target, makes a learned, conditional or guided source start where its own law is. The probes

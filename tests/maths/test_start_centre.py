@@ -13,7 +13,8 @@ from playground.maths.sources import ExactSource
 from playground.maths.targets import Target
 
 # Two tight modes 16 apart, 0.8 / 0.2: the mean sits at (-4.8, 3), 0.07 noise std off the origin at s = 80.
-FAR = Target(GaussianMixture([0.8, 0.2], [[-8.0, 3.0], [8.0, 3.0]], np.array([np.eye(2) * 0.1] * 2)), {"kind": "mixture"})
+FAR = Target(GaussianMixture([0.8, 0.2], [[-8.0, 3.0], [8.0, 3.0]], np.array([np.eye(2) * 0.1] * 2)),
+             {"kind": "mixture"})
 N = 20_000
 
 

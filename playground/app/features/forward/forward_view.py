@@ -161,7 +161,8 @@ class ForwardPanel(QWidget):
         self.snr_box.enableAutoRange()
         self.schedule_plot.getPlotItem().enableAutoRange()
         c = self.check
-        self.gap_label.setText(f"(x_T − α_T·m)/σ_T vs N(0, I): SW2 {c.sw2:.3f} (floor {c.floor:.3f} at N = {N_POINTS})")
+        self.gap_label.setText(f"(x_T − α_T·m)/σ_T vs N(0, I): SW2 {c.sw2:.3f} "
+                               f"(floor {c.floor:.3f} at N = {N_POINTS})")
         self.warning.setText("\n".join("⚠ " + w for w in c.warnings))
         self.warning.setVisible(not c.ok)
         self.slider.blockSignals(True)
