@@ -42,9 +42,10 @@ def positive(y: np.ndarray) -> np.ndarray:
 
 
 def for_plot(y: np.ndarray, max_points: int = PLOT_POINTS) -> tuple[np.ndarray, np.ndarray]:
-    """(step, value) for a curve of y against steps 1..n: y itself up to max_points, beyond that the
-    means of equal blocks of steps at each block's middle step (NaN gaps skipped; an all-NaN block
-    stays a gap), as the plot's own mean downsampling would show them."""
+    """(step, value) for a log-scale curve of y against steps 1..n: y itself up to max_points, beyond
+    that the geometric means of equal blocks of steps (the mean of log y, which is what the log axis
+    shows) at each block's middle step; non-positive and NaN values are skipped, an empty block is a
+    gap. The raw curve's noise band narrows as blocks average it, as any downsampling does."""
     y = np.asarray(y)
     n = len(y)
     if n <= max_points:
@@ -52,10 +53,11 @@ def for_plot(y: np.ndarray, max_points: int = PLOT_POINTS) -> tuple[np.ndarray, 
     k = -(-n // max_points)
     pad = -n % k
     v = np.concatenate([y.astype(np.float64), np.full(pad, np.nan)]).reshape(-1, k)
-    good = np.isfinite(v)
+    good = np.isfinite(v) & (v > 0)
     count = good.sum(1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(count > 0, np.where(good, v, 0.0).sum(1) / count, np.nan)
+        logs = np.log(np.where(good, v, 1.0))
+        mean = np.where(count > 0, np.exp(logs.sum(1) / np.maximum(count, 1)), np.nan)
     first = np.arange(0, n, k, dtype=np.float64) + 1
     last = np.minimum(first + k - 1, n)
     return (first + last) / 2, mean

@@ -48,6 +48,11 @@ class ReferenceSource(Source):
         self.model = model
         self.device = next(model.parameters()).device
 
+    def start_centre(self, level: float) -> torch.Tensor:
+        """The origin: the recipe reproduced here samples from sigma_max * randn, and a baseline is
+        kept as published (at its sigma_max of 10 the denoiser's fixed point is not the mean anyway)."""
+        return torch.zeros(2, device=self.device)
+
     @torch.no_grad()
     def _denoise(self, y, level):
         sig = torch.full((1,), float(level), device=y.device)

@@ -41,7 +41,9 @@ class Source:
         raise NotImplementedError
 
     def start_centre(self, level: float) -> torch.Tensor:
-        """Where a sampler's starting cloud y = m + level*eps belongs: the mean of y at that level, (2,).
+        """Where a sampler's starting cloud y = m + level*eps belongs: the mean of y at that level, (2,),
+        for a level well above the data's spread (the samplers' 80; at levels near the spread the
+        fixed point below moves toward the noised law's nearest mode instead).
 
         The noised law at level s has the data's mean m, and D(y, s) ~ m + C (C + s^2)^-1 (y - m) for
         data covariance C, so two one-row steps from 0 land within (C/s^2)^2 m of the fixed point. That

@@ -211,3 +211,7 @@ def test_start_colours_follow_the_noise_not_where_its_cloud_is_centred():
     b, _ = start_colour_bins(eps + [-4.0, 2.5])
     assert np.array_equal(a, b) and len(set(a.tolist())) == len(colours)
     assert start_colour_bins(np.zeros((0, 2)))[0].shape == (0,)
+    bad = eps.copy()
+    bad[5] = np.nan                                    # one bad row spoils only itself
+    c, _ = start_colour_bins(bad)
+    assert np.array_equal(np.delete(c, 5), start_colour_bins(np.delete(eps, 5, axis=0))[0]) and c[5] >= 0

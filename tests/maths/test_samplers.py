@@ -44,12 +44,18 @@ def test_plain_langevin_gets_the_dice_weights_wrong():
 
 
 def test_every_sampler_starts_from_the_same_noise_and_yields_every_step():
-    t = load_preset("two_moons").target
+    t = load_preset("twin_peaks").target          # its mean is off the origin: the start is centred on it
     eps = initial_noise(300, seed=7)
+    centre = ExactSource(t).start_centre(80.0)
+    assert torch.allclose(centre, torch.as_tensor(t.mixture.mean(), dtype=torch.float32), atol=0.01)
     for name in SAMPLERS:
         steps = list(sample_steps(name, ExactSource(t), 300, seed=7, steps=12))
         first = steps[0]
-        assert torch.allclose(first.x / first.x.norm(dim=1, keepdim=True), eps / eps.norm(dim=1, keepdim=True), atol=1e-5)
+        if SAMPLERS[name].starts_from_unit_noise:
+            assert torch.equal(first.x, eps)
+        else:                                     # x = alpha (m + s_max eps)
+            expected = first.alpha * (centre + (first.sigma / first.alpha) * eps)
+            assert torch.allclose(first.x, expected, rtol=1e-5, atol=1e-4)
         assert [s.i for s in steps] == list(range(len(steps)))
         if name != "ode-rk45":      # adaptive: its step count is its own
             assert len(steps) == 13

@@ -22,13 +22,16 @@ POINT_PX = 3.0
 
 def start_colour_bins(x0: np.ndarray) -> tuple[np.ndarray, list[QColor]]:
     """Bin index of each particle from its starting position about the cloud's mean (hue = angle,
-    lightness = radius): runs from the same noise centred on different sources' means match."""
+    lightness = radius): runs from the same noise centred on different sources' means match. A
+    non-finite row sits at the centre (one fixed bin) and does not move the others'."""
     x0 = np.asarray(x0, dtype=np.float64)
-    x0 = x0 - x0.mean(0) if len(x0) else x0
+    finite = np.isfinite(x0).all(1)
+    x0 = np.where(finite[:, None], x0 - (x0[finite].mean(0) if finite.any() else 0.0), 0.0)
     ang = (np.arctan2(x0[:, 1], x0[:, 0]) + np.pi) / (2 * np.pi)
     a_bin = np.minimum((ang * ANGLE_BINS).astype(np.int64), ANGLE_BINS - 1)
     r = np.hypot(x0[:, 0], x0[:, 1])
-    r_bin = (r > np.median(r)).astype(np.int64) if len(r) else np.zeros(0, np.int64)
+    outer = (r > np.median(r[finite])) & finite if finite.any() else np.zeros(len(r), bool)
+    r_bin = outer.astype(np.int64)
     colours = []
     for rb in range(RADIUS_BINS):
         for ab in range(ANGLE_BINS):
