@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from playground.learning.devices import make_optimizer, resolve_device
-from playground.maths.budgets import EVAL_CELLS, rows_per_pass
+from playground.maths.budgets import EVAL_CELLS, by_rows, rows_per_pass
 
 
 @dataclass
@@ -82,15 +82,13 @@ class LearnedClassifier:
     def grad_log_posterior(self, y: torch.Tensor, level: float, label: int) -> torch.Tensor:
         """∇_y log p(label | y, level), on row slices of EVAL_CELLS (point, hidden unit) pairs: the
         backward pass keeps every activation, 300 MB for 200k particles at once (rows are independent)."""
-        rows = rows_per_pass(self.model.config.hidden, EVAL_CELLS)
-        flat = y.detach().to(self.device).float()
-        parts = []
+        def grad_of(part):
+            yy = part.clone().requires_grad_(True)
+            lp = torch.log_softmax(self.model(yy, float(level)), dim=1)[:, int(label)].sum()
+            return torch.autograd.grad(lp, yy)[0]
         with torch.enable_grad():
-            for i in range(0, len(flat), rows):
-                yy = flat[i:i + rows].clone().requires_grad_(True)
-                lp = torch.log_softmax(self.model(yy, float(level)), dim=1)[:, int(label)].sum()
-                parts.append(torch.autograd.grad(lp, yy)[0])
-        grad = torch.cat(parts) if parts else torch.zeros_like(flat)
+            grad = by_rows(grad_of, rows_per_pass(self.model.config.hidden, EVAL_CELLS),
+                           y.detach().to(self.device).float())
         return grad.to(y.dtype)
 
 

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from playground.maths.samplers import SAMPLERS, NoiseStream, RunContext
+from playground.maths.samplers.run import start_state
 from playground.maths.schedules import get_schedule
 
 MESH_RES = 24
@@ -92,7 +93,7 @@ def _keep(frame_steps):
 def _same_run(sampler, source, eps, sched, steps, frame_steps, options) -> list:
     levels = sched.levels(int(steps))
     run = RunContext(source, levels, sched, NoiseStream(len(eps), 0, source.device))
-    y = source.start_centre(levels.level[0]).to(eps.dtype) + float(levels.level[0]) * eps
+    y = start_state(source, levels.level[0], eps)
     wanted = _keep(frame_steps)
     out = [None] * len(wanted)
     if 0 in wanted:
@@ -110,7 +111,7 @@ def _along_frames(source, eps, sched, alphas, sigmas, unit_start: bool) -> list:
     run's own adaptive steps are too coarse for first-order steps); equal levels: no motion."""
     alphas = np.asarray(alphas, dtype=np.float64)
     level = np.asarray(sigmas, dtype=np.float64) / alphas
-    y = eps if unit_start else source.start_centre(level[0]).to(eps.dtype) + float(level[0]) * eps
+    y = eps if unit_start else start_state(source, level[0], eps)
     out = [(y * float(alphas[0])).cpu().numpy().astype(np.float32)]
     for k in range(1, len(level)):
         s, s_end = float(level[k - 1]), float(level[k])

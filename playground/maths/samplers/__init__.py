@@ -18,7 +18,7 @@ import torch
 from playground.maths.samplers.denoising import check_gradient_estimation, ddim, ddpm, gradient_estimation
 from playground.maths.samplers.noise import BrownianPath, NoiseStream, initial_noise
 from playground.maths.samplers.ode import dpm_solver_pp_2m, ode_euler, ode_heun, ode_rk45
-from playground.maths.samplers.run import RunContext, Step, ode_derivative
+from playground.maths.samplers.run import RunContext, Step, ode_derivative, start_state
 from playground.maths.samplers.stochastic import annealed_langevin, langevin, sde_euler
 from playground.maths.schedules import DEFAULT_SCHEDULE, Schedule, get_schedule
 from playground.maths.sources import Source
@@ -104,7 +104,7 @@ def sample_steps(sampler: str, source: Source, n: int, seed: int = 0, steps: int
         y = eps
         yield Step(0, 1.0, 1.0, 1.0, y, None, source.nfe)
     else:
-        y = source.start_centre(levels.level[0]).to(eps.device, eps.dtype) + levels.level[0] * eps
+        y = start_state(source, levels.level[0], eps)
         yield run.step(0, y, None)
     yield from info.fn(run, y, **options)
 

@@ -55,6 +55,11 @@ class RunContext:
         return Step(i, float(t), float(a), float(sig), y * float(a), denoised, self.source.nfe)
 
 
+def start_state(source: Source, level: float, eps: torch.Tensor) -> torch.Tensor:
+    """The scale-free state a run starts from: y = m + level * eps, m the source's start_centre."""
+    return source.start_centre(level).to(eps.device, eps.dtype) + float(level) * eps
+
+
 def ode_derivative(y, denoised, s):
     """dy/ds of the probability-flow ODE (k-diffusion's to_d)."""
     return eps_from_x0(y, denoised, 1.0, s)
