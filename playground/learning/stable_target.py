@@ -49,16 +49,19 @@ class StableTarget:
         mean = x0.mean(0)
         x0, z = x0 - mean, z - a * mean
         inv = 0.5 / b**2
-        # -|z - a x_j|^2 / (2 b^2) up to a per-row constant, as one (n, 3) x (3, n) product.
+        # -|z - a x_j|^2 / (2 b^2) up to a per-row constant, as one (n, 4) x (4, n) product. The
+        # fourth column shifts each row by its own point's logit, so the own weight is exp(~0) ~ 1
+        # and the others at most exp(|eps|^2 / 2): nothing overflows and the denominator is never
+        # 0. (A row's shift cancels in its normalisation; folding it into the product saves a pass
+        # over the n x n matrix.)
         za = torch.cat([z * (2 * a * inv), -(a * a) * inv], 1)
         xa = torch.cat([x0, (x0 * x0).sum(1, keepdim=True)], 1)
+        own = (za * xa).sum(1, keepdim=True)
+        za, xa = torch.cat([za, -own], 1), torch.cat([xa, torch.ones_like(own)], 1)
         buf = self._buf
         if buf is None or buf.shape != (n, n) or buf.device != x0.device or buf.dtype != x0.dtype:
             buf = self._buf = torch.empty(n, n, dtype=x0.dtype, device=x0.device)
         logits = torch.mm(za, xa.T, out=buf)
-        # Shift each row by its own point's logit: the own weight is exp(0) = 1, the others at most
-        # exp(|eps|^2 / 2), so nothing overflows and the denominator is never 0.
-        logits.sub_(logits.diagonal().clone()[:, None])
         # Rows at small noise (level under FINE of the data's spread, rare) lose digits in that
         # square: their logits come from the differences themselves.
         fine = ((b / a.abs().clamp(min=1e-12)) < FINE * self.spread).reshape(-1).nonzero().reshape(-1)

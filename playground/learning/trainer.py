@@ -123,7 +123,9 @@ class Trainer:
             c.model.data_mean = [round(float(v), 4) for v in target.mixture.mean()]
         self.model = build_model(c.model).to(self.device)
         self.ema_model = copy.deepcopy(self.model).requires_grad_(False)
-        self.opt = make_optimizer(self.model.parameters(), c.lr, c.weight_decay)
+        # Listed once: walking the modules for .parameters() three times a step cost ~0.1 ms of ~2.7.
+        self._params, self._ema_params = list(self.model.parameters()), list(self.ema_model.parameters())
+        self.opt = make_optimizer(self._params, c.lr, c.weight_decay)
         self.lr = c.lr
         self.lr_scale = 1.0           # a caller with a known budget may anneal it towards the end
         self.step = 0
@@ -296,7 +298,7 @@ class Trainer:
                 self._good = self._snapshot()
             self.opt.zero_grad(set_to_none=True)
             loss.backward()
-            grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
+            grad_norm = torch.nn.utils.clip_grad_norm_(self._params, self.config.grad_clip)
             if not torch.isfinite(grad_norm):
                 self._recover(float("nan"))
                 break
@@ -346,8 +348,7 @@ class Trainer:
         c = self.config
         decay = ((1 - 1 / (self.step + 1)) ** (c.ema_power + 1) if c.ema_power > 0
                  else min(c.ema, (1 + self.step) / (10 + self.step)))
-        for pe, p in zip(self.ema_model.parameters(), self.model.parameters()):
-            pe.lerp_(p, 1 - decay)
+        torch._foreach_lerp_(self._ema_params, self._params, 1 - decay)
 
     def source(self, device=None) -> ModelSource:
         """A frozen copy of the EMA weights for samplers (training may continue)."""
