@@ -101,16 +101,17 @@ def quiet_qt_messages() -> None:
 def offer_first_tour(window) -> None:
     """On a user's first start the banner offers the first guided tour, once its feature is installed.
     Only here, in the `gui` command: windows built by scripts and tests start without the offer."""
-    from PySide6.QtCore import QTimer
+    from PySide6.QtCore import Qt
 
-    def check():
-        if window.features_ready():
-            tours = window.features.get("tours")
-            if tours is not None:
-                tours.offer_first_tour()
-        else:
-            QTimer.singleShot(200, window, check)
-    check()
+    def offer():
+        tours = window.features.get("tours")
+        if tours is not None:
+            tours.offer_first_tour()
+
+    if window.features_ready():
+        offer()
+    else:
+        window.featuresReady.connect(offer, Qt.ConnectionType.SingleShotConnection)
 
 
 def run_gui(preset: str | None = None, device: str = "auto", screenshot: str | None = None,

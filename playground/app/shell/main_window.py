@@ -12,7 +12,7 @@ import math
 import weakref
 
 import torch
-from PySide6.QtCore import QCoreApplication, QRectF, Qt, QTimer
+from PySide6.QtCore import QCoreApplication, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QMainWindow, QTabWidget
 
@@ -39,6 +39,8 @@ CONTROLS_WIDTH = 360          # the controls column at most: a laptop's width go
 
 
 class MainWindow(QMainWindow):
+    featuresReady = Signal()        # the deferred feature panels are all installed (gui command)
+
     def __init__(self, parent=None, defer_features: bool = False):
         """defer_features: show the core window first and install the feature panels one per
         event-loop turn after its first paint (the `gui` command: the window appears sooner).
@@ -124,6 +126,7 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self._install_next_feature)
         else:
             self._restore_layout()
+            self.featuresReady.emit()
 
     # ===================================================================== layout
     def _build_layout(self) -> None:

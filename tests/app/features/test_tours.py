@@ -130,3 +130,15 @@ def test_the_first_run_banner_offers_the_first_tour(qtbot, make_window, state_di
     again = make_window()
     offer_first_tour(again)
     assert "tour:" not in again.banner.text()         # offered once
+
+
+def test_the_offer_waits_for_deferred_features(qtbot, make_window, state_dir):
+    """The gui command asks before the panels exist: the offer comes when the last one is installed."""
+    from playground.app.shell.launch import offer_first_tour
+    w = make_window(defer_features=True, shown=False)
+    assert not w.features_ready()                    # the panels come after the first paint, one a turn
+    offer_first_tour(w)
+    assert "tour:" not in w.banner.text()            # nothing to offer yet: the tours panel is not there
+    w.show()
+    qtbot.waitUntil(lambda: w.features_ready() and "tour:" in w.banner.text(), timeout=20_000)
+    assert w.banner.isVisible()
