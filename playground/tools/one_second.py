@@ -9,8 +9,8 @@ model is built, as train's is) or, with cli=True, the `train` command itself in 
     python -m playground.tools.one_second --seconds 1 --cli    # the issue's check, through the CLI
     python -m playground.tools.one_second --recipe default     # the open-ended defaults, for the before column
 
---steps 400 is what one second of the budget recipe gives on an idle two-core machine (375-450
-through the CLI; the stable target costs ~0.7 ms of a ~2.4 ms step), so a comparison between
+--steps 400 is what one second of the budget recipe gives on an idle two-core machine (400-450
+through the CLI; the stable target costs ~0.7 ms of a ~2.6 ms step), so a comparison between
 recipes does not move with other processes' load.
 """
 from __future__ import annotations
