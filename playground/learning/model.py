@@ -96,7 +96,7 @@ class Denoiser(nn.Module):
 
     def precond(self, sigma: torch.Tensor):
         sd = self.config.sigma_data
-        var = sigma * sigma + sd * sd          # six small ops, not eleven: the loss asks three times a step
+        var = sigma * sigma + sd * sd          # six small ops, not twelve: the loss asks three times a step
         c_in = torch.rsqrt(var)
         return (sd * sd) / var, (sd * sigma) * c_in, c_in
 
